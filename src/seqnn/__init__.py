@@ -1,0 +1,26 @@
+"""seqnn: recurrent neural networks from scratch in NumPy.
+
+Shapes everywhere: sequences are time-major ``(T, B, D)``; a state is ``(B, H)``;
+weights are stored output dimension first (``W_xh`` is ``(G*H, D)``), as the
+lecture writes them and as PyTorch stores them.
+"""
+
+from . import functional, init
+from .cells import Cell, LSTMCell, RNNCell
+from .gradient_check import GradcheckReport, gradcheck, numerical_gradient, relative_error
+from .layers import Linear
+from .losses import softmax_cross_entropy
+from .module import Module, Parameter
+from .optim import SGD, Adagrad, Adam, RMSProp, clip_grad_norm, clip_grad_value
+from .recurrent import Recurrent
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "functional", "init",
+    "Cell", "RNNCell", "LSTMCell", "Recurrent", "Linear",
+    "softmax_cross_entropy",
+    "Module", "Parameter",
+    "SGD", "Adagrad", "Adam", "RMSProp", "clip_grad_norm", "clip_grad_value",
+    "gradcheck", "numerical_gradient", "relative_error", "GradcheckReport",
+]

@@ -1,0 +1,79 @@
+"""Input validation shared by every public entry point.
+
+Each check raises an error that names the argument, what was expected and what
+came, so that a wrong shape never turns into a silent broadcast and a NaN never
+travels quietly through a network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def as_rng(rng) -> np.random.Generator:
+    """Return a ``np.random.Generator`` from an int seed, a Generator or None.
+
+    None gives a fresh, unpredictable generator (numpy's own default); pass an
+    int or a Generator for reproducible results. seqnn never touches numpy's
+    global random state.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng: expected an int seed, a numpy Generator or None, got {type(rng).__name__}")
+
+
+def check_dtype_arg(dtype) -> np.dtype:
+    """Validate a ``dtype=`` constructor argument: float32 or float64."""
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"dtype: expected float32 or float64, got {dt}")
+    return dt
+
+
+def check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
+
+
+def _shape_str(shape) -> str:
+    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+
+
+def check_float_array(name: str, x, shape, dtype, letters: str | None = None) -> np.ndarray:
+    """Check that ``x`` is a finite float ndarray of ``dtype`` and ``shape``.
+
+    ``shape`` is a tuple whose entries are ints (must match) or None (any size).
+    ``letters`` names the axes in messages, e.g. "TBD" gives "(T, B, D)".
+    Returns ``x`` unchanged (never copies, never casts).
+    """
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy array, got {type(x).__name__}")
+    if x.dtype != dtype:
+        raise TypeError(
+            f"{name}: expected dtype {np.dtype(dtype)}, got {x.dtype}"
+            f" (convert with {name}.astype(np.{np.dtype(dtype)}); seqnn never casts silently)"
+        )
+    want = _shape_str(shape) if letters is None else "(" + ", ".join(letters) + ") = " + _shape_str(shape)
+    if x.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, x.shape)):
+        raise ValueError(f"{name}: expected shape {want}, got {x.shape}")
+    if not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{name}: expected finite values, got {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    return x
+
+
+def check_int_array(name: str, ids, shape, upper: int) -> np.ndarray:
+    """Check that ``ids`` is an integer ndarray of ``shape`` with values in [0, upper)."""
+    if not isinstance(ids, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy integer array, got {type(ids).__name__}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"{name}: expected an integer dtype (token ids), got {ids.dtype}")
+    if ids.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, ids.shape)):
+        raise ValueError(f"{name}: expected shape {_shape_str(shape)}, got {ids.shape}")
+    if ids.size and (ids.min() < 0 or ids.max() >= upper):
+        bad = ids.min() if ids.min() < 0 else ids.max()
+        raise ValueError(f"{name}: expected ids in [0, {upper}), got {bad}")
+    return ids

@@ -1,0 +1,314 @@
+"""Recurrent cells: one time step forward, one time step backward.
+
+Shapes (fixed letters used everywhere in seqnn): B batch, D input size,
+H hidden size, G number of gates (RNN 1, LSTM 4).
+
+Every cell keeps its weights as the lecture writes them, output dimension first,
+with the gates stacked in PyTorch's order::
+
+    W_xh : (G*H, D)   input-to-hidden
+    W_hh : (G*H, H)   hidden-to-hidden
+    b_h  : (G*H,)     bias (absent when bias=False)
+
+A step is split in two so that the sequence engine (``seqnn.recurrent``) can do
+the input half for all time steps at once, outside its time loop:
+
+1. ``project_input(x)``: the input term ``zx = x W_xh^T + b_h`` (any number of rows).
+2. ``step(zx, state)``: everything that needs the previous state; returns the new
+   state and a cache of what backward needs.
+
+Backward mirrors it: ``step_backward(dstate, cache)`` returns the gradient of the
+pre-activations and of the previous state; ``accumulate_grads`` turns
+pre-activation gradients into weight gradients (one matrix product each), and
+``input_grad`` gives ``dx``.
+
+Inside a cell the state is a tuple: ``(h,)`` for RNNCell and ``(h, c)`` for
+LSTMCell. The public ``forward``/``backward`` follow PyTorch: ``h`` for RNNCell,
+``(h, c)`` for LSTMCell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import init
+from ._checks import as_rng, check_dtype_arg, check_float_array, check_positive_int
+from .functional import relu, sigmoid
+from .module import Module
+
+
+class Cell(Module):
+    """Base class of recurrent cells: parameters, the input projection, weight gradients.
+
+    Sub-classes set ``num_gates`` and ``state_names`` and write ``step`` and
+    ``step_backward``: the equations of one time step and their chain rule.
+    """
+
+    num_gates = 1
+    state_names: tuple[str, ...] = ("h",)
+    cache_names: tuple[str, ...] = ()   # names of what step() keeps for backward, for traces
+
+    def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
+                 recurrent_init=None, dtype=np.float64, rng=None):
+        super().__init__()
+        self.input_size = D = check_positive_int("input_size", input_size)
+        self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
+        self.dtype = check_dtype_arg(dtype)
+        self.bias = bool(bias)
+        self._cache = None
+        rng = as_rng(rng)
+        G, bound = self.num_gates, init.pytorch_default_bound(H)
+        self.add_parameter("W_xh", init.uniform((G * H, D), bound, rng))
+        self.add_parameter("W_hh", init.uniform((G * H, H), bound, rng))
+        if self.bias:
+            self.add_parameter("b_h", init.uniform((G * H,), bound, rng))
+        if recurrent_init is not None:
+            self.W_hh = np.concatenate([_make_square(recurrent_init, H, rng) for _ in range(G)])
+
+    def extra_repr(self):
+        return f"input_size={self.input_size}, hidden_size={self.hidden_size}, bias={self.bias}, dtype={self.dtype}"
+
+    # --- the half of a step that does not depend on the previous state ------
+    def project_input(self, x: np.ndarray) -> np.ndarray:
+        """Input term of the pre-activations: ``x (N, D) -> x W_xh^T + b_h (N, G*H)``."""
+        zx = x @ self.W_xh.T
+        if self.bias:
+            zx += self.b_h
+        return zx
+
+    def input_grad(self, dz_x: np.ndarray) -> np.ndarray:
+        """``dx = dz_x W_xh``: ``(N, G*H) -> (N, D)``."""
+        return dz_x @ self.W_xh
+
+    def accumulate_grads(self, x, h_prev, dz_x, dz_h) -> None:
+        """Add this step's (or all steps') weight gradients, one product each.
+
+        x (N, D), h_prev (N, H), dz_x and dz_h (N, G*H): the gradients of the
+        input-side and recurrent-side pre-activations (the same array for RNN
+        and LSTM). With N = T*B this is the lecture's sum over time
+        ``dE/dW = sum_t dE_t/dW`` as one matrix product.
+        """
+        self.params["W_xh"].grad += dz_x.T @ x
+        self.params["W_hh"].grad += dz_h.T @ h_prev
+        if self.bias:
+            self.params["b_h"].grad += dz_x.sum(axis=0)
+
+    # --- states -------------------------------------------------------------
+    def initial_state(self, batch_size: int) -> tuple:
+        """Zeros for every state component, each ``(B, H)``."""
+        return tuple(np.zeros((batch_size, self.hidden_size), self.dtype) for _ in self.state_names)
+
+    def as_state_tuple(self, state, batch_size: int, name: str = "state") -> tuple:
+        """Public state (``h``, or ``(h, c)`` for LSTM) -> internal tuple, validated; None gives zeros."""
+        if state is None:
+            return self.initial_state(batch_size)
+        parts = (state,) if len(self.state_names) == 1 else state
+        if not isinstance(parts, (tuple, list)) or len(parts) != len(self.state_names):
+            raise TypeError(f"{name}: expected a tuple ({', '.join(self.state_names)}) of (B, H) arrays")
+        return tuple(check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p,
+                                       (batch_size, self.hidden_size), self.dtype, "BH")
+                     for s, p in zip(self.state_names, parts))
+
+    def public_state(self, state: tuple):
+        """Internal tuple -> public state: ``h`` for one component, else the tuple."""
+        return state[0] if len(state) == 1 else tuple(state)
+
+    # --- one step, public (validated) ---------------------------------------
+    def forward(self, x: np.ndarray, state=None):
+        """One time step. x (B, D); state h (B, H) [LSTM: (h, c)], zeros if None.
+
+        Returns the new state in the same form. Keeps what ``backward`` needs.
+        """
+        check_float_array("x", x, (None, self.input_size), self.dtype, "BD")
+        state = self.as_state_tuple(state, x.shape[0])
+        new_state, cache = self.step(self.project_input(x), state)
+        self._cache = (x, state[0], cache)
+        return self.public_state(new_state)
+
+    def backward(self, *dstate):
+        """Backward of one ``forward`` call: ``backward(dh)``, or ``backward(dh, dc)`` for LSTM.
+
+        dh, dc (B, H): gradients of the new state's components. Returns
+        ``(dx (B, D), dstate_prev)`` (dstate_prev like the state) and adds the
+        weight gradients to each parameter's ``.grad``.
+        """
+        if self._cache is None:
+            raise RuntimeError("backward() called before forward()")
+        x, h_prev, cache = self._cache
+        if len(dstate) != len(self.state_names):
+            raise TypeError(f"dstate: expected {len(self.state_names)} arrays "
+                            f"({', '.join('d' + s for s in self.state_names)}), got {len(dstate)}")
+        dstate = self.as_state_tuple(dstate[0] if len(dstate) == 1 else dstate, x.shape[0], "dstate")
+        dz_x, dz_h, dstate_prev = self.step_backward(dstate, cache)
+        self.accumulate_grads(x, h_prev, dz_x, dz_h)
+        return self.input_grad(dz_x), self.public_state(dstate_prev)
+
+    # --- to be written by each cell -----------------------------------------
+    def step(self, zx, state):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def step_backward(self, dstate, cache):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _make_square(how, H: int, rng) -> np.ndarray:
+    """An (H, H) block from a recurrent initializer name or a callable ``f((H, H), rng)``."""
+    if callable(how):
+        return np.asarray(how((H, H), rng))
+    if how == "identity":
+        return init.identity((H, H))
+    if how == "orthogonal":
+        return init.orthogonal((H, H), rng)
+    raise ValueError(f"recurrent_init: expected 'identity', 'orthogonal', a callable or None, got {how!r}")
+
+
+class _Gate:
+    """A read/write view of gate block ``k`` (rows ``k*H:(k+1)*H``) of a stacked parameter.
+
+    ``cell.W_xf`` is ``cell.W_xh[H:2H]`` (a view, not a copy); ``cell.W_xf = M``
+    writes M into those rows after checking its shape.
+    """
+
+    def __init__(self, param: str, k: int, doc: str):
+        self.param, self.k, self.__doc__ = param, k, doc
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, cell, owner=None):
+        if cell is None:
+            return self
+        H = cell.hidden_size
+        return getattr(cell, self.param)[self.k * H:(self.k + 1) * H]
+
+    def __set__(self, cell, value):
+        cell._write(self.name, self.__get__(cell), value)
+
+
+class RNNCell(Cell):
+    """Vanilla (Elman) RNN cell: ``h_t = act(x_t W_xh^T + h_{t-1} W_hh^T + b_h)``.
+
+    Args:
+        input_size D, hidden_size H.
+        nonlinearity: "tanh" (default) or "relu".
+        bias: whether ``b_h`` exists.
+        recurrent_init: None (PyTorch's U(-1/sqrt(H), 1/sqrt(H))), "identity"
+            (IRNN: use with nonlinearity="relu"), "orthogonal", or a callable.
+        dtype: float64 (default) or float32. rng: seed or Generator.
+
+    Parameters: W_xh (H, D), W_hh (H, H), b_h (H,). State: h (B, H).
+    """
+
+    def __init__(self, input_size, hidden_size, nonlinearity: str = "tanh", **kwargs):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, **kwargs)
+
+    cache_names = ("h_prev", "h")
+
+    def extra_repr(self):
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+    def step(self, zx, state):
+        """zx (B, H) = x_t W_xh^T + b_h; state (h_prev,). Returns ((h,), cache)."""
+        (h_prev,) = state
+        z = zx + h_prev @ self.W_hh.T                 # pre-activation
+        h = np.tanh(z) if self.nonlinearity == "tanh" else relu(z)
+        return (h,), (h_prev, h)
+
+    def step_backward(self, dstate, cache):
+        """dstate (dh,): dE/dh_t, from this step's output and from step t+1.
+
+        Returns (dz, dz, (dh_prev,)) with dz = dE/dz_t (B, H).
+        """
+        (dh,) = dstate
+        h_prev, h = cache
+        if self.nonlinearity == "tanh":
+            dz = dh * (1.0 - h * h)                   # backprop through tanh: tanh' = 1 - h^2
+        else:
+            dz = dh * (h > 0)                         # backprop through relu
+        dh_prev = dz @ self.W_hh                      # into the previous state
+        return dz, dz, (dh_prev,)
+
+
+class LSTMCell(Cell):
+    """Long short-term memory cell (Hochreiter & Schmidhuber 1997, with forget gate).
+
+    Gates, stacked in PyTorch's order i, f, g, o (rows ``k*H:(k+1)*H`` of W_xh, W_hh, b_h)::
+
+        i = sigmoid(x W_xi^T + h_prev W_hi^T + b_i)    input gate: how much to store
+        f = sigmoid(x W_xf^T + h_prev W_hf^T + b_f)    forget gate: how much to keep
+        g = tanh   (x W_xg^T + h_prev W_hg^T + b_g)    candidate C~ (new memory)
+        o = sigmoid(x W_xo^T + h_prev W_ho^T + b_o)    output gate: how much to show
+        c = f * c_prev + i * g                         cell state, kept apart from the output
+        h = o * tanh(c)
+
+    Args: as ``RNNCell`` (no nonlinearity), plus ``forget_bias``: None keeps
+    PyTorch's uniform init of ``b_f``; a number sets every entry of ``b_f`` to it
+    (1.0 is the common choice: the cell starts by remembering).
+
+    Parameters: W_xh (4H, D), W_hh (4H, H), b_h (4H,), with per-gate views
+    W_xi, W_xf, W_xg, W_xo (H, D); W_hi, W_hf, W_hg, W_ho (H, H); b_i, b_f, b_g, b_o (H,).
+    State: (h, c), each (B, H).
+    """
+
+    num_gates = 4
+    state_names = ("h", "c")
+    cache_names = ("h_prev", "c_prev", "i", "f", "g", "o", "tanh_c")
+
+    W_xi = _Gate("W_xh", 0, "(H, D): input weights of the input gate i")
+    W_xf = _Gate("W_xh", 1, "(H, D): input weights of the forget gate f")
+    W_xg = _Gate("W_xh", 2, "(H, D): input weights of the candidate g")
+    W_xo = _Gate("W_xh", 3, "(H, D): input weights of the output gate o")
+    W_hi = _Gate("W_hh", 0, "(H, H): recurrent weights of the input gate i")
+    W_hf = _Gate("W_hh", 1, "(H, H): recurrent weights of the forget gate f")
+    W_hg = _Gate("W_hh", 2, "(H, H): recurrent weights of the candidate g")
+    W_ho = _Gate("W_hh", 3, "(H, H): recurrent weights of the output gate o")
+    b_i = _Gate("b_h", 0, "(H,): bias of the input gate i")
+    b_f = _Gate("b_h", 1, "(H,): bias of the forget gate f")
+    b_g = _Gate("b_h", 2, "(H,): bias of the candidate g")
+    b_o = _Gate("b_h", 3, "(H,): bias of the output gate o")
+
+    def __init__(self, input_size, hidden_size, forget_bias: float | None = None, **kwargs):
+        super().__init__(input_size, hidden_size, **kwargs)
+        if forget_bias is not None:
+            if not self.bias:
+                raise ValueError("forget_bias: needs bias=True")
+            self.b_f = np.full(self.hidden_size, forget_bias)
+
+    def step(self, zx, state):
+        """zx (B, 4H) = x_t W_xh^T + b_h; state (h_prev, c_prev). Returns ((h, c), cache)."""
+        h_prev, c_prev = state
+        H = self.hidden_size
+        z = zx + h_prev @ self.W_hh.T                 # all four pre-activations (B, 4H)
+        i = sigmoid(z[:, 0 * H:1 * H])                # input gate
+        f = sigmoid(z[:, 1 * H:2 * H])                # forget gate
+        g = np.tanh(z[:, 2 * H:3 * H])                # candidate C~
+        o = sigmoid(z[:, 3 * H:4 * H])                # output gate
+        c = f * c_prev + i * g                        # forget some, store some
+        tanh_c = np.tanh(c)
+        h = o * tanh_c                                # output what the gate lets through
+        return (h, c), (h_prev, c_prev, i, f, g, o, tanh_c)
+
+    def step_backward(self, dstate, cache):
+        """dstate (dh, dc): dE/dh_t and dE/dc_t (each includes what came from step t+1).
+
+        Returns (dz, dz, (dh_prev, dc_prev)) with dz = dE/d(pre-activations) (B, 4H).
+        """
+        dh, dc = dstate
+        h_prev, c_prev, i, f, g, o, tanh_c = cache
+        do = dh * tanh_c                              # h = o * tanh(c)
+        dc = dc + dh * o * (1.0 - tanh_c ** 2)        # ... and through tanh(c), added to dc from t+1
+        di = dc * g                                   # c = f * c_prev + i * g
+        df = dc * c_prev
+        dg = dc * i
+        dc_prev = dc * f                              # the gradient highway: only a product with f
+        dz = np.concatenate([
+            di * i * (1.0 - i),                       # through sigmoid: s' = s (1 - s)
+            df * f * (1.0 - f),
+            dg * (1.0 - g ** 2),                      # through tanh: 1 - g^2
+            do * o * (1.0 - o),
+        ], axis=1)
+        dh_prev = dz @ self.W_hh                      # into the previous state
+        return dz, dz, (dh_prev, dc_prev)

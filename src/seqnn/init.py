@@ -1,0 +1,60 @@
+"""Weight initializers. Each returns a new array of the requested shape and dtype.
+
+Every random initializer takes ``rng`` (an int seed or a ``np.random.Generator``).
+
+- ``uniform``: U(-bound, bound); PyTorch's default for recurrent layers uses
+  ``bound = 1/sqrt(H)`` for every weight and bias (see ``pytorch_default_bound``).
+- ``xavier_uniform``: Glorot's U(-a, a), ``a = sqrt(6 / (fan_in + fan_out))``.
+- ``orthogonal``: rows (or columns) orthonormal, from the QR of a Gaussian matrix.
+- ``identity``: the IRNN trick (Le, Jaitly & Hinton 2015): ``W_hh = I`` so that
+  a ReLU RNN starts by copying its state forward, and gradients neither vanish
+  nor explode at the start of training.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._checks import as_rng
+
+
+def pytorch_default_bound(hidden_size: int) -> float:
+    """PyTorch's ``1/sqrt(hidden_size)`` bound for every RNN/LSTM/GRU parameter."""
+    return 1.0 / math.sqrt(hidden_size)
+
+
+def uniform(shape, bound: float, rng=None, dtype=np.float64) -> np.ndarray:
+    """Samples of U(-bound, bound) with the given ``shape``."""
+    return as_rng(rng).uniform(-bound, bound, size=shape).astype(dtype)
+
+
+def xavier_uniform(shape, rng=None, dtype=np.float64) -> np.ndarray:
+    """Glorot/Xavier uniform for a matrix of shape ``(fan_out, fan_in)``."""
+    fan_out, fan_in = shape
+    a = math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform(shape, a, rng, dtype)
+
+
+def orthogonal(shape, rng=None, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
+    """A ``(rows, cols)`` matrix with orthonormal rows (rows <= cols) or columns.
+
+    QR of a Gaussian matrix, with the signs of R's diagonal folded into Q so
+    that the result is uniformly distributed (Saxe et al. 2013; Keras, PyTorch).
+    """
+    rows, cols = shape
+    a = as_rng(rng).standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return (gain * q).astype(dtype)
+
+
+def identity(shape, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
+    """``gain * I`` for a square ``(H, H)`` recurrent matrix (IRNN initialisation)."""
+    rows, cols = shape
+    if rows != cols:
+        raise ValueError(f"identity: expected a square shape, got {tuple(shape)}")
+    return gain * np.eye(rows, dtype=dtype)

@@ -1,0 +1,61 @@
+"""Layers applied at every time step."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import init
+from ._checks import as_rng, check_dtype_arg, check_float_array, check_positive_int
+from .module import Module
+
+
+class Linear(Module):
+    """The output layer ``y_t = h_t W_hy^T + b_y``, applied at every time step at once.
+
+    Args: in_features H, out_features V, bias, dtype, rng. Initialised like
+    PyTorch's ``nn.Linear``: U(-1/sqrt(H), 1/sqrt(H)).
+
+    Parameters: W_hy (V, H), b_y (V,).
+
+    ``forward(h) -> y``: h (..., H) with any leading axes, e.g. (T, B, H) or (B, H);
+    y (..., V). ``backward(dy) -> dh``: dy (..., V) -> dh (..., H).
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
+                 dtype=np.float64, rng=None):
+        super().__init__()
+        self.in_features = check_positive_int("in_features", in_features)
+        self.out_features = check_positive_int("out_features", out_features)
+        self.dtype = check_dtype_arg(dtype)
+        self.bias = bool(bias)
+        rng = as_rng(rng)
+        bound = init.pytorch_default_bound(in_features)
+        self.add_parameter("W_hy", init.uniform((out_features, in_features), bound, rng))
+        if self.bias:
+            self.add_parameter("b_y", init.uniform((out_features,), bound, rng))
+        self._cache = None
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias}, dtype={self.dtype}"
+
+    def forward(self, h: np.ndarray) -> np.ndarray:
+        if not isinstance(h, np.ndarray) or h.ndim < 1:
+            raise TypeError(f"h: expected a numpy array of shape (..., {self.in_features})")
+        check_float_array("h", h, (None,) * (h.ndim - 1) + (self.in_features,), self.dtype)
+        self._cache = h
+        y = h @ self.W_hy.T
+        if self.bias:
+            y += self.b_y
+        return y
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError("backward() called before forward()")
+        h = self._cache
+        check_float_array("dy", dy, h.shape[:-1] + (self.out_features,), self.dtype)
+        h2 = h.reshape(-1, self.in_features)
+        dy2 = dy.reshape(-1, self.out_features)
+        self.params["W_hy"].grad += dy2.T @ h2        # sum over every time step and example
+        if self.bias:
+            self.params["b_y"].grad += dy2.sum(axis=0)
+        return dy @ self.W_hy

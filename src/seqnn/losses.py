@@ -1,0 +1,80 @@
+"""Softmax cross-entropy over logits of any leading shape, with an optional mask.
+
+Reduction (stated here because it sets the meaning of learning rates and clip
+thresholds): ``"mean"`` (the default) divides the summed loss by the number of
+unmasked tokens, so the loss of a batch does not grow with T or B; ``"sum"``
+adds them up. Perplexity is ``exp`` of the mean.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import check_float_array, check_int_array
+from .functional import log_softmax
+
+REDUCTIONS = ("mean", "sum")
+
+
+def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray | None = None,
+                          reduction: str = "mean"):
+    """Loss and its gradient for integer targets.
+
+    Args:
+        logits: (..., V) float, e.g. (T, B, V) for a sequence or (B, V) for a classifier.
+        targets: (...) integer class ids in [0, V), the leading shape of ``logits``.
+        mask: optional (...) boolean (or 0/1) array; False/0 tokens add nothing
+            to the loss or the gradient (padding).
+        reduction: "mean" over unmasked tokens (default) or "sum".
+
+    Returns:
+        loss: a Python float, ``-sum_t m_t log softmax(logits_t)[y_t]`` (/ number of unmasked tokens).
+        dlogits: (..., V), the gradient ``(softmax(logits) - onehot(y)) * m`` (/ count).
+
+    Stable for any finite logits: computed from ``log_softmax`` (max-shifted), so
+    logits of +-1000 give finite values and no warnings.
+    """
+    if not isinstance(logits, np.ndarray) or logits.ndim < 1:
+        raise TypeError("logits: expected a numpy float array of shape (..., V)")
+    if logits.dtype not in (np.float32, np.float64):
+        raise TypeError(f"logits: expected dtype float32 or float64, got {logits.dtype}")
+    check_float_array("logits", logits, (None,) * logits.ndim, logits.dtype)
+    lead, V = logits.shape[:-1], logits.shape[-1]
+    check_int_array("targets", targets, lead, V)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction: expected one of {REDUCTIONS}, got {reduction!r}")
+    weight = _mask_weights(mask, lead, logits.dtype)
+
+    logp = log_softmax(logits)                                            # (..., V)
+    logp_target = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+    if weight is None:
+        count = targets.size
+        total = -logp_target.sum()
+    else:
+        count = weight.sum()
+        total = -(logp_target * weight).sum()
+    if count == 0:
+        raise ValueError("mask: selects no tokens, so the mean loss is undefined")
+    scale = 1.0 / count if reduction == "mean" else 1.0
+
+    dlogits = np.exp(logp)                                                # softmax
+    np.put_along_axis(dlogits, targets[..., None],
+                      np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1.0, axis=-1)
+    if weight is not None:
+        dlogits *= weight[..., None]
+    dlogits *= scale
+    return float(total * scale), dlogits
+
+
+def _mask_weights(mask, shape, dtype):
+    """Validate ``mask`` (bool or 0/1, of ``shape``) and return it as float weights (or None)."""
+    if mask is None:
+        return None
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"mask: expected a numpy bool array, got {type(mask).__name__}")
+    if mask.shape != shape:
+        raise ValueError(f"mask: expected shape {shape} (the logits' leading axes), got {mask.shape}")
+    if mask.dtype != bool:
+        if not (np.issubdtype(mask.dtype, np.number) and np.isin(mask, (0, 1)).all()):
+            raise ValueError(f"mask: expected booleans or 0/1 values, got dtype {mask.dtype} with other values")
+    return mask.astype(dtype)

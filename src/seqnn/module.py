@@ -1,0 +1,125 @@
+"""``Parameter`` (a value and its gradient) and ``Module`` (a thing that owns parameters).
+
+A module's parameters are read and written by their lecture names::
+
+    cell.W_hh            # the (H, H) array itself (not a copy)
+    cell.W_hh = M        # copies M into it, after checking shape and dtype
+    cell.params["W_hh"].grad   # its gradient, accumulated by backward()
+
+Gradients accumulate (``+=``) across backward calls, as in PyTorch: call
+``zero_grad()`` before each backward unless you mean to add them up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Parameter:
+    """A trainable array ``value`` and its gradient ``grad`` (same shape and dtype)."""
+
+    __slots__ = ("value", "grad")
+
+    def __init__(self, value: np.ndarray):
+        self.value = value
+        self.grad = np.zeros_like(value)
+
+    @property
+    def shape(self):
+        return self.value.shape
+
+    def __repr__(self):
+        return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"
+
+
+class Module:
+    """Base class: named parameters, sub-modules, ``parameters()``, ``zero_grad()``, state dicts.
+
+    Sub-classes call ``self.add_parameter(name, array)`` in ``__init__``; sub-modules
+    are found automatically among the attributes (also inside lists and tuples).
+    """
+
+    dtype = np.dtype(np.float64)
+
+    def __init__(self):
+        object.__setattr__(self, "params", {})
+
+    # --- parameters by name -------------------------------------------------
+    def add_parameter(self, name: str, value: np.ndarray) -> None:
+        self.params[name] = Parameter(np.ascontiguousarray(value, dtype=self.dtype))
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: parameters are looked up here.
+        params = self.__dict__.get("params", {})
+        if name in params:
+            return params[name].value
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("params", {})
+        if name in params:
+            self._write(name, params[name].value, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _write(self, name: str, target: np.ndarray, value) -> None:
+        """Copy ``value`` into the parameter array ``target`` (in place, so views stay valid)."""
+        value = np.asarray(value)
+        if value.shape != target.shape:
+            raise ValueError(f"{name}: expected shape {target.shape}, got {value.shape}")
+        if not np.issubdtype(value.dtype, np.floating) and not np.issubdtype(value.dtype, np.integer):
+            raise TypeError(f"{name}: expected a real-valued array, got dtype {value.dtype}")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name}: expected finite values, got non-finite entries")
+        target[...] = value
+
+    # --- walking the tree ---------------------------------------------------
+    def children(self):
+        """Yield ``(name, module)`` for every direct sub-module, in definition order."""
+        for key, value in self.__dict__.items():
+            if isinstance(value, Module):
+                yield key, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{key}.{i}", item
+
+    def named_parameters(self, prefix: str = ""):
+        """Yield ``(dotted_name, Parameter)`` for this module and all sub-modules."""
+        for name, p in self.params.items():
+            yield prefix + name, p
+        for key, child in self.children():
+            yield from child.named_parameters(prefix + key + ".")
+
+    def parameters(self) -> list[Parameter]:
+        """All parameters (this module's and its sub-modules'), in a fixed order."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zero."""
+        for p in self.parameters():
+            p.grad.fill(0.0)
+
+    def num_parameters(self) -> int:
+        return sum(p.value.size for p in self.parameters())
+
+    # --- state dicts --------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """``{dotted_name: copy of the value}`` for every parameter."""
+        return {name: p.value.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy values in by name. Missing or unexpected names and wrong shapes raise ``ValueError``."""
+        mine = dict(self.named_parameters())
+        missing = sorted(set(mine) - set(state))
+        unexpected = sorted(set(state) - set(mine))
+        if missing or unexpected:
+            raise ValueError(f"state: missing parameters {missing}, unexpected parameters {unexpected}")
+        for name, p in mine.items():
+            self._write(name, p.value, state[name])
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+    def extra_repr(self) -> str:
+        return ""

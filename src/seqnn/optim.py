@@ -1,0 +1,185 @@
+"""Gradient clipping and optimizers.
+
+The order of a training step is always::
+
+    model.zero_grad(); loss = ...; model.backward(...)   # gradients
+    clip_grad_norm(model.parameters(), 5.0)              # clip: its own step
+    opt.step()                                           # update
+
+Clipping never hides inside a backward pass: that would break gradient checks.
+Every optimizer takes a list of ``Parameter`` (or a ``Module``) and updates
+``p.value`` in place from ``p.grad``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .module import Module, Parameter
+
+
+def _param_list(params) -> list[Parameter]:
+    if isinstance(params, Module):
+        return params.parameters()
+    params = list(params)
+    for p in params:
+        if not isinstance(p, Parameter):
+            raise TypeError(f"params: expected seqnn Parameters (or a Module), got {type(p).__name__}")
+    return params
+
+
+def clip_grad_norm(params, max_norm: float) -> float:
+    """Rescale all gradients together so that their global L2 norm is at most ``max_norm``.
+
+    ``norm = sqrt(sum over every parameter of sum(grad**2))``; if it exceeds
+    ``max_norm`` every gradient is multiplied by ``max_norm / (norm + 1e-6)``
+    (PyTorch's rule). One common factor keeps the gradient's direction.
+
+    Returns the norm *before* clipping (log it: it shows exploding gradients).
+    Raises ValueError if the norm is not finite (a NaN or inf gradient).
+    """
+    params = _param_list(params)
+    if not max_norm > 0:
+        raise ValueError(f"max_norm: expected a positive number, got {max_norm!r}")
+    norm = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+    if not math.isfinite(norm):
+        raise ValueError(f"gradients: the global norm is {norm}; a NaN or inf gradient cannot be clipped")
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for p in params:
+            p.grad *= scale
+    return norm
+
+
+def clip_grad_value(params, clip_value: float) -> None:
+    """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place.
+
+    Unlike ``clip_grad_norm`` this changes the gradient's direction
+    (min-char-rnn's ``np.clip(dparam, -5, 5)``).
+    """
+    if not clip_value > 0:
+        raise ValueError(f"clip_value: expected a positive number, got {clip_value!r}")
+    for p in _param_list(params):
+        np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+
+
+class Optimizer:
+    """Base class: keeps the parameter list, the step count and the learning rate.
+
+    ``lr_schedule``, if given, is a function ``step_number -> learning rate``
+    called before every step (step numbers start at 0), e.g.
+    ``lambda k: 0.1 * 0.5 ** (k // 1000)``.
+    """
+
+    def __init__(self, params, lr: float, lr_schedule=None):
+        self.params = _param_list(params)
+        if not lr > 0:
+            raise ValueError(f"lr: expected a positive number, got {lr!r}")
+        self.lr = float(lr)
+        self.lr_schedule = lr_schedule
+        self.steps = 0
+        self.state: dict[tuple[str, int], np.ndarray] = {}
+
+    def step(self) -> None:
+        """Update every parameter from its gradient."""
+        if self.lr_schedule is not None:
+            self.lr = float(self.lr_schedule(self.steps))
+        for k, p in enumerate(self.params):
+            self.update(k, p)
+        self.steps += 1
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad.fill(0.0)
+
+    def update(self, k: int, p: Parameter) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _slot(self, name: str, k: int, p: Parameter) -> np.ndarray:
+        """Per-parameter optimizer memory (velocity, squared-gradient sums), created as zeros."""
+        if (name, k) not in self.state:
+            self.state[name, k] = np.zeros_like(p.value)
+        return self.state[name, k]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Plain: ``w -= lr * g``. Momentum ``mu`` (PyTorch's form):
+    ``v = mu * v + g; w -= lr * v``; Nesterov: ``w -= lr * (g + mu * v)``.
+    """
+
+    def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
+                 lr_schedule=None):
+        super().__init__(params, lr, lr_schedule)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
+        if nesterov and momentum == 0.0:
+            raise ValueError("nesterov: needs momentum > 0")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def update(self, k, p):
+        if self.momentum == 0.0:
+            p.value -= self.lr * p.grad
+            return
+        v = self._slot("velocity", k, p)
+        v *= self.momentum
+        v += p.grad
+        p.value -= self.lr * (p.grad + self.momentum * v if self.nesterov else v)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (min-char-rnn's choice): ``G += g**2; w -= lr * g / (sqrt(G) + eps)``."""
+
+    def __init__(self, params, lr: float = 0.1, eps: float = 1e-8, lr_schedule=None):
+        super().__init__(params, lr, lr_schedule)
+        self.eps = float(eps)
+
+    def update(self, k, p):
+        G = self._slot("sum_sq", k, p)
+        G += p.grad * p.grad
+        p.value -= self.lr * p.grad / (np.sqrt(G) + self.eps)
+
+
+class RMSProp(Optimizer):
+    """RMSProp: ``s = rho * s + (1 - rho) * g**2; w -= lr * g / (sqrt(s) + eps)``."""
+
+    def __init__(self, params, lr: float = 0.01, rho: float = 0.99, eps: float = 1e-8, lr_schedule=None):
+        super().__init__(params, lr, lr_schedule)
+        if not 0.0 <= rho < 1.0:
+            raise ValueError(f"rho: expected a number in [0, 1), got {rho!r}")
+        self.rho, self.eps = float(rho), float(eps)
+
+    def update(self, k, p):
+        s = self._slot("mean_sq", k, p)
+        s *= self.rho
+        s += (1.0 - self.rho) * p.grad * p.grad
+        p.value -= self.lr * p.grad / (np.sqrt(s) + self.eps)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with bias correction::
+
+        m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g**2
+        w -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, lr_schedule=None):
+        super().__init__(params, lr, lr_schedule)
+        b1, b2 = betas
+        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
+            raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
+        self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
+
+    def update(self, k, p):
+        m, v = self._slot("m", k, p), self._slot("v", k, p)
+        m *= self.b1
+        m += (1.0 - self.b1) * p.grad
+        v *= self.b2
+        v += (1.0 - self.b2) * p.grad * p.grad
+        t = self.steps + 1
+        m_hat = m / (1.0 - self.b1 ** t)
+        v_hat = v / (1.0 - self.b2 ** t)
+        p.value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)

@@ -1,0 +1,75 @@
+"""A step-by-step trace of one forward step, for checking a worked example by hand.
+
+    >>> trace_step(cell, x, h_prev, out=linear)      # doctest: +SKIP
+
+prints, in the lecture's order, the input term ``x W_xh^T``, the recurrent term
+``h_prev W_hh^T + b_h``, the pre-activation, every gate (for gated cells), the
+new state, the output ``y = h W_hy^T + b_y`` and ``softmax(y)``. The new state is
+computed by the cell's own ``step``, the code that trains, not by a copy of it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ._checks import check_float_array
+from .functional import softmax
+
+
+def trace_step(cell, x, state=None, out=None, *, labels=None, precision: int = 4, file=sys.stdout) -> dict:
+    """Print and return the intermediate values of one step of ``cell``.
+
+    Args:
+        cell: an ``RNNCell``/``LSTMCell`` (any ``seqnn.Cell``).
+        x: (D,) or (B, D) input; state: h (or (h, c)) of matching shape, zeros if None.
+        out: optional ``Linear`` output layer; adds ``y`` and ``softmax(y)``.
+        labels: optional names of the output classes (e.g. a vocabulary's tokens).
+        precision: decimals printed. file: where to print (None: print nothing).
+
+    Returns ``{name: array}`` of everything printed (batch axis kept if x had one).
+    """
+    single = np.ndim(x) == 1
+    x2 = np.atleast_2d(x)
+    if single and state is not None:
+        state = tuple(np.atleast_2d(s) for s in state) if isinstance(state, tuple) else np.atleast_2d(state)
+    check_float_array("x", x2, (None, cell.input_size), cell.dtype, "BD")
+    state = cell.as_state_tuple(state, x2.shape[0])
+
+    values = {"x": x2}
+    for name, s in zip(cell.state_names, state):
+        values[name + "_prev"] = s
+    input_term = x2 @ cell.W_xh.T
+    recurrent_term = state[0] @ cell.W_hh.T + (cell.b_h if cell.bias else 0.0)
+    values["x W_xh^T"] = input_term
+    values["h_prev W_hh^T + b_h" if cell.bias else "h_prev W_hh^T"] = recurrent_term
+    values["z = sum of both"] = input_term + recurrent_term
+    new_state, cache = cell.step(cell.project_input(x2), state)
+    for name, v in zip(cell.cache_names, cache):
+        if not name.endswith("_prev") and name not in cell.state_names:
+            values[name] = v
+    for name, s in zip(cell.state_names, new_state):
+        values[name] = s
+    if out is not None:
+        y = new_state[0] @ out.W_hy.T + (out.b_y if out.bias else 0.0)
+        values["y = h W_hy^T + b_y"] = y
+        values["softmax(y)"] = softmax(y)
+
+    if single:
+        values = {k: v[0] for k, v in values.items()}
+    if file is not None:
+        _print(values, labels if out is not None else None, precision, file)
+    return values
+
+
+def _print(values, labels, precision, file):
+    width = max(len(k) for k in values)
+    with np.printoptions(precision=precision, suppress=True, floatmode="fixed"):
+        for name, v in values.items():
+            print(f"{name:>{width}} = {v}", file=file)
+        if labels is not None:
+            p = values["softmax(y)"]
+            p = p if p.ndim == 1 else p[0]
+            best = int(np.argmax(p))
+            print(f"{'prediction':>{width}} = {labels[best]!r} (p = {p[best]:.{precision}f})", file=file)

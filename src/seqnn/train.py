@@ -1,0 +1,70 @@
+"""Training over a long stream with truncated backpropagation through time.
+
+Truncated BPTT (the min-char-rnn / PyTorch ``repackage_hidden`` kind): cut the
+stream into chunks of ``k`` steps; run each chunk from the final state of the
+previous one (its *value*), and backpropagate only inside the chunk: the
+gradient that would flow from chunk c+1 into chunk c is dropped. Full BPTT is
+the case ``k = T``. Memory and time per update are O(k), whatever the stream's length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._checks import check_int_array, check_positive_int
+from .losses import softmax_cross_entropy
+from .optim import clip_grad_norm
+
+
+@dataclass
+class History:
+    """What a training run saw, chunk by chunk: losses and pre-clip gradient norms."""
+
+    losses: list[float] = field(default_factory=list)
+    grad_norms: list[float] = field(default_factory=list)
+    state: object = None
+    """The final state after the last chunk (carry it into the next epoch, or drop it)."""
+
+
+def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, optimizer=None,
+                   clip_norm: float | None = None, state=None) -> History:
+    """One pass of truncated BPTT over a stream.
+
+    Args:
+        model: has ``forward(inputs_chunk, state0) -> (logits (k, B, V), state)``
+            and ``backward(dlogits) -> dstate0`` (e.g. ``CharLM``).
+        inputs: (N, B) ids; targets: (N, B) ids (usually the inputs shifted by one).
+        k: chunk length (the truncation); the last chunk may be shorter.
+        optimizer: if given, every chunk does zero_grad -> backward -> clip -> step.
+            If None, nothing is updated and the gradients of all chunks are summed
+            into ``.grad``: the truncated gradient of the summed chunk losses.
+        clip_norm: global-norm clipping threshold (None: no clipping).
+        state: the initial state (zeros if None).
+
+    Returns a ``History`` with each chunk's mean loss and pre-clip gradient norm,
+    and the final state.
+    """
+    check_int_array("inputs", inputs, (None, None), np.iinfo(np.int64).max)
+    check_int_array("targets", targets, inputs.shape, np.iinfo(np.int64).max)
+    k = check_positive_int("k", k)
+    history = History()
+    params = model.parameters()
+    for start in range(0, inputs.shape[0], k):
+        x, y = inputs[start:start + k], targets[start:start + k]
+        logits, next_state = model.forward(x, state)
+        loss, dlogits = softmax_cross_entropy(logits, y)
+        if optimizer is not None:
+            model.zero_grad()
+        model.backward(dlogits)        # dstate_T = 0: no gradient arrives from the next chunk (the cut)
+        if clip_norm is not None:
+            history.grad_norms.append(clip_grad_norm(params, clip_norm))
+        else:
+            history.grad_norms.append(float(np.sqrt(sum(np.vdot(p.grad, p.grad) for p in params))))
+        if optimizer is not None:
+            optimizer.step()
+        history.losses.append(loss)
+        state = next_state             # carry the value forward; its gradient path ends here
+    history.state = state
+    return history

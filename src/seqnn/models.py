@@ -60,7 +60,11 @@ class CharLM(Module):
         return self.out.forward(H), state
 
     def backward(self, dlogits: np.ndarray, dstate_T=None):
-        """dlogits (T, B, V) -> gradient of the initial state; parameter gradients accumulate."""
+        """dlogits (T, B, V) -> ``(None, dstate0)``: one gradient per forward input.
+
+        The token ids have no gradient (None); ``dstate0`` is the gradient of the
+        initial state. Parameter gradients accumulate in ``.grad``.
+        """
         dH = self.out.backward(dlogits)
         _, dstate0 = self.rnn.backward(dH, dstate_T)
-        return dstate0
+        return None, dstate0

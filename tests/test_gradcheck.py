@@ -1,0 +1,156 @@
+"""Every backward pass against central differences (float64, random upstream
+gradients, random initial states, T >= 3, B > 1, fixed seeds), plus edge shapes,
+plus proof that the checker catches a broken backward.
+
+A new cell is covered by adding one line to CELLS.
+"""
+
+import numpy as np
+import pytest
+
+import seqnn
+from seqnn.gradient_check import numerical_gradient, relative_error
+from seqnn.models import CharLM
+
+from conftest import check_grads, random_state
+
+CELLS = {
+    "rnn-tanh": lambda D, H, **kw: seqnn.RNNCell(D, H, nonlinearity="tanh", **kw),
+    "rnn-relu": lambda D, H, **kw: seqnn.RNNCell(D, H, nonlinearity="relu", **kw),
+    "lstm": lambda D, H, **kw: seqnn.LSTMCell(D, H, **kw),
+}
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", CELLS)
+def test_cell_one_step(kind, bias, rng):
+    cell = CELLS[kind](3, 4, bias=bias, rng=0)
+    x = rng.standard_normal((2, 3))
+    report = check_grads(cell, (x, random_state(cell, 2, rng)), rng=1)
+    expected = {"x", "W_xh", "W_hh"} | ({"b_h"} if bias else set())
+    assert expected <= set(report.errors)
+    assert any(name.startswith("state") for name in report.errors)
+
+
+@pytest.mark.parametrize("T,B", [(3, 2), (6, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", CELLS)
+def test_sequence_layer(kind, bias, T, B, rng):
+    layer = seqnn.Recurrent(CELLS[kind](3, 4, bias=bias, rng=2))
+    X = rng.standard_normal((T, B, 3))
+    report = check_grads(layer, (X, random_state(layer.cell, B, rng)), rng=3)
+    assert {"X", "cell.W_xh", "cell.W_hh"} <= set(report.errors)
+
+
+@pytest.mark.parametrize("kind", CELLS)
+def test_sequence_layer_zero_initial_state(kind, rng):
+    """state0=None (zeros) takes its own code path."""
+    layer = seqnn.Recurrent(CELLS[kind](2, 3, rng=4))
+    check_grads(layer, (rng.standard_normal((4, 2, 2)),), rng=5)
+
+
+@pytest.mark.parametrize("T,B,D,H", [(1, 2, 3, 4), (4, 1, 3, 4), (4, 2, 3, 1), (1, 1, 1, 1)])
+@pytest.mark.parametrize("kind", CELLS)
+def test_edge_shapes(kind, T, B, D, H, rng):
+    layer = seqnn.Recurrent(CELLS[kind](D, H, rng=6))
+    check_grads(layer, (rng.standard_normal((T, B, D)), random_state(layer.cell, B, rng)), rng=7)
+
+
+@pytest.mark.parametrize("kind", CELLS)
+def test_gradient_flows_through_final_state(kind, rng):
+    """Only the final-state gradient is non-zero: the whole BPTT chain is exercised."""
+    layer = seqnn.Recurrent(CELLS[kind](3, 4, rng=8))
+    X, s0 = rng.standard_normal((5, 2, 3)), random_state(layer.cell, 2, rng)
+
+    def forward(X, s0):
+        return layer.forward(X, s0)[1]
+
+    def backward(*dstate):
+        dstate = dstate[0] if len(dstate) == 1 else dstate
+        return layer.backward(np.zeros((5, 2, 4)), dstate)
+
+    check_grads(forward, (X, s0), backward=backward, params=layer, rng=9)
+
+
+def test_linear_every_time_step(rng):
+    lin = seqnn.Linear(4, 5, rng=0)
+    check_grads(lin, (rng.standard_normal((3, 2, 4)),), rng=1)
+
+
+@pytest.mark.parametrize("use_mask", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_softmax_cross_entropy(use_mask, reduction, rng):
+    T, B, V = 3, 4, 5
+    logits = rng.standard_normal((T, B, V))   # not saturated: no gradient entry below ~1e-4
+    targets = rng.integers(0, V, (T, B))
+    mask = (rng.random((T, B)) < 0.6) if use_mask else None
+    if mask is not None:
+        mask[0, 0] = True
+
+    def f(z):
+        return seqnn.softmax_cross_entropy(z, targets, mask, reduction)[0]
+
+    def b(dloss):
+        return dloss * seqnn.softmax_cross_entropy(logits, targets, mask, reduction)[1]
+
+    check_grads(f, (logits,), backward=b, rng=2)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_char_lm_end_to_end(cell, rng):
+    model = CharLM(4, 3, cell=cell, rng=0)
+    ids = rng.integers(0, 4, (4, 2))
+    state0 = random_state(model.rnn.cell, 2, rng)
+    check_grads(model, (ids, state0), rng=3)
+
+
+# --- the checker itself ------------------------------------------------------
+
+class TanhRNNWithoutDerivative(seqnn.RNNCell):
+    """A classic bug: backprop through tanh forgotten (dz = dh)."""
+
+    def step_backward(self, dstate, cache):
+        (dh,) = dstate
+        dz = dh
+        return dz, dz, (dz @ self.W_hh,)
+
+
+class LSTMWithoutForgetPath(seqnn.LSTMCell):
+    """A classic bug: the cell-state gradient is not carried to the previous step."""
+
+    def step_backward(self, dstate, cache):
+        dz, _, (dh_prev, dc_prev) = super().step_backward(dstate, cache)
+        return dz, dz, (dh_prev, np.zeros_like(dc_prev))
+
+
+@pytest.mark.parametrize("broken", [TanhRNNWithoutDerivative, LSTMWithoutForgetPath])
+def test_gradcheck_catches_a_broken_backward(broken, rng):
+    layer = seqnn.Recurrent(broken(3, 4, rng=0))
+    report = seqnn.gradcheck(layer, (rng.standard_normal((4, 2, 3)), random_state(layer.cell, 2, rng)), rng=1)
+    assert report.max_error > 1e-2, str(report)
+
+
+def test_numerical_gradient_of_a_known_function():
+    x = np.array([[0.5, -1.0], [2.0, 0.25]])
+    g = numerical_gradient(lambda: float(np.sum(np.sin(x) * x)), x)
+    assert relative_error(np.cos(x) * x + np.sin(x), g) < 1e-8
+    assert np.array_equal(x, [[0.5, -1.0], [2.0, 0.25]]), "x must be restored exactly"
+
+
+def test_relative_error_definition():
+    assert relative_error(np.array([1.0, 0.0]), np.array([1.0, 0.0])) == 0.0
+    assert relative_error(np.array([1.0]), np.array([3.0])) == pytest.approx(0.5)
+    assert relative_error(np.array([0.0]), np.array([1e-9])) == pytest.approx(0.1)   # floor 1e-8
+
+
+def test_gradcheck_refuses_float32(rng):
+    cell = seqnn.RNNCell(2, 3, dtype=np.float32, rng=0)
+    with pytest.raises(TypeError, match="float64"):
+        seqnn.gradcheck(cell, (rng.standard_normal((2, 2)).astype(np.float32),))
+
+
+def test_report_names_every_array(rng):
+    cell = seqnn.LSTMCell(2, 3, rng=0)
+    report = seqnn.gradcheck(cell, (rng.standard_normal((2, 2)), random_state(cell, 2, rng)))
+    assert set(report.errors) == {"x", "state.0", "state.1", "W_xh", "W_hh", "b_h"}
+    assert "worst:" in str(report)

@@ -1,0 +1,105 @@
+"""Truncated BPTT: the state's value crosses chunk boundaries, its gradient does not."""
+
+import numpy as np
+import pytest
+
+import seqnn
+from seqnn.data import Vocabulary, batchify
+from seqnn.gradient_check import numerical_gradient, relative_error
+from seqnn.models import CharLM
+from seqnn.train import truncated_bptt
+
+N, B, V, K = 12, 2, 5, 4
+
+
+def setup(cell, seed=0):
+    rng = np.random.default_rng(seed)
+    model = CharLM(V, 3, cell=cell, rng=seed)
+    stream = rng.integers(0, V, (N + 1, B))
+    return model, stream[:-1], stream[1:]
+
+
+def chunk_losses(model, inputs, targets, carried=None):
+    """Sum of the chunk losses. carried=None: states flow through (full graph);
+    else chunk c starts from the frozen value carried[c]."""
+    total, state = 0.0, None
+    for c, start in enumerate(range(0, N, K)):
+        s0 = state if carried is None else carried[c]
+        logits, state = model.forward(inputs[start:start + K], s0)
+        total += seqnn.softmax_cross_entropy(logits, targets[start:start + K])[0]
+    return total
+
+
+def carried_states(model, inputs):
+    states, state = [], None
+    for start in range(0, N, K):
+        states.append(state)
+        _, state = model.forward(inputs[start:start + K], state)
+    return states
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_truncated_gradient_is_the_gradient_of_each_chunk_alone(cell):
+    model, inputs, targets = setup(cell)
+    model.zero_grad()
+    truncated_bptt(model, inputs, targets, K)                      # no optimizer: gradients summed
+    truncated = {n: p.grad.copy() for n, p in model.named_parameters()}
+
+    frozen = carried_states(model, inputs)                          # values, computed once
+    for name, p in model.named_parameters():
+        numeric_cut = numerical_gradient(lambda: chunk_losses(model, inputs, targets, frozen), p.value)
+        assert relative_error(truncated[name], numeric_cut) < 1e-6, (
+            f"{name}: truncated gradient != gradient of the chunks from their carried states")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_truncated_gradient_differs_from_full_bptt(cell):
+    model, inputs, targets = setup(cell)
+    model.zero_grad()
+    truncated_bptt(model, inputs, targets, K)
+    cut = {n: p.grad.copy() for n, p in model.named_parameters()}
+
+    model.zero_grad()
+    truncated_bptt(model, inputs, targets, N)                       # k = T: full BPTT of the mean loss
+    full = {n: p.grad * (N / K) for n, p in model.named_parameters()}   # = gradient of the sum of chunk means
+
+    W_hh = dict(model.named_parameters())["rnn.cell.W_hh"].value
+    numeric_full = numerical_gradient(lambda: chunk_losses(model, inputs, targets), W_hh)
+    assert relative_error(full["rnn.cell.W_hh"], numeric_full) < 1e-6, "k = T is full BPTT"
+    assert relative_error(cut["rnn.cell.W_hh"], full["rnn.cell.W_hh"]) > 1e-3, "the cut must change W_hh's gradient"
+    # The output layer sees no recurrence: its gradient is the same either way.
+    assert np.allclose(cut["out.W_hy"], full["out.W_hy"], rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_state_value_is_carried(cell):
+    model, inputs, targets = setup(cell)
+    history = truncated_bptt(model, inputs, targets, K)
+    _, whole = model.forward(inputs)
+    as_tuple = (lambda s: (s,)) if cell == "rnn" else tuple
+    for a, b in zip(as_tuple(history.state), as_tuple(whole)):
+        assert np.allclose(a, b, rtol=0, atol=1e-14), "the final state is that of one pass over the stream"
+    assert len(history.losses) == N // K
+
+
+def test_training_on_a_stream_lowers_the_loss():
+    text = "the cat sat on the mat. " * 20
+    vocab = Vocabulary(text)
+    data = batchify(vocab.encode(text), 4)                          # (T, 4)
+    model = CharLM(len(vocab), 32, cell="lstm", rng=0)
+    opt = seqnn.Adam(model.parameters(), lr=0.01)
+    first = truncated_bptt(model, data[:-1], data[1:], 10, optimizer=opt, clip_norm=5.0)
+    state = None
+    for _ in range(15):
+        h = truncated_bptt(model, data[:-1], data[1:], 10, optimizer=opt, clip_norm=5.0, state=state)
+        state = h.state
+    assert np.mean(h.losses) < 0.5 * np.mean(first.losses)
+    assert all(n >= 0 for n in h.grad_norms)
+
+
+def test_bad_arguments():
+    model, inputs, targets = setup("rnn")
+    with pytest.raises(ValueError, match="k: expected a positive int"):
+        truncated_bptt(model, inputs, targets, 0)
+    with pytest.raises(ValueError, match="targets: expected shape"):
+        truncated_bptt(model, inputs, targets[:-1], K)

@@ -43,6 +43,32 @@ def test_lstm_forward_is_the_equations_per_gate(rng):
     assert np.allclose(h_new, o * np.tanh(c_new), rtol=0, atol=1e-14), "output h = o*tanh(c)"
 
 
+def test_gru_forward_is_pytorchs_equations_per_gate(rng):
+    cell = seqnn.GRUCell(3, 4, rng=0)
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    r = sig(x @ cell.W_xr.T + h @ cell.W_hr.T + cell.b_r)
+    z = sig(x @ cell.W_xz.T + h @ cell.W_hz.T + cell.b_z)
+    n = np.tanh(x @ cell.W_xn.T + cell.b_n + r * (h @ cell.W_hn.T + cell.b_hn))
+    assert np.allclose(cell.forward(x, h), (1 - z) * n + z * h, rtol=0, atol=1e-14)
+
+
+def test_gru_reset_after_the_product_differs_from_the_paper(rng):
+    """PyTorch's form r * (W_hn h + b_hn) is not the paper's W_hn (r * h) + b_hn."""
+    cell = seqnn.GRUCell(3, 4, rng=0)
+    x, h = rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    r = sig(x @ cell.W_xr.T + h @ cell.W_hr.T + cell.b_r)
+    z = sig(x @ cell.W_xz.T + h @ cell.W_hz.T + cell.b_z)
+    n_paper = np.tanh(x @ cell.W_xn.T + cell.b_n + (r * h) @ cell.W_hn.T + cell.b_hn)
+    assert not np.allclose(cell.forward(x, h), (1 - z) * n_paper + z * h, atol=1e-3)
+
+
+def test_gru_update_gate_closed_copies_the_state():
+    cell = seqnn.GRUCell(2, 3, rng=0)
+    cell.b_z = np.full(3, 50.0)                        # z = 1: h = h_prev
+    h0 = np.array([[0.1, -0.7, 0.3]])
+    assert np.allclose(cell.forward(np.ones((1, 2)), h0), h0, atol=1e-15)
+
+
 def test_lstm_analytic_case_forget_gate_saturated():
     """With huge f and tiny i biases and zero weights, c is copied and h = sig(b_o)*tanh(c)."""
     cell = seqnn.LSTMCell(2, 3, rng=0)
@@ -82,12 +108,12 @@ def test_parameters_by_lecture_name_and_assignment_copies():
     assert cell.W_hh[0, 0] == 0.0, "assignment copies"
 
 
-@pytest.mark.parametrize("Cell,G", [(seqnn.RNNCell, 1), (seqnn.LSTMCell, 4)])
+@pytest.mark.parametrize("Cell,G", [(seqnn.RNNCell, 1), (seqnn.LSTMCell, 4), (seqnn.GRUCell, 3)])
 def test_pytorch_default_initialisation(Cell, G):
     H = 25
     cell = Cell(10, H, rng=0)
     for name, p in cell.named_parameters():
-        assert p.value.shape[0] == G * H
+        assert p.value.shape[0] == (H if name == "b_hn" else G * H)
         assert np.abs(p.value).max() <= 1 / np.sqrt(H), name
     std = np.concatenate([cell.W_xh.ravel(), cell.W_hh.ravel()]).std()
     assert std == pytest.approx(1 / np.sqrt(3 * H), rel=0.1), "U(-a, a) has std a/sqrt(3)"
@@ -112,9 +138,13 @@ def test_identity_relu_rnn_copies_its_state_forward():
     assert np.array_equal(dh0, [[1.0, 1.0, 0.0]]), "gradient passes 50 steps undiminished (dead unit: 0)"
 
 
-def test_orthogonal_initialiser():
+def test_orthogonal_and_xavier_initialisers():
     cell = seqnn.RNNCell(2, 5, recurrent_init="orthogonal", rng=0)
     assert np.allclose(cell.W_hh @ cell.W_hh.T, np.eye(5), atol=1e-12)
+    gru = seqnn.GRUCell(6, 5, recurrent_init="orthogonal", input_init="xavier", rng=0)
+    assert np.allclose(gru.W_hz @ gru.W_hz.T, np.eye(5), atol=1e-12)
+    assert np.abs(gru.W_xn).max() <= np.sqrt(6 / 11)
+    assert gru.W_xn.std() == pytest.approx(np.sqrt(6 / 11) / np.sqrt(3), rel=0.3)
 
 
 def test_forget_bias_option():
@@ -134,6 +164,8 @@ def test_same_seed_same_weights_different_seed_different_weights():
 def test_no_bias():
     cell = seqnn.LSTMCell(2, 3, bias=False, rng=0)
     assert [n for n, _ in cell.named_parameters()] == ["W_xh", "W_hh"]
+    assert [n for n, _ in seqnn.GRUCell(2, 3, bias=False).named_parameters()] == ["W_xh", "W_hh"]
+    assert [n for n, _ in seqnn.GRUCell(2, 3).named_parameters()] == ["W_xh", "W_hh", "b_h", "b_hn"]
     assert np.allclose(cell.forward(np.zeros((1, 2)))[1], 0.0), "no bias: zero input and state stay zero"
 
 

@@ -18,6 +18,7 @@ CELLS = {
     "rnn-tanh": lambda D, H, **kw: seqnn.RNNCell(D, H, nonlinearity="tanh", **kw),
     "rnn-relu": lambda D, H, **kw: seqnn.RNNCell(D, H, nonlinearity="relu", **kw),
     "lstm": lambda D, H, **kw: seqnn.LSTMCell(D, H, **kw),
+    "gru": lambda D, H, **kw: seqnn.GRUCell(D, H, **kw),
 }
 
 
@@ -27,7 +28,7 @@ def test_cell_one_step(kind, bias, rng):
     cell = CELLS[kind](3, 4, bias=bias, rng=0)
     x = rng.standard_normal((2, 3))
     report = check_grads(cell, (x, random_state(cell, 2, rng)), rng=1)
-    expected = {"x", "W_xh", "W_hh"} | ({"b_h"} if bias else set())
+    expected = {"x", "W_xh", "W_hh"} | ({"b_h"} if bias else set()) | ({"b_hn"} if bias and kind == "gru" else set())
     assert expected <= set(report.errors)
     assert any(name.startswith("state") for name in report.errors)
 

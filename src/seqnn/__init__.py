@@ -6,7 +6,7 @@ lecture writes them and as PyTorch stores them.
 """
 
 from . import functional, init
-from .cells import Cell, LSTMCell, RNNCell
+from .cells import Cell, GRUCell, LSTMCell, RNNCell
 from .gradient_check import GradcheckReport, gradcheck, numerical_gradient, relative_error
 from .layers import Linear
 from .losses import softmax_cross_entropy
@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "functional", "init",
-    "Cell", "RNNCell", "LSTMCell", "Recurrent", "Linear",
+    "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "Linear",
     "softmax_cross_entropy",
     "Module", "Parameter",
     "SGD", "Adagrad", "Adam", "RMSProp", "clip_grad_norm", "clip_grad_value",

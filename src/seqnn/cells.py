@@ -47,9 +47,10 @@ class Cell(Module):
     num_gates = 1
     state_names: tuple[str, ...] = ("h",)
     cache_names: tuple[str, ...] = ()   # names of what step() keeps for backward, for traces
+    sums_preactivations = True          # pre-activation = input term + recurrent term (traces show it)
 
     def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
-                 recurrent_init=None, dtype=np.float64, rng=None):
+                 input_init=None, recurrent_init=None, dtype=np.float64, rng=None):
         super().__init__()
         self.input_size = D = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
@@ -62,11 +63,18 @@ class Cell(Module):
         self.add_parameter("W_hh", init.uniform((G * H, H), bound, rng))
         if self.bias:
             self.add_parameter("b_h", init.uniform((G * H,), bound, rng))
+            self.add_extra_biases(rng, bound)
+        if input_init is not None:
+            self.W_xh = np.concatenate([_make_block(input_init, (H, D), rng, "input_init") for _ in range(G)])
         if recurrent_init is not None:
-            self.W_hh = np.concatenate([_make_square(recurrent_init, H, rng) for _ in range(G)])
+            self.W_hh = np.concatenate([_make_block(recurrent_init, (H, H), rng, "recurrent_init")
+                                        for _ in range(G)])
 
     def extra_repr(self):
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}, bias={self.bias}, dtype={self.dtype}"
+
+    def add_extra_biases(self, rng, bound: float) -> None:
+        """Hook for cells with a bias beyond b_h (GRU's b_hn)."""
 
     # --- the half of a step that does not depend on the previous state ------
     def project_input(self, x: np.ndarray) -> np.ndarray:
@@ -151,15 +159,17 @@ class Cell(Module):
         raise NotImplementedError
 
 
-def _make_square(how, H: int, rng) -> np.ndarray:
-    """An (H, H) block from a recurrent initializer name or a callable ``f((H, H), rng)``."""
+def _make_block(how, shape, rng, name: str) -> np.ndarray:
+    """One gate's (H, D) or (H, H) block from an initializer name or a callable ``f(shape, rng)``."""
     if callable(how):
-        return np.asarray(how((H, H), rng))
+        return np.asarray(how(shape, rng))
     if how == "identity":
-        return init.identity((H, H))
+        return init.identity(shape)
     if how == "orthogonal":
-        return init.orthogonal((H, H), rng)
-    raise ValueError(f"recurrent_init: expected 'identity', 'orthogonal', a callable or None, got {how!r}")
+        return init.orthogonal(shape, rng)
+    if how in ("xavier", "glorot"):
+        return init.xavier_uniform(shape, rng)
+    raise ValueError(f"{name}: expected 'identity', 'orthogonal', 'xavier', a callable or None, got {how!r}")
 
 
 class _Gate:
@@ -193,7 +203,10 @@ class RNNCell(Cell):
         nonlinearity: "tanh" (default) or "relu".
         bias: whether ``b_h`` exists.
         recurrent_init: None (PyTorch's U(-1/sqrt(H), 1/sqrt(H))), "identity"
-            (IRNN: use with nonlinearity="relu"), "orthogonal", or a callable.
+            (IRNN: use with nonlinearity="relu"), "orthogonal", "xavier", or a
+            callable ``f((H, H), rng)``; applied to each gate's block of W_hh.
+        input_init: the same for each gate's (H, D) block of W_xh (not "identity"
+            unless D = H).
         dtype: float64 (default) or float32. rng: seed or Generator.
 
     Parameters: W_xh (H, D), W_hh (H, H), b_h (H,). State: h (B, H).
@@ -312,3 +325,74 @@ class LSTMCell(Cell):
         ], axis=1)
         dh_prev = dz @ self.W_hh                      # into the previous state
         return dz, dz, (dh_prev, dc_prev)
+
+
+class GRUCell(Cell):
+    """Gated recurrent unit (Cho et al. 2014) in PyTorch's form.
+
+    Gates stacked in PyTorch's order r, z, n::
+
+        r = sigmoid(x W_xr^T + h_prev W_hr^T + b_r)          reset gate
+        z = sigmoid(x W_xz^T + h_prev W_hz^T + b_z)          update gate
+        n = tanh(x W_xn^T + b_n + r * (h_prev W_hn^T + b_hn)) candidate
+        h = (1 - z) * n + z * h_prev
+
+    The reset gate multiplies ``h_prev W_hn^T + b_hn`` *after* the product (as in
+    PyTorch and cuDNN); the original paper resets first, ``(r * h_prev) W_hn^T``.
+    Because ``b_hn`` sits inside ``r * (...)`` it cannot be merged with ``b_n``:
+    it is a parameter of its own.
+
+    Parameters: W_xh (3H, D), W_hh (3H, H), b_h (3H,) = [b_r, b_z, b_n], b_hn (H,);
+    per-gate views W_xr, W_xz, W_xn, W_hr, W_hz, W_hn, b_r, b_z, b_n. State: h (B, H).
+    """
+
+    num_gates = 3
+    cache_names = ("h_prev", "r", "z", "n", "hn")
+    sums_preactivations = False      # n's pre-activation is not x-term + h-term (r sits between)
+
+    W_xr = _Gate("W_xh", 0, "(H, D): input weights of the reset gate r")
+    W_xz = _Gate("W_xh", 1, "(H, D): input weights of the update gate z")
+    W_xn = _Gate("W_xh", 2, "(H, D): input weights of the candidate n")
+    W_hr = _Gate("W_hh", 0, "(H, H): recurrent weights of the reset gate r")
+    W_hz = _Gate("W_hh", 1, "(H, H): recurrent weights of the update gate z")
+    W_hn = _Gate("W_hh", 2, "(H, H): recurrent weights of the candidate n")
+    b_r = _Gate("b_h", 0, "(H,): bias of the reset gate r")
+    b_z = _Gate("b_h", 1, "(H,): bias of the update gate z")
+    b_n = _Gate("b_h", 2, "(H,): input-side bias of the candidate n")
+
+    def add_extra_biases(self, rng, bound):
+        self.add_parameter("b_hn", init.uniform((self.hidden_size,), bound, rng))
+
+    def step(self, zx, state):
+        """zx (B, 3H) = x_t W_xh^T + b_h; state (h_prev,). Returns ((h,), cache)."""
+        (h_prev,) = state
+        H = self.hidden_size
+        zh = h_prev @ self.W_hh.T                          # recurrent terms of r, z, n (B, 3H)
+        r = sigmoid(zx[:, :H] + zh[:, :H])                 # reset gate
+        z = sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])       # update gate
+        hn = zh[:, 2 * H:] + self.b_hn if self.bias else zh[:, 2 * H:]   # h_prev W_hn^T + b_hn
+        n = np.tanh(zx[:, 2 * H:] + r * hn)                # candidate, reset applied after the product
+        h = (1.0 - z) * n + z * h_prev                     # interpolate new and old
+        return (h,), (h_prev, r, z, n, hn)
+
+    def step_backward(self, dstate, cache):
+        """dstate (dh,). Returns (dz_x, dz_h, (dh_prev,)): the input-side and recurrent-side
+        pre-activation gradients differ in the n block, where r multiplies the recurrent term."""
+        (dh,) = dstate
+        h_prev, r, z, n, hn = cache
+        dn = dh * (1.0 - z)                                # h = (1 - z) n + z h_prev
+        dz = dh * (h_prev - n)
+        dn_pre = dn * (1.0 - n ** 2)                       # through tanh
+        dr = dn_pre * hn                                   # n_pre = x-term + r * hn
+        dhn = dn_pre * r
+        dr_pre = dr * r * (1.0 - r)                        # through sigmoid
+        dz_pre = dz * z * (1.0 - z)
+        dz_x = np.concatenate([dr_pre, dz_pre, dn_pre], axis=1)
+        dz_h = np.concatenate([dr_pre, dz_pre, dhn], axis=1)
+        dh_prev = dh * z + dz_h @ self.W_hh                # direct path + through the gates
+        return dz_x, dz_h, (dh_prev,)
+
+    def accumulate_grads(self, x, h_prev, dz_x, dz_h):
+        super().accumulate_grads(x, h_prev, dz_x, dz_h)
+        if self.bias:
+            self.params["b_hn"].grad += dz_h[:, 2 * self.hidden_size:].sum(axis=0)

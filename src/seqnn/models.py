@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_rng, check_dtype_arg, check_int_array, check_positive_int
-from .cells import LSTMCell, RNNCell
+from .cells import GRUCell, LSTMCell, RNNCell
 from .data import one_hot
 from .layers import Linear
 from .module import Module
 from .recurrent import Recurrent
 
-CELLS = {"rnn": RNNCell, "lstm": LSTMCell}
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
 def make_cell(kind: str, input_size: int, hidden_size: int, **kwargs):

@@ -8,17 +8,17 @@ lecture writes them and as PyTorch stores them.
 from . import functional, init
 from .cells import Cell, GRUCell, LSTMCell, RNNCell
 from .gradient_check import GradcheckReport, gradcheck, numerical_gradient, relative_error
-from .layers import Linear
+from .layers import Dropout, Linear
 from .losses import softmax_cross_entropy
 from .module import Module, Parameter
 from .optim import SGD, Adagrad, Adam, RMSProp, clip_grad_norm, clip_grad_value
-from .recurrent import Recurrent
+from .recurrent import GRU, LSTM, RNN, Recurrent, RecurrentStack
 
 __version__ = "0.1.0"
 
 __all__ = [
     "functional", "init",
-    "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "Linear",
+    "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "RecurrentStack", "RNN", "LSTM", "GRU", "Linear", "Dropout",
     "softmax_cross_entropy",
     "Module", "Parameter",
     "SGD", "Adagrad", "Adam", "RMSProp", "clip_grad_norm", "clip_grad_value",

@@ -396,3 +396,13 @@ class GRUCell(Cell):
         super().accumulate_grads(x, h_prev, dz_x, dz_h)
         if self.bias:
             self.params["b_hn"].grad += dz_h[:, 2 * self.hidden_size:].sum(axis=0)
+
+
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+def make_cell(kind: str, input_size: int, hidden_size: int, **kwargs) -> Cell:
+    """``make_cell("lstm", D, H, rng=0)``: a cell by name ("rnn", "lstm" or "gru")."""
+    if kind not in CELLS:
+        raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {kind!r}")
+    return CELLS[kind](input_size, hidden_size, **kwargs)

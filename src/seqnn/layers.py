@@ -59,3 +59,34 @@ class Linear(Module):
         if self.bias:
             self.params["b_y"].grad += dy2.sum(axis=0)
         return dy @ self.W_hy
+
+
+class Dropout(Module):
+    """Inverted dropout: in training mode zero each entry with probability ``p`` and
+    scale the rest by ``1 / (1 - p)``; in evaluation mode (``eval()``) pass through.
+
+    A fresh mask is drawn from ``rng`` at every forward call (every element and
+    time step its own). ``forward(x) -> y`` and ``backward(dy) -> dx``, any shape.
+    """
+
+    def __init__(self, p: float, rng=None):
+        super().__init__()
+        if isinstance(p, bool) or not 0.0 <= p < 1.0:
+            raise ValueError(f"p: expected a probability in [0, 1), got {p!r}")
+        self.p = float(p)
+        self.rng = as_rng(rng)
+        self._scale = None
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        if not self.training or self.p == 0.0:
+            self._scale = None
+            return x
+        keep = self.rng.random(x.shape) >= self.p
+        self._scale = keep.astype(x.dtype) / (1.0 - self.p)   # 0 or 1/(1-p), one per entry
+        return x * self._scale
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy if self._scale is None else dy * self._scale

@@ -9,21 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_rng, check_dtype_arg, check_int_array, check_positive_int
-from .cells import GRUCell, LSTMCell, RNNCell
+from .cells import make_cell
 from .data import one_hot
 from .layers import Linear
 from .module import Module
 from .recurrent import Recurrent
-
-CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
-
-
-def make_cell(kind: str, input_size: int, hidden_size: int, **kwargs):
-    """``make_cell("lstm", D, H, rng=0)``: a cell by name ("rnn" or "lstm")."""
-    if kind not in CELLS:
-        raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {kind!r}")
-    return CELLS[kind](input_size, hidden_size, **kwargs)
-
 
 class CharLM(Module):
     """Character-level language model: one-hot ``x_t`` -> recurrent cell -> ``y_t = h_t W_hy^T + b_y``.

@@ -40,6 +40,7 @@ class Module:
     """
 
     dtype = np.dtype(np.float64)
+    training = True    # dropout is active only in training mode: see train() / eval()
 
     def __init__(self):
         object.__setattr__(self, "params", {})
@@ -99,6 +100,17 @@ class Module:
         """Set every parameter's gradient to zero."""
         for p in self.parameters():
             p.grad.fill(0.0)
+
+    def train(self, mode: bool = True):
+        """Set training mode (dropout on) for this module and every sub-module; returns self."""
+        self.training = bool(mode)
+        for _, child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        """Set evaluation mode (dropout off); returns self."""
+        return self.train(False)
 
     def num_parameters(self) -> int:
         return sum(p.value.size for p in self.parameters())

@@ -23,72 +23,113 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_float_array
-from .cells import Cell
+from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
+from .cells import CELLS, Cell, make_cell
+from .layers import Dropout
 from .module import Module
 
 
 class Recurrent(Module):
-    """Run ``cell`` over time.
+    """Run ``cell`` over time, in one direction.
 
-    ``forward(X, state0=None) -> (H, state_T)``:
+    ``forward(X, state0=None, lengths=None) -> (H, state_T)``:
         X (T, B, D); state0 like the cell's state (h (B, H), or (h, c) for LSTM),
         zeros if None. H (T, B, H) holds h_1 .. h_T; state_T is the final state.
+        lengths (B,) ints in [1, T], optional: sequence b is X[:lengths[b], b]
+        (right-padded). Past its end its state is frozen, its outputs are zero,
+        and its final state is the state at its own last step.
 
     ``backward(dH, dstate_T=None) -> (dX, dstate0)``:
         dH (T, B, H) holds each step's *own* loss gradient dE_t/dh_t (not the
         gradient passed between steps, which the engine adds itself);
         dstate_T is the gradient arriving at the final state (zeros if None).
         Returns dX (T, B, D) and the gradient of the initial state, and adds
-        every parameter's gradient to its ``.grad``.
+        every parameter's gradient to its ``.grad``. Padded steps get and give
+        no gradient.
+
+    ``reverse=True`` runs t = T-1 .. 0 (each sequence from its own last element
+    when ``lengths`` is given): the backward half of a bidirectional layer.
     """
 
-    def __init__(self, cell: Cell):
+    def __init__(self, cell: Cell, reverse: bool = False):
         super().__init__()
         if not isinstance(cell, Cell):
             raise TypeError(f"cell: expected a seqnn Cell, got {type(cell).__name__}")
         self.cell = cell
+        self.reverse = bool(reverse)
         self.dtype = cell.dtype
         self._cache = None
 
     def extra_repr(self):
-        return repr(self.cell)
+        return repr(self.cell) + (", reverse=True" if self.reverse else "")
 
-    def forward(self, X: np.ndarray, state0=None):
+    def forward(self, X: np.ndarray, state0=None, lengths=None):
         cell = self.cell
         check_float_array("X", X, (None, None, cell.input_size), cell.dtype, "TBD")
         T, B, D = X.shape
         if T == 0:
             raise ValueError("X: expected at least one time step, got T = 0")
-        state = cell.as_state_tuple(state0, B, "state0")
-
-        Zx = cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1)   # input term, all steps at once
-        Hs = np.empty((T + 1, B, cell.hidden_size), cell.dtype)          # h_0 .. h_T
-        Hs[0] = state[0]
-        caches = []
-        for t in range(T):
-            state, cache = cell.step(Zx[t], state)
-            Hs[t + 1] = state[0]
-            caches.append(cache)
-
-        self._cache = (X, Hs, caches)
-        return Hs[1:], cell.public_state(state)
+        lengths = check_lengths(lengths, T, B)
+        state0 = cell.as_state_tuple(state0, B, "state0")
+        if self.reverse:
+            X = reverse_padded(X, lengths)
+        mask = None if lengths is None else (np.arange(T)[:, None] < lengths)[:, :, None]   # (T, B, 1)
+        H, state = self._forward(X, state0, mask)
+        if self.reverse:
+            H = reverse_padded(H, lengths)
+        self._lengths = lengths
+        return H, cell.public_state(state)
 
     def backward(self, dH: np.ndarray, dstate_T=None):
         if self._cache is None:
             raise RuntimeError("backward() called before forward()")
         cell = self.cell
-        X, Hs, caches = self._cache
+        X = self._cache[0]
         T, B, D = X.shape
         check_float_array("dH", dH, (T, B, cell.hidden_size), cell.dtype, "TBH")
         dstate = cell.as_state_tuple(dstate_T, B, "dstate_T")
+        if self.reverse:
+            dH = reverse_padded(dH, self._lengths)
+        dX, dstate0 = self._backward(dH, dstate)
+        if self.reverse:
+            dX = reverse_padded(dX, self._lengths)
+        return dX, cell.public_state(dstate0)
 
+    # --- the time loops (forward order; reversal happens at the edges) -------
+    def _forward(self, X, state, mask):
+        cell = self.cell
+        T, B, D = X.shape
+        Zx = cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1)   # input term, all steps at once
+        Hs = np.empty((T + 1, B, cell.hidden_size), cell.dtype)          # h_0 .. h_T
+        Hs[0] = state[0]
+        caches = []
+        for t in range(T):
+            new_state, cache = cell.step(Zx[t], state)
+            if mask is not None:                                         # finished sequences keep their state
+                new_state = tuple(np.where(mask[t], new, old) for new, old in zip(new_state, state))
+            state = new_state
+            Hs[t + 1] = state[0]
+            caches.append(cache)
+        self._cache = (X, Hs, caches, mask)
+        H = Hs[1:] if mask is None else Hs[1:] * mask                    # outputs past the end are zero
+        return H, state
+
+    def _backward(self, dH, dstate):
+        cell = self.cell
+        X, Hs, caches, mask = self._cache
+        T, B, D = X.shape
         GH = cell.num_gates * cell.hidden_size
         dZx = np.empty((T, B, GH), cell.dtype)   # dE/d(input-side pre-activations), every step
         dZh = None                               # recurrent side, only where a cell makes it differ
         for t in reversed(range(T)):
-            dstate = (dstate[0] + dH[t],) + dstate[1:]      # this step's own loss + what came from t+1
-            dz_x, dz_h, dstate = cell.step_backward(dstate, caches[t])
+            dh = dstate[0] + (dH[t] if mask is None else dH[t] * mask[t])   # own loss + what came from t+1
+            dstate = (dh,) + dstate[1:]
+            if mask is None:
+                dz_x, dz_h, dstate = cell.step_backward(dstate, caches[t])
+            else:                                # a frozen step passes its gradient straight through
+                live = tuple(d * mask[t] for d in dstate)
+                dz_x, dz_h, dprev = cell.step_backward(live, caches[t])
+                dstate = tuple(np.where(mask[t], p, d) for p, d in zip(dprev, dstate))
             dZx[t] = dz_x
             if dz_h is not dz_x:
                 if dZh is None:
@@ -99,4 +140,168 @@ class Recurrent(Module):
         dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, GH)
         cell.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dZx2, dZh2)  # sums over time
         dX = cell.input_grad(dZx2).reshape(T, B, D)
-        return dX, cell.public_state(dstate)
+        return dX, dstate
+
+
+def check_lengths(lengths, T: int, B: int):
+    """Validate ``lengths`` (B,) ints in [1, T]; None stays None."""
+    if lengths is None:
+        return None
+    lengths = check_int_array("lengths", np.asarray(lengths), (B,), np.iinfo(np.int64).max)
+    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
+        bad = lengths.min() if lengths.min() < 1 else lengths.max()
+        raise ValueError(f"lengths: expected values in [1, T] = [1, {T}], got {bad}")
+    return lengths
+
+
+def reverse_padded(A: np.ndarray, lengths) -> np.ndarray:
+    """Reverse time in A (T, B, ...), each sequence within its own length; padding stays in place.
+
+    Without lengths this is ``A[::-1]``. Reversing twice gives A back.
+    """
+    if lengths is None:
+        return A[::-1]
+    T = A.shape[0]
+    t = np.arange(T)[:, None]
+    index = np.where(t < lengths, lengths - 1 - t, t)            # (T, B)
+    return np.take_along_axis(A, index.reshape(index.shape + (1,) * (A.ndim - 2)), axis=0)
+
+
+class RecurrentStack(Module):
+    """Deep and bidirectional recurrent layers, with PyTorch's shapes.
+
+    Layer l > 0 reads layer l-1's outputs (both directions concatenated). The
+    reverse direction reads t = T-1 .. 0 (each sequence from its own last element
+    when ``lengths`` is given). Dropout, in training mode only, is applied to the
+    outputs of every layer except the last.
+
+    Args:
+        cell: "rnn", "lstm" or "gru". input_size D, hidden_size H.
+        num_layers L (default 1), bidirectional (default False: Dirs = 1, else 2),
+        dropout p between layers (default 0). Further keyword arguments go to
+        every cell (nonlinearity, bias, recurrent_init, forget_bias, ...).
+        dtype, rng (seed or Generator; also draws the dropout masks).
+
+    ``forward(X, state0=None, lengths=None) -> (output, state_T)``:
+        X (T, B, D); output (T, B, Dirs*H): the last layer's h_t, directions
+        concatenated as [forward | reverse]. States are stacked as PyTorch's
+        ``h_n``: (L*Dirs, B, H), index ``layer*Dirs + direction``; an LSTM's
+        state is the pair (h, c) of such arrays. lengths (B,) as in ``Recurrent``.
+
+    ``backward(doutput, dstate_T=None) -> (dX, dstate0)`` with the same shapes.
+
+    Sub-modules: ``layers[layer*Dirs + direction]``, each a ``Recurrent``.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, *, dtype=np.float64, rng=None,
+                 **cell_kwargs):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
+        self.kind = cell
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.num_directions = 2 if bidirectional else 1
+        self.dtype = check_dtype_arg(dtype)
+        self.cell_kwargs = dict(cell_kwargs)
+        rng = as_rng(rng)
+        self.layers = [
+            Recurrent(make_cell(cell, input_size if l == 0 else self.num_directions * H, H,
+                                dtype=dtype, rng=rng, **cell_kwargs), reverse=(d == 1))
+            for l in range(self.num_layers) for d in range(self.num_directions)
+        ]
+        self.dropouts = [Dropout(dropout, rng) for _ in range(self.num_layers - 1)]
+        self.dropout = float(dropout)
+        self.state_names = self.layers[0].cell.state_names
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.num_directions == 2
+
+    @property
+    def output_size(self) -> int:
+        return self.num_directions * self.hidden_size
+
+    def extra_repr(self):
+        return (f"{self.kind!r}, input_size={self.input_size}, hidden_size={self.hidden_size}, "
+                f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, dropout={self.dropout}")
+
+    def forward(self, X: np.ndarray, state0=None, lengths=None):
+        check_float_array("X", X, (None, None, self.input_size), self.dtype, "TBD")
+        B = X.shape[1]
+        states0 = self._split_state(state0, B, "state0")
+        finals, inp = [], X
+        for l in range(self.num_layers):
+            outs = []
+            for d in range(self.num_directions):
+                k = l * self.num_directions + d
+                out, final = self.layers[k].forward(inp, states0[k], lengths)
+                outs.append(out)
+                finals.append(final)
+            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
+            if l < self.num_layers - 1:
+                inp = self.dropouts[l].forward(inp)
+        return inp, self._stack_state(finals)
+
+    def backward(self, doutput: np.ndarray, dstate_T=None):
+        if not self.layers[-1]._cache:
+            raise RuntimeError("backward() called before forward()")
+        T, B = self.layers[-1]._cache[0].shape[:2]
+        check_float_array("doutput", doutput, (T, B, self.output_size), self.dtype, "TBH")
+        dfinals = self._split_state(dstate_T, B, "dstate_T")
+        dstates0 = [None] * len(self.layers)
+        H, dout = self.hidden_size, doutput
+        for l in reversed(range(self.num_layers)):
+            if l < self.num_layers - 1:
+                dout = self.dropouts[l].backward(dout)
+            dinp = 0.0
+            for d in range(self.num_directions):
+                k = l * self.num_directions + d
+                dX, dstates0[k] = self.layers[k].backward(dout[..., d * H:(d + 1) * H], dfinals[k])
+                dinp = dinp + dX                     # both directions read the same input
+            dout = dinp
+        return dout, self._stack_state(dstates0)
+
+    # --- PyTorch's (L*Dirs, B, H) state layout <-> one state per layer ---------
+    def _split_state(self, state, B, name):
+        """(L*Dirs, B, H) array (or (h, c) pair of them) -> list of per-layer states; None -> Nones."""
+        n = len(self.layers)
+        if state is None:
+            return [None] * n
+        parts = (state,) if len(self.state_names) == 1 else state
+        if not isinstance(parts, (tuple, list)) or len(parts) != len(self.state_names):
+            raise TypeError(f"{name}: expected a tuple ({', '.join(self.state_names)}) of (L*Dirs, B, H) arrays")
+        for s, p in zip(self.state_names, parts):
+            check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p, (n, B, self.hidden_size),
+                              self.dtype, ["L*Dirs", "B", "H"])
+        per_layer = [tuple(p[k] for p in parts) for k in range(n)]
+        return [s[0] if len(s) == 1 else s for s in per_layer]
+
+    def _stack_state(self, states):
+        """List of per-layer states -> (L*Dirs, B, H) array (or (h, c) pair of them)."""
+        parts = [s if isinstance(s, tuple) else (s,) for s in states]
+        stacked = tuple(np.stack([p[j] for p in parts]) for j in range(len(self.state_names)))
+        return stacked[0] if len(stacked) == 1 else stacked
+
+
+class RNN(RecurrentStack):
+    """``RecurrentStack`` of ``RNNCell`` (tanh or ReLU): ``RNN(D, H, num_layers, bidirectional, ...)``."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, **kwargs):
+        super().__init__("rnn", input_size, hidden_size, num_layers, bidirectional, dropout, **kwargs)
+
+
+class LSTM(RecurrentStack):
+    """``RecurrentStack`` of ``LSTMCell``; states are (h, c) pairs of (L*Dirs, B, H) arrays."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, **kwargs):
+        super().__init__("lstm", input_size, hidden_size, num_layers, bidirectional, dropout, **kwargs)
+
+
+class GRU(RecurrentStack):
+    """``RecurrentStack`` of ``GRUCell`` (PyTorch's form)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, **kwargs):
+        super().__init__("gru", input_size, hidden_size, num_layers, bidirectional, dropout, **kwargs)

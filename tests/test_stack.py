@@ -1,0 +1,165 @@
+"""Deep, bidirectional and variable-length recurrent layers."""
+
+import numpy as np
+import pytest
+
+import seqnn
+from seqnn.recurrent import reverse_padded
+
+from conftest import check_grads
+
+KINDS = ["rnn", "lstm", "gru"]
+
+
+def random_stack_state(m, B, rng):
+    parts = tuple(rng.standard_normal((m.num_layers * m.num_directions, B, m.hidden_size)) for _ in m.state_names)
+    return parts[0] if len(parts) == 1 else parts
+
+
+def parts(state):
+    return state if isinstance(state, tuple) else (state,)
+
+
+# --- the generic gradient check: cell kind x bias x layers x directions x lengths -------------
+@pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_gradcheck_grid(kind, bias, num_layers, bidirectional, with_lengths, rng):
+    m = seqnn.RecurrentStack(kind, 3, 3, num_layers, bidirectional, bias=bias, rng=0)
+    T, B = 4, 3
+    X = rng.standard_normal((T, B, 3))
+    lengths = np.array([4, 1, 3]) if with_lengths else None
+
+    def forward(X, state0):
+        return m.forward(X, state0, lengths)
+
+    check_grads(forward, (X, random_stack_state(m, B, rng)), backward=m.backward, params=m, rng=1)
+
+
+def test_gradcheck_with_dropout_in_training_mode(rng):
+    """The masks are random, so the check redraws the same ones at every forward (same seed)."""
+    m = seqnn.LSTM(3, 3, num_layers=3, dropout=0.5, rng=0)
+
+    def forward(X):
+        for k, d in enumerate(m.dropouts):
+            d.rng = np.random.default_rng(100 + k)
+        return m.forward(X)
+
+    report = check_grads(forward, (rng.standard_normal((4, 2, 3)),), backward=m.backward, params=m)
+    assert report.max_error < 1e-6
+
+
+# --- PyTorch's layout of outputs and states ---------------------------------------------------
+@pytest.mark.parametrize("kind", KINDS)
+def test_bidirectional_layout_like_pytorch(kind, rng):
+    m = seqnn.RecurrentStack(kind, 3, 4, num_layers=2, bidirectional=True, rng=0)
+    out, state = m.forward(rng.standard_normal((6, 2, 3)))
+    h_n = parts(state)[0]
+    assert out.shape == (6, 2, 8) and h_n.shape == (4, 2, 4)
+    assert np.array_equal(h_n[-2], out[-1, :, :4]), "forward direction ends at t = T-1"
+    assert np.array_equal(h_n[-1], out[0, :, 4:]), "reverse direction ends at t = 0"
+    assert not np.allclose(h_n[-1], out[-1, :, 4:])
+
+
+def test_reverse_direction_is_the_forward_run_on_reversed_input(rng):
+    cell = seqnn.GRUCell(3, 4, rng=0)
+    X = rng.standard_normal((5, 2, 3))
+    H_rev, h_rev = seqnn.Recurrent(cell, reverse=True).forward(X)
+    H_fwd, h_fwd = seqnn.Recurrent(cell).forward(X[::-1])
+    assert np.allclose(H_rev, H_fwd[::-1], rtol=0, atol=1e-15) and np.allclose(h_rev, h_fwd, rtol=0, atol=1e-15)
+
+
+def test_layer_two_reads_layer_one(rng):
+    """A 2-layer stack is two 1-layer stacks in a row (the correct reference loop)."""
+    m = seqnn.LSTM(3, 4, num_layers=2, bidirectional=True, rng=0)
+    X = rng.standard_normal((5, 2, 3))
+    out, (h, c) = m.forward(X)
+    first, second = m.layers[:2], m.layers[2:]
+    mid = np.concatenate([first[0].forward(X)[0], first[1].forward(X)[0]], axis=-1)
+    top = np.concatenate([second[0].forward(mid)[0], second[1].forward(mid)[0]], axis=-1)
+    assert np.allclose(out, top, rtol=0, atol=1e-15)
+
+
+# --- variable lengths: a padded batch is every sequence run alone ------------------------------
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_padded_batch_equals_each_sequence_alone(kind, bidirectional, rng):
+    m = seqnn.RecurrentStack(kind, 3, 4, num_layers=2, bidirectional=bidirectional, rng=0)
+    lengths = np.array([5, 2, 4, 1])
+    T, B = 5, 4
+    X = rng.standard_normal((T, B, 3))
+    state0 = random_stack_state(m, B, rng)
+    dout = rng.standard_normal((T, B, m.output_size))
+    dfinal = random_stack_state(m, B, rng)
+
+    m.zero_grad()
+    out, final = m.forward(X, state0, lengths)
+    dX, dstate0 = m.backward(dout, dfinal)
+    batched_grads = {n: p.grad.copy() for n, p in m.named_parameters()}
+
+    m.zero_grad()
+    for b, L in enumerate(lengths):
+        alone = lambda s: tuple(p[:, b:b + 1] for p in parts(s))      # noqa: E731
+        pick = lambda s: alone(s)[0] if len(parts(s)) == 1 else alone(s)   # noqa: E731
+        out_b, final_b = m.forward(X[:L, b:b + 1], pick(state0))
+        dX_b, ds0_b = m.backward(dout[:L, b:b + 1], pick(dfinal))
+        assert np.allclose(out[:L, b:b + 1], out_b, rtol=0, atol=1e-12), f"outputs of sequence {b}"
+        assert not out[L:, b].any(), "outputs past the end are zero"
+        for got, want in zip(parts(final), parts(final_b)):
+            assert np.allclose(got[:, b:b + 1], want, rtol=0, atol=1e-12), f"final state of sequence {b}"
+        assert np.allclose(dX[:L, b:b + 1], dX_b, rtol=0, atol=1e-12), f"dX of sequence {b}"
+        assert not dX[L:, b].any(), "padding gets no gradient"
+        for got, want in zip(parts(dstate0), parts(ds0_b)):
+            assert np.allclose(got[:, b:b + 1], want, rtol=0, atol=1e-12), f"dstate0 of sequence {b}"
+    for n, p in m.named_parameters():
+        assert np.allclose(batched_grads[n], p.grad, rtol=0, atol=1e-12), f"{n}: batched != sum of single runs"
+
+
+def test_padding_values_do_not_matter(rng):
+    m = seqnn.GRU(3, 4, bidirectional=True, rng=0)
+    X = rng.standard_normal((5, 2, 3))
+    lengths = np.array([3, 5])
+    out1, h1 = m.forward(X, lengths=lengths)
+    X2 = X.copy()
+    X2[3:, 0] = 1e3
+    out2, h2 = m.forward(X2, lengths=lengths)
+    assert np.array_equal(out1, out2) and np.array_equal(h1, h2)
+
+
+def test_reverse_padded_is_an_involution(rng):
+    A = rng.standard_normal((5, 3, 2))
+    lengths = np.array([5, 2, 3])
+    R = reverse_padded(A, lengths)
+    assert np.array_equal(R[:2, 1], A[1::-1, 1]) and np.array_equal(R[2:, 1], A[2:, 1])
+    assert np.array_equal(reverse_padded(R, lengths), A)
+
+
+# --- dropout -------------------------------------------------------------------------------
+def test_dropout_between_layers_only_in_training(rng):
+    X = rng.standard_normal((4, 2, 3))
+    m = seqnn.RNN(3, 50, num_layers=2, dropout=0.5, rng=0)
+    plain = seqnn.RNN(3, 50, num_layers=2, rng=0)
+    assert np.array_equal(m.eval().forward(X)[0], plain.forward(X)[0]), "eval(): no dropout"
+    m.train()
+    m.forward(X)
+    scale = m.dropouts[0]._scale
+    assert set(np.unique(scale)) == {0.0, 2.0}, "inverted dropout: 0 or 1/(1-p)"
+    assert 0.4 < (scale == 0).mean() < 0.6
+    assert len(m.dropouts) == 1, "no dropout after the last layer"
+
+
+def test_dropout_argument_checked():
+    with pytest.raises(ValueError, match=r"p: expected a probability in \[0, 1\), got 1.5"):
+        seqnn.LSTM(3, 4, num_layers=2, dropout=1.5)
+
+
+def test_state_shapes_are_checked(rng):
+    m = seqnn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    with pytest.raises(ValueError, match=r"state0.c: expected shape \(L\*Dirs, B, H\) = \(4, 2, 4\), got \(2, 2, 4\)"):
+        m.forward(rng.standard_normal((3, 2, 3)), (np.zeros((4, 2, 4)), np.zeros((2, 2, 4))))
+    with pytest.raises(ValueError, match=r"lengths: expected values in \[1, T\] = \[1, 3\], got 7"):
+        m.forward(rng.standard_normal((3, 2, 3)), lengths=np.array([7, 1]))
+    with pytest.raises(ValueError, match=r"lengths: expected values in \[1, T\] = \[1, 3\], got 0"):
+        m.forward(rng.standard_normal((3, 2, 3)), lengths=np.array([0, 1]))

@@ -10,7 +10,7 @@ import pytest
 
 import seqnn
 from seqnn.gradient_check import numerical_gradient, relative_error
-from seqnn.models import CharLM
+from seqnn.models import CharLM, Seq2Seq, SequenceClassifier, SequenceTagger
 
 from conftest import check_grads, random_state
 
@@ -97,12 +97,54 @@ def test_softmax_cross_entropy(use_mask, reduction, rng):
     check_grads(f, (logits,), backward=b, rng=2)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_char_lm_end_to_end(cell, rng):
-    model = CharLM(4, 3, cell=cell, rng=0)
+def stack_state(m, B, rng):
+    parts = tuple(rng.standard_normal((m.num_layers * m.num_directions, B, m.hidden_size)) for _ in m.state_names)
+    return parts[0] if len(parts) == 1 else parts
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("embedding_dim", [None, 3], ids=["onehot", "embedding"])
+def test_char_lm_end_to_end(cell, embedding_dim, rng):
+    model = CharLM(4, 3, cell=cell, num_layers=2, embedding_dim=embedding_dim, rng=0)
     ids = rng.integers(0, 4, (4, 2))
-    state0 = random_state(model.rnn.cell, 2, rng)
-    check_grads(model, (ids, state0), rng=3)
+    check_grads(model, (ids, stack_state(model.rnn, 2, rng)), rng=3)
+
+
+def test_embedding_accumulates_repeated_ids(rng):
+    emb = seqnn.Embedding(5, 3, rng=0)
+    ids = np.array([[1, 1], [4, 1], [0, 4]])                 # id 1 three times, id 4 twice
+    check_grads(emb, (ids,), rng=1)
+    emb.zero_grad()
+    emb.forward(ids)
+    dx = rng.standard_normal((3, 2, 3))
+    emb.backward(dx)
+    grad = emb.params["W_embed"].grad
+    assert np.allclose(grad[1], dx[0, 0] + dx[0, 1] + dx[1, 1], rtol=0, atol=1e-15)
+    assert np.allclose(grad[4], dx[1, 0] + dx[2, 1], rtol=0, atol=1e-15)
+    assert not grad[[2, 3]].any()
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_sequence_classifier(cell, bidirectional, rng):
+    model = SequenceClassifier(6, 3, 3, cell=cell, embedding_dim=2, num_layers=2, bidirectional=bidirectional,
+                               rng=0)
+    ids = rng.integers(0, 6, (4, 3))
+    check_grads(model, (ids, np.array([4, 2, 3])), rng=1)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_sequence_tagger(cell, bidirectional, rng):
+    model = SequenceTagger(6, 3, 3, cell=cell, num_layers=2, bidirectional=bidirectional, rng=0)
+    check_grads(model, (rng.integers(0, 6, (4, 3)), np.array([4, 2, 3])), rng=1)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_seq2seq(cell, rng):
+    model = Seq2Seq(5, 6, 3, cell=cell, embedding_dim=2, num_layers=2, rng=0)
+    src, tgt_in = rng.integers(0, 5, (4, 3)), rng.integers(0, 6, (3, 3))
+    check_grads(model, (src, tgt_in, np.array([4, 1, 3])), rng=1)
 
 
 # --- the checker itself ------------------------------------------------------

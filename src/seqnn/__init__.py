@@ -8,7 +8,7 @@ lecture writes them and as PyTorch stores them.
 from . import functional, init
 from .cells import Cell, GRUCell, LSTMCell, RNNCell
 from .gradient_check import GradcheckReport, gradcheck, numerical_gradient, relative_error
-from .layers import Dropout, Linear
+from .layers import Dropout, Embedding, Linear, OneHot
 from .losses import softmax_cross_entropy
 from .module import Module, Parameter
 from .optim import SGD, Adagrad, Adam, RMSProp, clip_grad_norm, clip_grad_value
@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "functional", "init",
-    "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "RecurrentStack", "RNN", "LSTM", "GRU", "Linear", "Dropout",
+    "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "RecurrentStack", "RNN", "LSTM", "GRU", "Linear", "Dropout", "Embedding", "OneHot",
     "softmax_cross_entropy",
     "Module", "Parameter",
     "SGD", "Adagrad", "Adam", "RMSProp", "clip_grad_norm", "clip_grad_value",

@@ -4,25 +4,44 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_dtype_arg, check_int_array, check_positive_int
+from ._checks import check_int_array, check_positive_int
+from .layers import OneHot
 
 
 class Vocabulary:
-    """A fixed, sorted list of tokens (characters or words) and their ids.
+    """A fixed list of tokens (characters or words) and their ids.
 
     The tokens are sorted so that ids are the same on every run (``list(set(text))``
-    is not: string hashing is randomised per process).
+    is not: string hashing is randomised per process). ``specials`` (e.g.
+    ``("<pad>", "<bos>", "<eos>")``) come first, in the order given, so
+    ``<pad>`` is id 0.
 
     >>> v = Vocabulary("hello")
     >>> v.tokens, v.encode("hell").tolist(), v.decode([1, 0])
     (['e', 'h', 'l', 'o'], [1, 0, 2, 2], 'eh')
     """
 
-    def __init__(self, tokens):
-        self.tokens = sorted(set(tokens))
+    def __init__(self, tokens, specials=()):
+        specials = list(specials)
+        self.tokens = specials + sorted(set(tokens) - set(specials))
         if not self.tokens:
             raise ValueError("tokens: expected at least one token, got none")
+        self.specials = specials
         self.index = {tok: k for k, tok in enumerate(self.tokens)}
+
+    def __eq__(self, other):
+        return isinstance(other, Vocabulary) and self.tokens == other.tokens and self.specials == other.specials
+
+    def to_config(self) -> dict:
+        """JSON-able description (for saving): the tokens in id order and the specials."""
+        return {"tokens": self.tokens, "specials": self.specials}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Vocabulary":
+        vocab = cls(config["tokens"], config["specials"])
+        if vocab.tokens != config["tokens"]:
+            raise ValueError("vocabulary: the saved token order is not sorted as seqnn sorts it")
+        return vocab
 
     def __len__(self):
         return len(self.tokens)
@@ -51,11 +70,7 @@ def one_hot(ids: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarray:
 
     Out-of-range ids raise ``ValueError`` (they never wrap around).
     """
-    num_classes = check_positive_int("num_classes", num_classes)
-    check_int_array("ids", ids, (None,) * np.ndim(ids), num_classes)
-    out = np.zeros(ids.shape + (num_classes,), check_dtype_arg(dtype))
-    np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
-    return out
+    return OneHot(num_classes, dtype=dtype).forward(ids)
 
 
 def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:
@@ -71,3 +86,24 @@ def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:
     if L < 2:
         raise ValueError(f"ids: expected at least {2 * B} ids for batch_size={B}, got {len(ids)}")
     return ids[:L * B].reshape(B, L).T.copy()
+
+
+def pad_sequences(seqs, pad_id: int = 0):
+    """A list of 1-D id arrays -> (ids (T, B) right-padded with ``pad_id``, lengths (B,)).
+
+    T is the longest length. Pass ``lengths`` to the recurrent layers and
+    ``lengths_to_mask(lengths, T)`` to the loss so that padding counts for nothing.
+    """
+    seqs = [np.asarray(s) for s in seqs]
+    if not seqs or any(s.ndim != 1 or len(s) == 0 for s in seqs):
+        raise ValueError("seqs: expected a non-empty list of non-empty 1-D id arrays")
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    ids = np.full((lengths.max(), len(seqs)), pad_id, dtype=np.int64)
+    for b, s in enumerate(seqs):
+        ids[:len(s), b] = s
+    return ids, lengths
+
+
+def lengths_to_mask(lengths, T: int) -> np.ndarray:
+    """lengths (B,) -> mask (T, B) bool, True where t < lengths[b]."""
+    return np.arange(T)[:, None] < np.asarray(lengths)[None, :]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import init
-from ._checks import as_rng, check_dtype_arg, check_float_array, check_positive_int
+from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
 from .module import Module
 
 
@@ -90,3 +90,75 @@ class Dropout(Module):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         return dy if self._scale is None else dy * self._scale
+
+
+class Embedding(Module):
+    """Token ids -> learned vectors: ``x_t = W_embed[id_t]``.
+
+    Args: num_embeddings V, embedding_dim E, dtype, rng. Initialised N(0, 1) like
+    PyTorch's ``nn.Embedding``.
+
+    Parameters: W_embed (V, E).
+
+    ``forward(ids) -> x``: ids (...) ints in [0, V) -> x (..., E).
+    ``backward(dx) -> None`` (ids have no gradient); row v of the gradient is
+    the sum of dx over every position where id v occurs (``np.add.at``, so a
+    repeated id accumulates instead of overwriting).
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, *, dtype=np.float64, rng=None):
+        super().__init__()
+        self.num_embeddings = check_positive_int("num_embeddings", num_embeddings)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+        self.dtype = check_dtype_arg(dtype)
+        self.add_parameter("W_embed", as_rng(rng).standard_normal((num_embeddings, embedding_dim)))
+        self._ids = None
+
+    @property
+    def output_size(self) -> int:
+        return self.embedding_dim
+
+    def extra_repr(self):
+        return f"num_embeddings={self.num_embeddings}, embedding_dim={self.embedding_dim}, dtype={self.dtype}"
+
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        check_int_array("ids", ids, (None,) * np.ndim(ids), self.num_embeddings)
+        self._ids = ids
+        return self.W_embed[ids]
+
+    def backward(self, dx: np.ndarray):
+        if self._ids is None:
+            raise RuntimeError("backward() called before forward()")
+        check_float_array("dx", dx, self._ids.shape + (self.embedding_dim,), self.dtype)
+        np.add.at(self.params["W_embed"].grad, self._ids, dx)   # repeated ids accumulate
+        return None
+
+
+class OneHot(Module):
+    """Token ids -> one-hot vectors (no parameters): the lecture's input encoding.
+
+    ``forward(ids) -> x``: ids (...) -> x (..., V). ``backward(dx) -> None``.
+    Multiplying a one-hot x_t by W_xh^T selects one column of W_xh, so one-hot
+    input followed by a cell is an embedding of size H folded into W_xh.
+    """
+
+    def __init__(self, num_classes: int, *, dtype=np.float64):
+        super().__init__()
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.dtype = check_dtype_arg(dtype)
+
+    @property
+    def output_size(self) -> int:
+        return self.num_classes
+
+    def extra_repr(self):
+        return f"num_classes={self.num_classes}"
+
+    def forward(self, ids: np.ndarray) -> np.ndarray:
+        check_int_array("ids", ids, (None,) * np.ndim(ids), self.num_classes)
+        out = np.zeros(np.shape(ids) + (self.num_classes,), self.dtype)
+        np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
+        return out
+
+    def backward(self, dx):
+        return None

@@ -1,7 +1,22 @@
-"""Models composed from the layers: each with forward, backward, parameters().
+"""The lecture's four shapes of problem, each a small model composed from the layers.
 
-``CharLM`` is the lecture's character-level language model (many-to-many,
-and one-to-many when it generates).
+::
+
+    one-to-many        many-to-one          many-to-many (synced)     many-to-many (encoder-decoder)
+      y1 y2 y3              y                 y1 y2 y3                          y1 y2 y3
+      ^  ^  ^               ^                 ^  ^  ^                           ^  ^  ^
+     [h]-[h]-[h]     [h]-[h]-[h]             [h]-[h]-[h]        [h]-[h]-[h] => [h]-[h]-[h]
+      ^                ^  ^  ^                ^  ^  ^            ^  ^  ^
+      x                x1 x2 x3               x1 x2 x3           x1 x2 x3
+    CharLM.generate  SequenceClassifier     SequenceTagger,       Seq2Seq
+                                            CharLM (training)
+
+Every model has ``forward``, ``backward`` (one gradient per forward input: None
+for token ids and lengths), ``parameters()``, a predict/generate method, and
+``config`` (the constructor arguments, for ``seqnn.io.save``).
+
+Token input is one-hot (``embedding_dim=None``, the lecture's encoding) or a
+learned ``Embedding`` (``embedding_dim=E``).
 """
 
 from __future__ import annotations
@@ -9,52 +24,248 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_rng, check_dtype_arg, check_int_array, check_positive_int
-from .cells import make_cell
-from .data import one_hot
-from .layers import Linear
+from .layers import Embedding, Linear, OneHot
 from .module import Module
-from .recurrent import Recurrent
+from .recurrent import RecurrentStack
 
-class CharLM(Module):
-    """Character-level language model: one-hot ``x_t`` -> recurrent cell -> ``y_t = h_t W_hy^T + b_y``.
 
-    ``softmax(y_t)`` is the model's distribution over the next character.
+def token_input(vocab_size: int, embedding_dim, dtype, rng) -> Module:
+    """One-hot (embedding_dim None) or a learned Embedding."""
+    if embedding_dim is None:
+        return OneHot(vocab_size, dtype=dtype)
+    return Embedding(vocab_size, embedding_dim, dtype=dtype, rng=rng)
 
-    Args:
-        vocab_size V, hidden_size H.
-        cell: "rnn" (default) or "lstm"; further keyword arguments go to the
-            cell (nonlinearity, recurrent_init, forget_bias, bias).
-        dtype: float64 (default) or float32. rng: seed or Generator.
 
-    Sub-modules: ``rnn`` (a ``Recurrent``), ``out`` (a ``Linear``).
-    """
+def _zeros_like_state(state):
+    return tuple(np.zeros_like(s) for s in state) if isinstance(state, tuple) else np.zeros_like(state)
 
-    def __init__(self, vocab_size: int, hidden_size: int, cell: str = "rnn", *,
-                 dtype=np.float64, rng=None, **cell_kwargs):
-        super().__init__()
-        self.vocab_size = V = check_positive_int("vocab_size", vocab_size)
-        self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
+
+class _Model(Module):
+    """Shared constructor bookkeeping: the config to rebuild the model, dtype, rng."""
+
+    def _setup(self, config: dict, dtype, rng):
+        self.config = {k: v for k, v in config.items() if k not in ("self", "rng", "__class__", "cell_kwargs")}
+        self.config.update(config.get("cell_kwargs", {}))
+        self.config["dtype"] = str(check_dtype_arg(dtype))
         self.dtype = check_dtype_arg(dtype)
-        self.cell_kind = cell
-        rng = as_rng(rng)
-        self.rnn = Recurrent(make_cell(cell, V, H, dtype=dtype, rng=rng, **cell_kwargs))
-        self.out = Linear(H, V, dtype=dtype, rng=rng)
+        return as_rng(rng)
 
     def extra_repr(self):
-        return f"vocab_size={self.vocab_size}, hidden_size={self.hidden_size}, cell={self.cell_kind!r}"
+        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+
+
+class CharLM(_Model):
+    """Language model: tokens -> recurrent stack -> ``y_t = h_t W_hy^T + b_y`` (next-token logits).
+
+    Many-to-many while it trains (predict token t+1 at every step t), one-to-many
+    when it generates (``seqnn.sample.generate``).
+
+    Args:
+        vocab_size V, hidden_size H, cell "rnn" (default), "lstm" or "gru",
+        num_layers, dropout, embedding_dim (None: one-hot), dtype, rng; further
+        keyword arguments go to every cell (nonlinearity, recurrent_init, ...).
+
+    ``forward(ids, state0=None) -> (logits, state)``: ids (T, B) ints ->
+    logits (T, B, V); state as ``RecurrentStack`` ((L, B, H), LSTM (h, c)).
+    ``backward(dlogits, dstate_T=None) -> (None, dstate0)``.
+    """
+
+    def __init__(self, vocab_size: int, hidden_size: int, cell: str = "rnn", *, num_layers: int = 1,
+                 dropout: float = 0.0, embedding_dim: int | None = None, dtype=np.float64, rng=None,
+                 **cell_kwargs):
+        super().__init__()
+        rng = self._setup(locals(), dtype, rng)
+        self.vocab_size = V = check_positive_int("vocab_size", vocab_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.embed = token_input(V, embedding_dim, dtype, rng)
+        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, dropout=dropout,
+                                  dtype=dtype, rng=rng, **cell_kwargs)
+        self.out = Linear(hidden_size, V, dtype=dtype, rng=rng)
 
     def forward(self, ids: np.ndarray, state0=None):
-        """ids (T, B) int -> logits (T, B, V), final state (h, or (h, c) for LSTM; (B, H) each)."""
         check_int_array("ids", ids, (None, None), self.vocab_size)
-        H, state = self.rnn.forward(one_hot(ids, self.vocab_size, self.dtype), state0)
+        H, state = self.rnn.forward(self.embed.forward(ids), state0)
         return self.out.forward(H), state
 
     def backward(self, dlogits: np.ndarray, dstate_T=None):
-        """dlogits (T, B, V) -> ``(None, dstate0)``: one gradient per forward input.
-
-        The token ids have no gradient (None); ``dstate0`` is the gradient of the
-        initial state. Parameter gradients accumulate in ``.grad``.
-        """
-        dH = self.out.backward(dlogits)
-        _, dstate0 = self.rnn.backward(dH, dstate_T)
+        dX, dstate0 = self.rnn.backward(self.out.backward(dlogits), dstate_T)
+        self.embed.backward(dX)
         return None, dstate0
+
+
+class SequenceClassifier(_Model):
+    """Many-to-one: read a whole sequence, classify it from the final state.
+
+    The feature is the last layer's final hidden state (both directions
+    concatenated when bidirectional: the forward direction's state at each
+    sequence's own last step, the reverse direction's at t = 0), then
+    ``logits = feature W_hy^T + b_y``.
+
+    Args: vocab_size V, num_classes C, hidden_size H, cell ("lstm" default),
+    embedding_dim (None: one-hot), num_layers, bidirectional, dropout, dtype, rng.
+
+    ``forward(ids, lengths=None) -> logits``: ids (T, B), lengths (B,) -> (B, C).
+    ``backward(dlogits) -> (None, None)``. ``predict(ids, lengths=None) -> (B,) class ids``.
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, hidden_size: int, cell: str = "lstm", *,
+                 embedding_dim: int | None = None, num_layers: int = 1, bidirectional: bool = False,
+                 dropout: float = 0.0, dtype=np.float64, rng=None, **cell_kwargs):
+        super().__init__()
+        rng = self._setup(locals(), dtype, rng)
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.embed = token_input(vocab_size, embedding_dim, dtype, rng)
+        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional,
+                                  dropout, dtype=dtype, rng=rng, **cell_kwargs)
+        self.out = Linear(self.rnn.output_size, num_classes, dtype=dtype, rng=rng)
+
+    def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
+        check_int_array("ids", ids, (None, None), self.vocab_size)
+        outputs, state = self.rnn.forward(self.embed.forward(ids), None, lengths)
+        h_n = state[0] if isinstance(state, tuple) else state           # (L*Dirs, B, H)
+        Dirs = self.rnn.num_directions
+        feature = np.concatenate(list(h_n[-Dirs:]), axis=-1)             # last layer: (B, Dirs*H)
+        self._shapes = (outputs.shape, state)
+        return self.out.forward(feature)
+
+    def backward(self, dlogits: np.ndarray):
+        out_shape, state = self._shapes
+        dfeature = self.out.backward(dlogits)                           # (B, Dirs*H)
+        dstate = _zeros_like_state(state)
+        dh_n = dstate[0] if isinstance(dstate, tuple) else dstate
+        Dirs, H = self.rnn.num_directions, self.rnn.hidden_size
+        for d in range(Dirs):
+            dh_n[len(dh_n) - Dirs + d] = dfeature[:, d * H:(d + 1) * H]
+        dX, _ = self.rnn.backward(np.zeros(out_shape, self.dtype), dstate)   # no per-step loss
+        self.embed.backward(dX)
+        return None, None
+
+    def predict(self, ids: np.ndarray, lengths=None) -> np.ndarray:
+        return np.argmax(self.forward(ids, lengths), axis=-1)
+
+
+class SequenceTagger(_Model):
+    """Many-to-many, synced: one label per input token (e.g. "is this word a name?").
+
+    ``logits_t = h_t W_hy^T + b_y`` at every step; bidirectional=True lets each
+    tag see the whole sentence (both directions concatenated).
+
+    Args: vocab_size V, num_tags C, hidden_size H, cell ("lstm" default),
+    embedding_dim, num_layers, bidirectional, dropout, dtype, rng.
+
+    ``forward(ids, lengths=None) -> logits``: ids (T, B) -> (T, B, C); rows past a
+    sequence's end are to be masked in the loss (``lengths_to_mask``).
+    ``backward(dlogits) -> (None, None)``. ``predict(ids, lengths=None) -> (T, B)`` tag ids
+    (-1 past each sequence's end).
+    """
+
+    def __init__(self, vocab_size: int, num_tags: int, hidden_size: int, cell: str = "lstm", *,
+                 embedding_dim: int | None = None, num_layers: int = 1, bidirectional: bool = False,
+                 dropout: float = 0.0, dtype=np.float64, rng=None, **cell_kwargs):
+        super().__init__()
+        rng = self._setup(locals(), dtype, rng)
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.num_tags = check_positive_int("num_tags", num_tags)
+        self.embed = token_input(vocab_size, embedding_dim, dtype, rng)
+        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional,
+                                  dropout, dtype=dtype, rng=rng, **cell_kwargs)
+        self.out = Linear(self.rnn.output_size, num_tags, dtype=dtype, rng=rng)
+
+    def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
+        check_int_array("ids", ids, (None, None), self.vocab_size)
+        H, _ = self.rnn.forward(self.embed.forward(ids), None, lengths)
+        return self.out.forward(H)
+
+    def backward(self, dlogits: np.ndarray):
+        dX, _ = self.rnn.backward(self.out.backward(dlogits))
+        self.embed.backward(dX)
+        return None, None
+
+    def predict(self, ids: np.ndarray, lengths=None) -> np.ndarray:
+        tags = np.argmax(self.forward(ids, lengths), axis=-1)
+        if lengths is not None:
+            tags[np.arange(ids.shape[0])[:, None] >= np.asarray(lengths)] = -1
+        return tags
+
+
+class Seq2Seq(_Model):
+    """Many-to-many, encoder-decoder (Sutskever et al. 2014): read the source, then write the target.
+
+    The encoder's final state (each source sequence's own last step) is the
+    decoder's initial state; the decoder is a language model over the target.
+    Training uses teacher forcing (the decoder reads the true previous target
+    token, ``teacher_forcing_inputs``); ``greedy_decode`` feeds back its own
+    argmax until ``eos_id``.
+
+    Args: src_vocab_size, tgt_vocab_size, hidden_size, cell ("gru" default),
+    embedding_dim (default 32; None: one-hot), num_layers, bos_id, eos_id
+    (target ids that start and end a sentence), dtype, rng.
+
+    ``forward(src, tgt_in, src_lengths=None) -> logits``: src (S, B), tgt_in (T, B)
+    -> (T, B, V_tgt). ``backward(dlogits) -> (None, None, None)``.
+    """
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, hidden_size: int, cell: str = "gru", *,
+                 embedding_dim: int | None = 32, num_layers: int = 1, bos_id: int = 1, eos_id: int = 2,
+                 dtype=np.float64, rng=None, **cell_kwargs):
+        super().__init__()
+        rng = self._setup(locals(), dtype, rng)
+        self.src_vocab_size = check_positive_int("src_vocab_size", src_vocab_size)
+        self.tgt_vocab_size = V = check_positive_int("tgt_vocab_size", tgt_vocab_size)
+        for name, value in (("bos_id", bos_id), ("eos_id", eos_id)):
+            if not 0 <= value < V:
+                raise ValueError(f"{name}: expected an id in [0, {V}), got {value!r}")
+        self.bos_id, self.eos_id = int(bos_id), int(eos_id)
+        self.src_embed = token_input(src_vocab_size, embedding_dim, dtype, rng)
+        self.encoder = RecurrentStack(cell, self.src_embed.output_size, hidden_size, num_layers,
+                                      dtype=dtype, rng=rng, **cell_kwargs)
+        self.tgt_embed = token_input(V, embedding_dim, dtype, rng)
+        self.decoder = RecurrentStack(cell, self.tgt_embed.output_size, hidden_size, num_layers,
+                                      dtype=dtype, rng=rng, **cell_kwargs)
+        self.out = Linear(hidden_size, V, dtype=dtype, rng=rng)
+
+    def encode(self, src: np.ndarray, src_lengths=None):
+        """src (S, B) -> the encoder's final state (the "thought vector")."""
+        check_int_array("src", src, (None, None), self.src_vocab_size)
+        H, state = self.encoder.forward(self.src_embed.forward(src), None, src_lengths)
+        self._enc_shape = H.shape
+        return state
+
+    def forward(self, src: np.ndarray, tgt_in: np.ndarray, src_lengths=None) -> np.ndarray:
+        state = self.encode(src, src_lengths)
+        check_int_array("tgt_in", tgt_in, (None, src.shape[1]), self.tgt_vocab_size)
+        H, _ = self.decoder.forward(self.tgt_embed.forward(tgt_in), state)
+        return self.out.forward(H)
+
+    def backward(self, dlogits: np.ndarray):
+        dXd, dstate = self.decoder.backward(self.out.backward(dlogits))
+        self.tgt_embed.backward(dXd)
+        dXe, _ = self.encoder.backward(np.zeros(self._enc_shape, self.dtype), dstate)   # only via the state
+        self.src_embed.backward(dXe)
+        return None, None, None
+
+    def teacher_forcing_inputs(self, tgt: np.ndarray) -> np.ndarray:
+        """tgt (T, B) -> decoder inputs (T, B): ``bos`` then tgt[:-1] (the true previous tokens)."""
+        check_int_array("tgt", tgt, (None, None), self.tgt_vocab_size)
+        return np.concatenate([np.full((1, tgt.shape[1]), self.bos_id, tgt.dtype), tgt[:-1]])
+
+    def greedy_decode(self, src: np.ndarray, max_len: int, src_lengths=None) -> np.ndarray:
+        """Decode (max_len, B) ids by feeding back the argmax; after ``eos_id`` a row is padded with eos."""
+        check_positive_int("max_len", max_len)
+        state = self.encode(src, src_lengths)
+        B = src.shape[1]
+        token = np.full((1, B), self.bos_id, dtype=np.int64)
+        done = np.zeros(B, bool)
+        out = np.full((max_len, B), self.eos_id, dtype=np.int64)
+        for t in range(max_len):
+            H, state = self.decoder.forward(self.tgt_embed.forward(token), state)
+            token = np.argmax(self.out.forward(H), axis=-1)             # (1, B)
+            out[t] = np.where(done, self.eos_id, token[0])
+            done |= token[0] == self.eos_id
+            if done.all():
+                break
+        return out
+
+
+MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, Seq2Seq)}

@@ -44,8 +44,10 @@ class _Model(Module):
     """Shared constructor bookkeeping: the config to rebuild the model, dtype, rng."""
 
     def _setup(self, config: dict, dtype, rng):
-        self.config = {k: v for k, v in config.items() if k not in ("self", "rng", "__class__", "cell_kwargs")}
-        self.config.update(config.get("cell_kwargs", {}))
+        # The config rebuilds the architecture; initializers only set starting values, so they are left out.
+        skip = ("self", "rng", "__class__", "cell_kwargs", "recurrent_init", "input_init", "forget_bias")
+        self.config = {k: v for k, v in config.items() if k not in skip}
+        self.config.update({k: v for k, v in config.get("cell_kwargs", {}).items() if k not in skip})
         self.config["dtype"] = str(check_dtype_arg(dtype))
         self.dtype = check_dtype_arg(dtype)
         return as_rng(rng)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_int_array, check_positive_int
+from ._checks import as_rng, check_int_array, check_positive_int
 from .losses import softmax_cross_entropy
 from .optim import clip_grad_norm
 
@@ -68,3 +68,27 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
         state = next_state             # carry the value forward; its gradient path ends here
     history.state = state
     return history
+
+
+def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimizer, clip_norm: float | None = None):
+    """One step of the loop every example runs: zero_grad -> forward -> loss -> backward -> clip -> update.
+
+    ``model.forward(*inputs)`` must return logits (..., C) (or ``(logits, state)``);
+    ``targets`` (...) ints; ``mask`` (...) for padding. Returns ``(loss, pre-clip norm or None)``.
+    """
+    model.zero_grad()
+    logits = model.forward(*inputs)
+    if isinstance(logits, tuple):
+        logits = logits[0]
+    loss, dlogits = softmax_cross_entropy(logits, targets, mask)
+    model.backward(dlogits)
+    norm = clip_grad_norm(model.parameters(), clip_norm) if clip_norm is not None else None
+    optimizer.step()
+    return loss, norm
+
+
+def minibatches(n: int, batch_size: int, rng=None):
+    """Yield index arrays that cover range(n) in shuffled batches of ``batch_size`` (last may be smaller)."""
+    order = as_rng(rng).permutation(n)
+    for start in range(0, n, check_positive_int("batch_size", batch_size)):
+        yield order[start:start + batch_size]

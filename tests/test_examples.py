@@ -1,0 +1,60 @@
+"""Every example runs and reaches its stated target (shortened where that still holds)."""
+
+import io
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import generate_names  # noqa: E402
+import name_tagger  # noqa: E402
+import reverse_seq2seq  # noqa: E402
+import sentiment  # noqa: E402
+
+
+def run_main(module, argv):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        module.main(argv)
+    return out.getvalue()
+
+
+def test_sentiment_reaches_target():
+    _, _, acc = sentiment.train(epochs=2, log=None)
+    assert acc >= sentiment.TARGET_ACCURACY
+
+
+def test_sentiment_runs():
+    text = run_main(sentiment, ["--epochs", "1", "--cell", "gru"])
+    assert "'the movie was not bad'" in text and "test accuracy" in text
+
+
+def test_name_tagger_reaches_target():
+    _, _, (acc, found) = name_tagger.train(epochs=2, log=None)
+    assert acc >= name_tagger.TARGET_ACCURACY and found >= 0.9
+
+
+def test_name_tagger_runs():
+    assert "(NAMES in capitals)" in run_main(name_tagger, ["--epochs", "1"])
+
+
+def test_generate_names_reaches_target():
+    _, _, perplexity = generate_names.train(log=None)
+    training, held_out = generate_names.split_names(0)
+    assert perplexity < generate_names.TARGET_PERPLEXITY < generate_names.unigram_perplexity(training, held_out)
+
+
+def test_generate_names_runs():
+    text = run_main(generate_names, ["--epochs", "2"])
+    assert text.count("temperature") == 3
+
+
+def test_reverse_seq2seq_reaches_target():
+    _, acc = reverse_seq2seq.train(steps=600, log=None)
+    assert acc >= reverse_seq2seq.TARGET_ACCURACY
+
+
+def test_reverse_seq2seq_runs():
+    assert "held-out sequence accuracy" in run_main(reverse_seq2seq, ["--steps", "20"])

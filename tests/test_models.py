@@ -1,0 +1,56 @@
+"""The four problem shapes: shapes, what each model reads, and decoding."""
+
+import numpy as np
+import pytest
+
+from seqnn.models import CharLM, Seq2Seq, SequenceClassifier, SequenceTagger
+
+
+def test_classifier_uses_each_sequences_own_last_step(rng):
+    model = SequenceClassifier(7, 3, 5, cell="gru", embedding_dim=4, bidirectional=True, rng=0)
+    ids = rng.integers(0, 7, (6, 2))
+    logits = model.forward(ids, np.array([6, 3]))
+    assert logits.shape == (2, 3)
+    alone = model.forward(ids[:3, 1:2])
+    assert np.allclose(logits[1], alone[0], rtol=0, atol=1e-13), "padding changes nothing"
+    assert model.predict(ids).shape == (2,)
+
+
+def test_tagger_marks_padding(rng):
+    model = SequenceTagger(7, 4, 5, bidirectional=True, rng=0)
+    ids = rng.integers(0, 7, (5, 3))
+    assert model.forward(ids).shape == (5, 3, 4)
+    tags = model.predict(ids, np.array([5, 2, 4]))
+    assert (tags[2:, 1] == -1).all() and (tags[4:, 2] == -1).all() and (tags[:2] >= 0).all()
+
+
+def test_seq2seq_teacher_forcing_and_greedy_decoding(rng):
+    model = Seq2Seq(6, 7, 8, cell="lstm", embedding_dim=None, bos_id=1, eos_id=2, rng=0)
+    tgt = np.array([[4, 5], [6, 2], [2, 2]])
+    assert np.array_equal(model.teacher_forcing_inputs(tgt), [[1, 1], [4, 5], [6, 2]])
+    src = rng.integers(0, 6, (4, 2))
+    out = model.greedy_decode(src, 5)
+    assert out.shape[1] == 2 and out.shape[0] <= 5
+    for b in range(2):                                 # after the first <eos>, only <eos>
+        ends = np.flatnonzero(out[:, b] == 2)
+        if ends.size:
+            assert (out[ends[0]:, b] == 2).all()
+
+
+def test_greedy_decoding_is_the_argmax_of_teacher_forcing_on_its_own_output(rng):
+    model = Seq2Seq(6, 7, 8, cell="gru", rng=3)
+    src = rng.integers(0, 6, (4, 1))
+    out = model.greedy_decode(src, 6)
+    logits = model.forward(src, model.teacher_forcing_inputs(out))
+    n = int(np.argmax(out[:, 0] == 2)) + 1 if (out[:, 0] == 2).any() else len(out)
+    assert np.array_equal(np.argmax(logits[:n, 0], axis=-1), out[:n, 0])
+
+
+def test_models_say_what_they_are():
+    assert "cell='gru'" in repr(Seq2Seq(3, 4, 5))
+    assert CharLM(4, 5, cell="lstm", num_layers=2).config["num_layers"] == 2
+
+
+def test_bad_special_ids():
+    with pytest.raises(ValueError, match=r"eos_id: expected an id in \[0, 4\), got 9"):
+        Seq2Seq(3, 4, 5, eos_id=9)

@@ -50,7 +50,7 @@ def train(cell: str = "rnn", hidden_size: int = 8, steps: int = 200, lr: float =
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cell", choices=["rnn", "lstm"], default="rnn")
+    parser.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
     parser.add_argument("--hidden", type=int, default=8)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)

@@ -5,7 +5,7 @@ weights are stored output dimension first (``W_xh`` is ``(G*H, D)``), as the
 lecture writes them and as PyTorch stores them.
 """
 
-from . import functional, init, io
+from . import functional, init, io, train
 from .cells import Cell, GRUCell, LSTMCell, RNNCell
 from .gradient_check import GradcheckReport, gradcheck, numerical_gradient, relative_error
 from .layers import Dropout, Embedding, Linear, OneHot

@@ -1,0 +1,169 @@
+"""Live parity with PyTorch (skipped when torch is not installed; CI installs torch==2.13.0).
+
+For each cell kind x num_layers x bidirectional x lengths (PyTorch's packed
+sequences), in float64: outputs, final states and the gradients of a random loss
+with respect to the inputs, the initial states and every parameter agree to 1e-10.
+"""
+
+import numpy as np
+import pytest
+
+import seqnn
+from seqnn import interop
+from seqnn.models import CharLM, SequenceClassifier, SequenceTagger
+
+torch = pytest.importorskip("torch")
+TOL = 1e-10
+
+KINDS = {"rnn-tanh": ("rnn", {"nonlinearity": "tanh"}), "rnn-relu": ("rnn", {"nonlinearity": "relu"}),
+         "lstm": ("lstm", {}), "gru": ("gru", {})}
+
+
+def parts(state):
+    return state if isinstance(state, tuple) else (state,)
+
+
+def torch_run(module, X, state0, lengths, dout, dfinal):
+    """Forward and backward in PyTorch; returns numpy outputs, final states and gradients."""
+    Xt = torch.tensor(X, requires_grad=True)
+    s0 = tuple(torch.tensor(s, requires_grad=True) for s in parts(state0))
+    hx = s0 if len(s0) == 2 else s0[0]
+    if lengths is None:
+        out, final = module(Xt, hx)
+    else:
+        packed = torch.nn.utils.rnn.pack_padded_sequence(Xt, torch.tensor(lengths), enforce_sorted=False)
+        out, final = module(packed, hx)
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=X.shape[0])
+    loss = (out * torch.tensor(dout)).sum() + sum((f * torch.tensor(d)).sum()
+                                                  for f, d in zip(parts(final), parts(dfinal)))
+    module.zero_grad()
+    loss.backward()
+    grads = {n: p.grad.numpy() for n, p in module.named_parameters()}
+    return (out.detach().numpy(), tuple(f.detach().numpy() for f in parts(final)), Xt.grad.numpy(),
+            tuple(s.grad.numpy() for s in s0), grads)
+
+
+def expected_torch_grads(stack):
+    """seqnn's gradients laid out as PyTorch's: both biases receive b_h's gradient (GRU: n block apart)."""
+    out = {}
+    H = stack.hidden_size
+    for l in range(stack.num_layers):
+        for d in range(stack.num_directions):
+            cell = stack.layers[l * stack.num_directions + d].cell
+            sfx = f"_l{l}" + ("_reverse" if d else "")
+            g = {n: p.grad for n, p in cell.named_parameters()}
+            out["weight_ih" + sfx], out["weight_hh" + sfx] = g["W_xh"], g["W_hh"]
+            if cell.bias:
+                out["bias_ih" + sfx] = g["b_h"]
+                out["bias_hh" + sfx] = (np.concatenate([g["b_h"][:2 * H], g["b_hn"]]) if stack.kind == "gru"
+                                        else g["b_h"])
+    return out
+
+
+@pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "packed"])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("kind", KINDS)
+def test_parity_with_pytorch(kind, num_layers, bidirectional, with_lengths):
+    cell, extra = KINDS[kind]
+    rng = np.random.default_rng(7)
+    T, B, D, H = 6, 4, 5, 3
+    stack = seqnn.RecurrentStack(cell, D, H, num_layers, bidirectional, rng=1, **extra)
+    module = interop.torch_module(stack)
+    assert next(module.parameters()).dtype == torch.float64
+
+    n = num_layers * stack.num_directions
+    X = rng.standard_normal((T, B, D))
+    state0 = tuple(rng.standard_normal((n, B, H)) for _ in stack.state_names)
+    state0 = state0 if len(state0) == 2 else state0[0]
+    lengths = np.array([6, 2, 5, 1]) if with_lengths else None
+    dout = rng.standard_normal((T, B, stack.output_size))
+    if with_lengths:
+        dout *= (np.arange(T)[:, None] < lengths)[:, :, None]      # padded outputs are zero in both
+    dfinal = tuple(rng.standard_normal((n, B, H)) for _ in stack.state_names)
+    dfinal = dfinal if len(dfinal) == 2 else dfinal[0]
+
+    t_out, t_final, t_dX, t_ds0, t_grads = torch_run(module, X, state0, lengths, dout, dfinal)
+    stack.zero_grad()
+    out, final = stack.forward(X, state0, lengths)
+    dX, ds0 = stack.backward(dout, dfinal)
+
+    np.testing.assert_allclose(out, t_out, rtol=0, atol=TOL, err_msg="outputs")
+    for name, a, b in zip(stack.state_names, parts(final), t_final):
+        np.testing.assert_allclose(a, b, rtol=0, atol=TOL, err_msg=f"final state {name}")
+    np.testing.assert_allclose(dX, t_dX, rtol=0, atol=TOL, err_msg="gradient of the inputs")
+    for name, a, b in zip(stack.state_names, parts(ds0), t_ds0):
+        np.testing.assert_allclose(a, b, rtol=0, atol=TOL, err_msg=f"gradient of the initial state {name}")
+    expected = expected_torch_grads(stack)
+    assert set(expected) == set(t_grads)
+    for name, g in t_grads.items():
+        np.testing.assert_allclose(expected[name], g, rtol=0, atol=TOL, err_msg=f"gradient of {name}")
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("kind", KINDS)
+def test_round_trip_seqnn_torch_seqnn(kind, bidirectional):
+    cell, extra = KINDS[kind]
+    stack = seqnn.RecurrentStack(cell, 4, 3, 2, bidirectional, rng=2, **extra)
+    module = interop.torch_module(stack)
+    back = interop.from_torch(module)
+    assert back.kind == stack.kind and back.num_layers == 2 and back.bidirectional == bidirectional
+    assert back.layers[0].cell.extra_repr() == stack.layers[0].cell.extra_repr()
+    for (n, p), (m, q) in zip(stack.named_parameters(), back.named_parameters()):
+        assert n == m and np.array_equal(p.value, q.value), n
+    X = np.random.default_rng(0).standard_normal((5, 2, 4))
+    for a, b in zip(parts(stack.forward(X)[1]), parts(back.forward(X)[1])):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_from_a_pytorch_module_with_two_nonzero_biases(kind):
+    """PyTorch's two biases are merged into b_h (GRU: the n block of bias_hh becomes b_hn)."""
+    cell, extra = KINDS[kind]
+    torch.manual_seed(0)
+    cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    module = cls(4, 3, num_layers=2, bidirectional=True, **extra).double()
+    stack = interop.from_torch(module)
+    X = np.random.default_rng(0).standard_normal((5, 2, 4))
+    with torch.no_grad():
+        t_out, _ = module(torch.tensor(X))
+    np.testing.assert_allclose(stack.forward(X)[0], t_out.numpy(), rtol=0, atol=TOL)
+    exported = interop.to_torch(stack)                 # b_h in bias_ih, zeros (GRU: b_hn) in bias_hh
+    assert set(exported) == set(module.state_dict())
+    module.load_state_dict(exported)                   # the other way: same outputs after export
+    with torch.no_grad():
+        np.testing.assert_allclose(module(torch.tensor(X))[0].numpy(), t_out.numpy(), rtol=0, atol=TOL)
+
+
+def test_from_state_dict_infers_the_architecture():
+    module = torch.nn.GRU(4, 3, num_layers=2, bidirectional=True, bias=False).double()
+    stack = interop.from_torch(module.state_dict())
+    assert (stack.kind, stack.num_layers, stack.bidirectional, stack.layers[0].cell.bias) == ("gru", 2, True, False)
+    relu = interop.from_torch(torch.nn.RNN(4, 3, nonlinearity="relu").state_dict(), nonlinearity="relu")
+    assert relu.layers[0].cell.nonlinearity == "relu" and relu.dtype == np.float32
+    with pytest.raises(ValueError, match="kind: the weights have 3 gates, which is not a 'lstm'"):
+        interop.from_torch(module.state_dict(), kind="lstm")
+
+
+@pytest.mark.parametrize("Model", [CharLM, SequenceTagger, SequenceClassifier])
+def test_a_trained_model_predicts_the_same_in_pytorch(Model):
+    rng = np.random.default_rng(0)
+    if Model is CharLM:
+        model = Model(6, 8, cell="lstm", num_layers=2, rng=0)
+        ids = rng.integers(0, 6, (9, 3))
+        targets = rng.integers(0, 6, (9, 3))
+    else:
+        model = Model(6, 3, 8, cell="gru", embedding_dim=4, bidirectional=True, rng=0)
+        ids = rng.integers(0, 6, (9, 3))
+        targets = rng.integers(0, 3, (9, 3) if Model is SequenceTagger else (3,))
+    opt = seqnn.Adam(model.parameters(), lr=0.01)
+    for _ in range(20):
+        seqnn.train.train_step(model, (ids,), targets, optimizer=opt)
+    twin = interop.torch_module(model)
+    with torch.no_grad():
+        t_logits = twin(torch.tensor(ids))
+    t_logits = t_logits[0] if isinstance(t_logits, tuple) else t_logits
+    logits = model.forward(ids)
+    logits = logits[0] if isinstance(logits, tuple) else logits
+    np.testing.assert_allclose(logits, t_logits.numpy(), rtol=0, atol=TOL)
+    assert np.array_equal(np.argmax(logits, -1), np.argmax(t_logits.numpy(), -1))

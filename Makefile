@@ -1,5 +1,7 @@
 # Two targets a student needs: `make demo` and `make test`.
 # Each creates a local virtual environment (.venv) on first use and installs what it needs.
+# `make test WITH_TORCH=1` also installs PyTorch 2.13.0 (CPU) so that the live parity tests
+# run instead of being skipped (CI does this; on a laptop, PyPI's default torch build may be large).
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -8,14 +10,17 @@ PY     := $(VENV)/bin/python
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
 demo: $(VENV)/.installed
 	$(PY) examples/hello.py
 
-test: $(VENV)/.installed
+$(VENV)/.torch: $(VENV)/.installed
+	$(PY) -m pip install --quiet torch==2.13.0
+	touch $@
+
+test: $(VENV)/.installed $(if $(WITH_TORCH),$(VENV)/.torch)
 	$(PY) -m pytest
 
 clean:

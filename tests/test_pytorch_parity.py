@@ -43,23 +43,6 @@ def torch_run(module, X, state0, lengths, dout, dfinal):
             tuple(s.grad.numpy() for s in s0), grads)
 
 
-def expected_torch_grads(stack):
-    """seqnn's gradients laid out as PyTorch's: both biases receive b_h's gradient (GRU: n block apart)."""
-    out = {}
-    H = stack.hidden_size
-    for l in range(stack.num_layers):
-        for d in range(stack.num_directions):
-            cell = stack.layers[l * stack.num_directions + d].cell
-            sfx = f"_l{l}" + ("_reverse" if d else "")
-            g = {n: p.grad for n, p in cell.named_parameters()}
-            out["weight_ih" + sfx], out["weight_hh" + sfx] = g["W_xh"], g["W_hh"]
-            if cell.bias:
-                out["bias_ih" + sfx] = g["b_h"]
-                out["bias_hh" + sfx] = (np.concatenate([g["b_h"][:2 * H], g["b_hn"]]) if stack.kind == "gru"
-                                        else g["b_h"])
-    return out
-
-
 @pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "packed"])
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -94,7 +77,7 @@ def test_parity_with_pytorch(kind, num_layers, bidirectional, with_lengths):
     np.testing.assert_allclose(dX, t_dX, rtol=0, atol=TOL, err_msg="gradient of the inputs")
     for name, a, b in zip(stack.state_names, parts(ds0), t_ds0):
         np.testing.assert_allclose(a, b, rtol=0, atol=TOL, err_msg=f"gradient of the initial state {name}")
-    expected = expected_torch_grads(stack)
+    expected = interop.stack_grads_state_dict(stack)
     assert set(expected) == set(t_grads)
     for name, g in t_grads.items():
         np.testing.assert_allclose(expected[name], g, rtol=0, atol=TOL, err_msg=f"gradient of {name}")

@@ -64,6 +64,27 @@ def stack_state_dict(stack: RecurrentStack) -> dict[str, np.ndarray]:
     return out
 
 
+def stack_grads_state_dict(stack: RecurrentStack) -> dict[str, np.ndarray]:
+    """A stack's *gradients* under PyTorch's names: what ``p.grad`` holds in the twin ``nn.RNN/LSTM/GRU``.
+
+    Both of PyTorch's biases receive ``b_h``'s gradient (they always add); for a
+    GRU the n block of ``bias_hh`` receives ``b_hn``'s.
+    """
+    out = {}
+    H = stack.hidden_size
+    for l in range(stack.num_layers):
+        for d in range(stack.num_directions):
+            cell = stack.layers[l * stack.num_directions + d].cell
+            sfx = _suffix(l, d)
+            g = {n: p.grad.copy() for n, p in cell.named_parameters()}
+            out["weight_ih" + sfx], out["weight_hh" + sfx] = g["W_xh"], g["W_hh"]
+            if cell.bias:
+                out["bias_ih" + sfx] = g["b_h"]
+                out["bias_hh" + sfx] = (np.concatenate([g["b_h"][:2 * H], g["b_hn"]]) if stack.kind == "gru"
+                                        else g["b_h"].copy())
+    return out
+
+
 def load_stack_state_dict(stack: RecurrentStack, state: dict) -> None:
     """Copy PyTorch-named weights (numpy arrays or tensors) into ``stack``; names and shapes are checked."""
     state = {k: _to_numpy(v) for k, v in state.items()}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
+from . import fast
 from .cells import CELLS, Cell, make_cell
 from .layers import Dropout
 from .module import Module
@@ -98,6 +99,11 @@ class Recurrent(Module):
     # --- the time loops (forward order; reversal happens at the edges) -------
     def _forward(self, X, state, mask):
         cell = self.cell
+        kernel = fast.kernel_for(cell) if mask is None else None
+        if kernel is not None:                                           # same maths, arranged for speed
+            Hs, state, caches = kernel.forward(cell, X, state)
+            self._cache = (X, Hs, caches, mask, kernel)
+            return Hs[1:], state
         T, B, D = X.shape
         Zx = cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1)   # input term, all steps at once
         Hs = np.empty((T + 1, B, cell.hidden_size), cell.dtype)          # h_0 .. h_T
@@ -110,13 +116,15 @@ class Recurrent(Module):
             state = new_state
             Hs[t + 1] = state[0]
             caches.append(cache)
-        self._cache = (X, Hs, caches, mask)
+        self._cache = (X, Hs, caches, mask, None)
         H = Hs[1:] if mask is None else Hs[1:] * mask                    # outputs past the end are zero
         return H, state
 
     def _backward(self, dH, dstate):
         cell = self.cell
-        X, Hs, caches, mask = self._cache
+        X, Hs, caches, mask, kernel = self._cache
+        if kernel is not None:
+            return kernel.backward(cell, X, Hs, caches, dH, dstate)
         T, B, D = X.shape
         GH = cell.num_gates * cell.hidden_size
         dZx = np.empty((T, B, GH), cell.dtype)   # dE/d(input-side pre-activations), every step

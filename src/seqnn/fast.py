@@ -1,0 +1,246 @@
+"""Fast paths of the BPTT engine: the same maths as the cells' ``step`` / ``step_backward``,
+rearranged for speed. Read ``cells.py`` for the equations; read this for how they are made fast.
+
+``Recurrent`` uses a kernel from here when the cell is exactly an ``RNNCell``,
+``LSTMCell`` or ``GRUCell`` (not a subclass, which may change the maths) and no
+``lengths`` are given; otherwise it runs the readable loop over ``step`` and
+``step_backward``. ``tests/test_fast.py`` checks that both give the same numbers
+(to round-off), and every gradient check runs through the fast paths.
+
+What the fast paths do differently (each measured in benchmarks/, see README there):
+
+1. **Buffers written in place, one per sequence.** The input projection for all
+   T steps is written straight into the buffer that then holds each step's
+   gates, and the gradients of the pre-activations overwrite the gates in the
+   backward loop. No array is allocated inside a time loop, and the LSTM's peak
+   memory stays close to the activations BPTT must keep.
+2. **One exponential for all gates.** ``tanh(x) = 2 sigmoid(2x) - 1``, so the
+   LSTM's four gates (three sigmoids and a tanh) are one in-place sigmoid over a
+   contiguous (B, 4H) block, followed by a scale and a shift of the g block.
+3. **Derivative factors before the loop.** Every factor of the chain rule that
+   does not depend on the incoming gradient (``i (1 - i) g``, ``o (1 - tanh^2 c)``,
+   ...) is computed for a block of time steps with a few large ufunc calls, so
+   each backward step is about six small ufunc calls and one matrix product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cells import GRUCell, LSTMCell, RNNCell
+
+CHUNK = 16   # time steps whose derivative factors are computed together (bounds the extra memory)
+
+
+def _sigmoid_(z: np.ndarray) -> np.ndarray:
+    """In-place logistic function: z <- 1 / (1 + exp(-z)). Call under np.errstate(over="ignore")."""
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1.0
+    return np.reciprocal(z, out=z)
+
+
+def _project_into(cell, X: np.ndarray, out: np.ndarray) -> None:
+    """out (T, B, G*H) <- X W_xh^T + b_h, written in place (no temporary)."""
+    T, B, D = X.shape
+    np.matmul(X.reshape(T * B, D), cell.W_xh.T, out=out.reshape(T * B, -1))
+    if cell.bias:
+        out += cell.b_h
+
+
+def _finish_backward(cell, X, Hs, dZx, dZh):
+    """Weight gradients (one product each over all steps) and dX, as the generic engine does."""
+    T, B, D = X.shape
+    GH = dZx.shape[-1]
+    dZx2 = dZx.reshape(T * B, GH)
+    dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, GH)
+    cell.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dZx2, dZh2)
+    return cell.input_grad(dZx2).reshape(T, B, D)
+
+
+class RNNKernel:
+    """h_t = act(Zx[t] + h_{t-1} W_hh^T): Hs[1:] first holds Zx, then each h_t in its place."""
+
+    @staticmethod
+    def forward(cell, X, state):
+        T, B, _ = X.shape
+        H = cell.hidden_size
+        Hs = np.empty((T + 1, B, H), cell.dtype)
+        Hs[0] = state[0]
+        _project_into(cell, X, Hs[1:])
+        W_hT = np.ascontiguousarray(cell.W_hh.T)             # contiguous: a faster product each step
+        rec = np.empty((B, H), cell.dtype)
+        for t in range(T):
+            np.matmul(Hs[t], W_hT, out=rec)
+            h = Hs[t + 1]
+            h += rec
+            if cell.nonlinearity == "tanh":
+                np.tanh(h, out=h)
+            else:
+                np.maximum(h, 0, out=h)
+        return Hs, (Hs[T],), None
+
+    @staticmethod
+    def backward(cell, X, Hs, cache, dH, dstate):
+        T, B, H = dH.shape
+        W_hh = cell.W_hh
+        dZ = np.empty((T, B, H), cell.dtype)
+        dh = dstate[0].copy()
+        for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):      # blocks of steps, last block first
+            t1 = min(t0 + CHUNK, T)
+            h = Hs[t0 + 1:t1 + 1]
+            deriv = 1.0 - h * h if cell.nonlinearity == "tanh" else (h > 0).astype(cell.dtype)
+            for t in reversed(range(t0, t1)):
+                dh += dH[t]                                   # own loss + from t+1
+                np.multiply(dh, deriv[t - t0], out=dZ[t])     # through the non-linearity
+                np.matmul(dZ[t], W_hh, out=dh)                # into the previous state
+        return _finish_backward(cell, X, Hs, dZ, None), (dh,)
+
+
+class LSTMKernel:
+    """The LSTM over a sequence; ``gates[t]`` holds Zx[t], then i, f, g, o, then dz_t."""
+
+    @staticmethod
+    def forward(cell, X, state):
+        T, B, _ = X.shape
+        H, dtype = cell.hidden_size, cell.dtype
+        gates = np.empty((T, B, 4 * H), dtype)
+        _project_into(cell, X, gates)                         # input term of every step
+        Hs = np.empty((T + 1, B, H), dtype)
+        Cs = np.empty((T + 1, B, H), dtype)
+        tanh_C = np.empty((T, B, H), dtype)
+        Hs[0], Cs[0] = state
+        # tanh(z_g) = 2 sigmoid(2 z_g) - 1: double the g rows once (input terms of all steps, and a
+        # contiguous copy of W_hh^T), so that each step needs one sigmoid over all four gates.
+        gates[:, :, 2 * H:3 * H] *= 2.0
+        W_hT = np.ascontiguousarray(cell.W_hh.T)
+        W_hT[:, 2 * H:3 * H] *= 2.0
+        rec = np.empty((B, 4 * H), dtype)
+        ig = np.empty((B, H), dtype)
+        with np.errstate(over="ignore"):
+            for t in range(T):
+                z = gates[t]
+                np.matmul(Hs[t], W_hT, out=rec)
+                z += rec                                      # all four pre-activations (g doubled)
+                g = z[:, 2 * H:3 * H]
+                _sigmoid_(z)                                  # i, f, o and sigmoid(2 z_g) in one pass
+                g *= 2.0
+                g -= 1.0                                      # g = 2 sigmoid(2 z_g) - 1 = tanh(z_g)
+                np.multiply(z[:, H:2 * H], Cs[t], out=Cs[t + 1])       # f * c_prev
+                np.multiply(z[:, :H], g, out=ig)
+                Cs[t + 1] += ig                                        # + i * g
+                np.tanh(Cs[t + 1], out=tanh_C[t])
+                np.multiply(z[:, 3 * H:], tanh_C[t], out=Hs[t + 1])    # h = o * tanh(c)
+        return Hs, (Hs[T], Cs[T]), (gates, Cs, tanh_C)
+
+    @staticmethod
+    def backward(cell, X, Hs, cache, dH, dstate):
+        gates, Cs, tanh_C = cache
+        T, B, H = dH.shape
+        W_hh = cell.W_hh
+        G4 = gates.reshape(T, B, 4, H)                        # gate k of step t: G4[t, :, k]
+        dh, dc = dstate[0].copy(), dstate[1].copy()
+        tmp = np.empty((B, H), dtype=cell.dtype)
+        n = min(CHUNK, T)
+        # Factors of the chain rule that do not depend on the incoming gradient, for a block of steps:
+        #   dc += dh * A,  dz_i = dc * Pi,  dz_f = dc * Pf,  dz_g = dc * Pg,  dz_o = dh * Q,  dc_prev = dc * F
+        A, Pi, Pf, Pg, Q, F = np.empty((6, n, B, H), cell.dtype)
+        for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):      # blocks of steps, last block first
+            t1 = min(t0 + CHUNK, T)
+            m = t1 - t0
+            i, f, g, o = (G4[t0:t1, :, k] for k in range(4))
+            tc, c_prev = tanh_C[t0:t1], Cs[t0:t1]
+            np.multiply(tc, tc, out=A[:m]); np.subtract(1.0, A[:m], out=A[:m]); A[:m] *= o   # o (1 - tanh^2 c)
+            np.subtract(1.0, i, out=Pi[:m]); Pi[:m] *= i; Pi[:m] *= g                        # g i (1 - i)
+            np.subtract(1.0, f, out=Pf[:m]); Pf[:m] *= f; Pf[:m] *= c_prev                   # c_prev f (1 - f)
+            np.multiply(g, g, out=Pg[:m]); np.subtract(1.0, Pg[:m], out=Pg[:m]); Pg[:m] *= i  # i (1 - g^2)
+            np.subtract(1.0, o, out=Q[:m]); Q[:m] *= o; Q[:m] *= tc                          # tanh(c) o (1 - o)
+            F[:m] = f                                         # kept: the gates are overwritten below
+            for t in reversed(range(t0, t1)):
+                k = t - t0
+                dh += dH[t]                                   # own loss + from t+1
+                np.multiply(dh, A[k], out=tmp)
+                dc += tmp                                     # through h = o tanh(c)
+                dz = G4[t]                                    # dz_t overwrites this step's gates
+                np.multiply(dc, Pi[k], out=dz[:, 0])
+                np.multiply(dc, Pf[k], out=dz[:, 1])
+                np.multiply(dc, Pg[k], out=dz[:, 2])
+                np.multiply(dh, Q[k], out=dz[:, 3])
+                dc *= F[k]                                    # the gradient highway
+                np.matmul(gates[t], W_hh, out=dh)             # into the previous state
+        return _finish_backward(cell, X, Hs, gates, None), (dh, dc)
+
+
+class GRUKernel:
+    """The GRU over a sequence; ``gates[t]`` holds Zx[t], then r, z, n, then dz_x."""
+
+    @staticmethod
+    def forward(cell, X, state):
+        T, B, _ = X.shape
+        H, dtype = cell.hidden_size, cell.dtype
+        gates = np.empty((T, B, 3 * H), dtype)
+        _project_into(cell, X, gates)
+        Hs = np.empty((T + 1, B, H), dtype)
+        Hs[0] = state[0]
+        HN = np.empty((T, B, H), dtype)                       # h_prev W_hn^T + b_hn, kept for backward
+        W_hT = np.ascontiguousarray(cell.W_hh.T)
+        zh = np.empty((B, 3 * H), dtype)
+        tmp = np.empty((B, H), dtype)
+        with np.errstate(over="ignore"):
+            for t in range(T):
+                x = gates[t]
+                np.matmul(Hs[t], W_hT, out=zh)
+                rz = x[:, :2 * H]
+                rz += zh[:, :2 * H]
+                _sigmoid_(rz)                                 # r and z in one pass
+                hn = HN[t]
+                if cell.bias:
+                    np.add(zh[:, 2 * H:], cell.b_hn, out=hn)
+                else:
+                    hn[...] = zh[:, 2 * H:]
+                n = x[:, 2 * H:]
+                np.multiply(x[:, :H], hn, out=tmp)
+                n += tmp
+                np.tanh(n, out=n)                             # n = tanh(x-term + r * hn)
+                np.subtract(Hs[t], n, out=tmp)
+                tmp *= x[:, H:2 * H]
+                np.add(n, tmp, out=Hs[t + 1])                 # h = n + z (h_prev - n)
+        return Hs, (Hs[T],), (gates, HN)
+
+    @staticmethod
+    def backward(cell, X, Hs, cache, dH, dstate):
+        gates, HN = cache
+        T, B, H = dH.shape
+        W_hh = cell.W_hh
+        dZh = np.empty((T, B, 3 * H), cell.dtype)             # recurrent side: differs in the n block
+        dh = dstate[0].copy()
+        tmp = np.empty((B, H), cell.dtype)
+        for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):
+            t1 = min(t0 + CHUNK, T)
+            r, z, n = (gates[t0:t1, :, k * H:(k + 1) * H] for k in range(3))
+            hn, h_prev = HN[t0:t1], Hs[t0:t1]
+            Qz = (h_prev - n) * z * (1.0 - z)                 # dz_z = dh * Qz
+            Qn = (1.0 - z) * (1.0 - n * n)                    # dz_n = dh * Qn
+            Qr = hn * r * (1.0 - r)                           # dz_r = dz_n * Qr
+            R, Z = r.copy(), z.copy()                         # gates are overwritten below
+            for t in reversed(range(t0, t1)):
+                k = t - t0
+                dh += dH[t]
+                dzx, dzh = gates[t], dZh[t]
+                np.multiply(dh, Qn[k], out=dzx[:, 2 * H:])    # dz_n (input side)
+                np.multiply(dzx[:, 2 * H:], Qr[k], out=dzh[:, :H])     # dz_r
+                np.multiply(dh, Qz[k], out=dzh[:, H:2 * H])            # dz_z
+                np.multiply(dzx[:, 2 * H:], R[k], out=dzh[:, 2 * H:])  # recurrent side of n: r * dz_n
+                dzx[:, :2 * H] = dzh[:, :2 * H]
+                np.multiply(dh, Z[k], out=tmp)                # direct path: z * dh
+                np.matmul(dzh, W_hh, out=dh)
+                dh += tmp
+        return _finish_backward(cell, X, Hs, gates, dZh), (dh,)
+
+
+KERNELS = {RNNCell: RNNKernel, LSTMCell: LSTMKernel, GRUCell: GRUKernel}
+
+
+def kernel_for(cell):
+    """The fast path for exactly this cell class, or None (subclasses run the readable loop)."""
+    return KERNELS.get(type(cell))

@@ -1,0 +1,76 @@
+"""The engine's fast paths (seqnn.fast) compute what the readable step/step_backward loop computes."""
+
+import numpy as np
+import pytest
+
+import seqnn
+from seqnn import fast
+
+CELLS = {
+    "rnn-tanh": lambda **kw: seqnn.RNNCell(5, 6, **kw),
+    "rnn-relu": lambda **kw: seqnn.RNNCell(5, 6, nonlinearity="relu", **kw),
+    "lstm": lambda **kw: seqnn.LSTMCell(5, 6, **kw),
+    "gru": lambda **kw: seqnn.GRUCell(5, 6, **kw),
+}
+
+
+def readable_twin(cell):
+    """The same cell as a subclass: the engine then runs the readable loop over step/step_backward."""
+    slow = type("Readable" + type(cell).__name__, (type(cell),), {})
+    kwargs = {"nonlinearity": cell.nonlinearity} if isinstance(cell, seqnn.RNNCell) else {}
+    twin = slow(cell.input_size, cell.hidden_size, bias=cell.bias, dtype=cell.dtype, rng=0, **kwargs)
+    twin.load_state_dict(cell.state_dict())
+    assert fast.kernel_for(twin) is None and fast.kernel_for(cell) is not None
+    return twin
+
+
+def run(cell, X, state0, dH, dstate):
+    layer = seqnn.Recurrent(cell)
+    layer.zero_grad()
+    H, final = layer.forward(X, state0)
+    H = H.copy()
+    dX, ds0 = layer.backward(dH, dstate)
+    parts = lambda s: s if isinstance(s, tuple) else (s,)   # noqa: E731
+    return [H, *parts(final), dX, *parts(ds0)] + [p.grad.copy() for p in layer.parameters()]
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 1e-4)])
+@pytest.mark.parametrize("T", [1, 5, fast.CHUNK, 2 * fast.CHUNK + 3])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kind", CELLS)
+def test_fast_path_equals_readable_loop(kind, bias, T, dtype, tol):
+    rng = np.random.default_rng(0)
+    cell = CELLS[kind](bias=bias, dtype=dtype, rng=1)
+    B, D, H = 3, 5, 6
+    X = rng.standard_normal((T, B, D)).astype(dtype)
+    parts = tuple(rng.standard_normal((B, H)).astype(dtype) for _ in cell.state_names)
+    dparts = tuple(rng.standard_normal((B, H)).astype(dtype) for _ in cell.state_names)
+    state0, dstate = (parts, dparts) if len(parts) == 2 else (parts[0], dparts[0])
+    dH = rng.standard_normal((T, B, H)).astype(dtype)
+    quick = run(cell, X, state0, dH, dstate)
+    readable = run(readable_twin(cell), X, state0, dH, dstate)
+    for k, (a, b) in enumerate(zip(quick, readable)):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=f"result {k}")
+
+
+def test_fast_path_does_not_touch_its_inputs():
+    rng = np.random.default_rng(0)
+    layer = seqnn.Recurrent(seqnn.LSTMCell(3, 4, rng=0))
+    X, h0, c0 = rng.standard_normal((20, 2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    dH, dh, dc = rng.standard_normal((20, 2, 4)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    copies = [a.copy() for a in (X, h0, c0, dH, dh, dc)]
+    layer.forward(X, (h0, c0))
+    layer.backward(dH, (dh, dc))
+    assert all(np.array_equal(a, b) for a, b in zip((X, h0, c0, dH, dh, dc), copies))
+
+
+def test_extreme_preactivations_stay_finite_without_warnings():
+    import warnings
+    layer = seqnn.Recurrent(seqnn.LSTMCell(2, 3, rng=0))
+    X = np.array([[[1e4, -1e4]]]).repeat(4, axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        H, (h, c) = layer.forward(X)
+        dX, _ = layer.backward(np.ones_like(H))
+    assert np.isfinite(H).all() and np.isfinite(dX).all()

@@ -7,10 +7,10 @@ import seqnn
 from seqnn import fast
 
 CELLS = {
-    "rnn-tanh": lambda **kw: seqnn.RNNCell(5, 6, **kw),
-    "rnn-relu": lambda **kw: seqnn.RNNCell(5, 6, nonlinearity="relu", **kw),
-    "lstm": lambda **kw: seqnn.LSTMCell(5, 6, **kw),
-    "gru": lambda **kw: seqnn.GRUCell(5, 6, **kw),
+    "rnn-tanh": lambda H=6, **kw: seqnn.RNNCell(5, H, **kw),
+    "rnn-relu": lambda H=6, **kw: seqnn.RNNCell(5, H, nonlinearity="relu", **kw),
+    "lstm": lambda H=6, **kw: seqnn.LSTMCell(5, H, **kw),
+    "gru": lambda H=6, **kw: seqnn.GRUCell(5, H, **kw),
 }
 
 
@@ -74,3 +74,16 @@ def test_extreme_preactivations_stay_finite_without_warnings():
         H, (h, c) = layer.forward(X)
         dX, _ = layer.backward(np.ones_like(H))
     assert np.isfinite(H).all() and np.isfinite(dX).all()
+
+
+@pytest.mark.parametrize("kind", CELLS)
+@pytest.mark.parametrize("H", [1, 6])
+def test_fast_path_leaves_the_weights_alone(kind, H):
+    """With H = 1, W_hh.T is already contiguous: a scaled 'copy' must still be a copy."""
+    rng = np.random.default_rng(0)
+    cell = CELLS[kind](H, rng=0)
+    before = {n: p.value.copy() for n, p in cell.named_parameters()}
+    layer = seqnn.Recurrent(cell)
+    layer.forward(rng.standard_normal((3, 2, 5)))
+    layer.backward(np.ones((3, 2, cell.hidden_size)))
+    assert all(np.array_equal(before[n], p.value) for n, p in cell.named_parameters())

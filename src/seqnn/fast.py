@@ -68,7 +68,7 @@ class RNNKernel:
         Hs = np.empty((T + 1, B, H), cell.dtype)
         Hs[0] = state[0]
         _project_into(cell, X, Hs[1:])
-        W_hT = np.ascontiguousarray(cell.W_hh.T)             # contiguous: a faster product each step
+        W_hT = cell.W_hh.T.copy()             # contiguous: a faster product each step
         rec = np.empty((B, H), cell.dtype)
         for t in range(T):
             np.matmul(Hs[t], W_hT, out=rec)
@@ -113,7 +113,7 @@ class LSTMKernel:
         # tanh(z_g) = 2 sigmoid(2 z_g) - 1: double the g rows once (input terms of all steps, and a
         # contiguous copy of W_hh^T), so that each step needs one sigmoid over all four gates.
         gates[:, :, 2 * H:3 * H] *= 2.0
-        W_hT = np.ascontiguousarray(cell.W_hh.T)
+        W_hT = cell.W_hh.T.copy()                             # a copy (C order): never scale the parameter
         W_hT[:, 2 * H:3 * H] *= 2.0
         rec = np.empty((B, 4 * H), dtype)
         ig = np.empty((B, H), dtype)
@@ -183,7 +183,7 @@ class GRUKernel:
         Hs = np.empty((T + 1, B, H), dtype)
         Hs[0] = state[0]
         HN = np.empty((T, B, H), dtype)                       # h_prev W_hn^T + b_hn, kept for backward
-        W_hT = np.ascontiguousarray(cell.W_hh.T)
+        W_hT = cell.W_hh.T.copy()
         zh = np.empty((B, 3 * H), dtype)
         tmp = np.empty((B, H), dtype)
         with np.errstate(over="ignore"):

@@ -45,22 +45,26 @@ def _suffix(l: int, d: int) -> str:
 
 
 # --- recurrent stacks -------------------------------------------------------------------------
+def _cells(stack: RecurrentStack):
+    """Yield (PyTorch name suffix, cell) for every layer and direction, in PyTorch's order."""
+    for l in range(stack.num_layers):
+        for d in range(stack.num_directions):
+            yield _suffix(l, d), stack.layers[l * stack.num_directions + d].cell
+
+
 def stack_state_dict(stack: RecurrentStack) -> dict[str, np.ndarray]:
     """A ``RecurrentStack``'s weights under PyTorch's names, as numpy arrays (no torch needed)."""
     out = {}
     H = stack.hidden_size
-    for l in range(stack.num_layers):
-        for d in range(stack.num_directions):
-            cell = stack.layers[l * stack.num_directions + d].cell
-            sfx = _suffix(l, d)
-            out["weight_ih" + sfx] = cell.W_xh.copy()
-            out["weight_hh" + sfx] = cell.W_hh.copy()
-            if cell.bias:
-                out["bias_ih" + sfx] = cell.b_h.copy()
-                bias_hh = np.zeros_like(cell.b_h)
-                if stack.kind == "gru":
-                    bias_hh[2 * H:] = cell.b_hn
-                out["bias_hh" + sfx] = bias_hh
+    for sfx, cell in _cells(stack):
+        out["weight_ih" + sfx] = cell.W_xh.copy()
+        out["weight_hh" + sfx] = cell.W_hh.copy()
+        if cell.bias:
+            out["bias_ih" + sfx] = cell.b_h.copy()
+            bias_hh = np.zeros_like(cell.b_h)                 # PyTorch's second bias: unused but for b_hn
+            if stack.kind == "gru":
+                bias_hh[2 * H:] = cell.b_hn
+            out["bias_hh" + sfx] = bias_hh
     return out
 
 
@@ -72,16 +76,13 @@ def stack_grads_state_dict(stack: RecurrentStack) -> dict[str, np.ndarray]:
     """
     out = {}
     H = stack.hidden_size
-    for l in range(stack.num_layers):
-        for d in range(stack.num_directions):
-            cell = stack.layers[l * stack.num_directions + d].cell
-            sfx = _suffix(l, d)
-            g = {n: p.grad.copy() for n, p in cell.named_parameters()}
-            out["weight_ih" + sfx], out["weight_hh" + sfx] = g["W_xh"], g["W_hh"]
-            if cell.bias:
-                out["bias_ih" + sfx] = g["b_h"]
-                out["bias_hh" + sfx] = (np.concatenate([g["b_h"][:2 * H], g["b_hn"]]) if stack.kind == "gru"
-                                        else g["b_h"].copy())
+    for sfx, cell in _cells(stack):
+        g = {n: p.grad.copy() for n, p in cell.named_parameters()}
+        out["weight_ih" + sfx], out["weight_hh" + sfx] = g["W_xh"], g["W_hh"]
+        if cell.bias:
+            out["bias_ih" + sfx] = g["b_h"]
+            out["bias_hh" + sfx] = (np.concatenate([g["b_h"][:2 * H], g["b_hn"]]) if stack.kind == "gru"
+                                    else g["b_h"].copy())
     return out
 
 
@@ -92,19 +93,16 @@ def load_stack_state_dict(stack: RecurrentStack, state: dict) -> None:
     if set(state) != expected:
         raise ValueError(f"state: expected the keys {sorted(expected)}, got {sorted(state)}")
     H = stack.hidden_size
-    for l in range(stack.num_layers):
-        for d in range(stack.num_directions):
-            cell = stack.layers[l * stack.num_directions + d].cell
-            sfx = _suffix(l, d)
-            cell.W_xh = state["weight_ih" + sfx]
-            cell.W_hh = state["weight_hh" + sfx]
-            if cell.bias:
-                b_ih, b_hh = state["bias_ih" + sfx], state["bias_hh" + sfx]
-                if stack.kind == "gru":
-                    cell.b_h = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])
-                    cell.b_hn = b_hh[2 * H:]
-                else:
-                    cell.b_h = b_ih + b_hh
+    for sfx, cell in _cells(stack):
+        cell.W_xh = state["weight_ih" + sfx]
+        cell.W_hh = state["weight_hh" + sfx]
+        if cell.bias:
+            b_ih, b_hh = state["bias_ih" + sfx], state["bias_hh" + sfx]
+            if stack.kind == "gru":
+                cell.b_h = np.concatenate([b_ih[:2 * H] + b_hh[:2 * H], b_ih[2 * H:]])
+                cell.b_hn = b_hh[2 * H:]
+            else:
+                cell.b_h = b_ih + b_hh
 
 
 def stack_from_state_dict(state: dict, kind: str | None = None, nonlinearity: str = "tanh",

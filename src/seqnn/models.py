@@ -52,6 +52,16 @@ class _Model(Module):
         self.dtype = check_dtype_arg(dtype)
         return as_rng(rng)
 
+    def _build(self, vocab_size, num_outputs, hidden_size, cell, embedding_dim, num_layers, bidirectional,
+               dropout, dtype, rng, cell_kwargs):
+        """token input -> RecurrentStack -> Linear, the body of every single-stack model."""
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.embed = token_input(vocab_size, embedding_dim, dtype, rng)
+        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional,
+                                  dropout, dtype=dtype, rng=rng, **cell_kwargs)
+        self.out = Linear(self.rnn.output_size, check_positive_int("num_outputs", num_outputs),
+                          dtype=dtype, rng=rng)
+
     def extra_repr(self):
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
 
@@ -77,12 +87,9 @@ class CharLM(_Model):
                  **cell_kwargs):
         super().__init__()
         rng = self._setup(locals(), dtype, rng)
-        self.vocab_size = V = check_positive_int("vocab_size", vocab_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
-        self.embed = token_input(V, embedding_dim, dtype, rng)
-        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, dropout=dropout,
-                                  dtype=dtype, rng=rng, **cell_kwargs)
-        self.out = Linear(hidden_size, V, dtype=dtype, rng=rng)
+        self._build(vocab_size, vocab_size, hidden_size, cell, embedding_dim, num_layers, False, dropout,
+                    dtype, rng, cell_kwargs)
 
     def forward(self, ids: np.ndarray, state0=None):
         check_int_array("ids", ids, (None, None), self.vocab_size)
@@ -115,12 +122,9 @@ class SequenceClassifier(_Model):
                  dropout: float = 0.0, dtype=np.float64, rng=None, **cell_kwargs):
         super().__init__()
         rng = self._setup(locals(), dtype, rng)
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.num_classes = check_positive_int("num_classes", num_classes)
-        self.embed = token_input(vocab_size, embedding_dim, dtype, rng)
-        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional,
-                                  dropout, dtype=dtype, rng=rng, **cell_kwargs)
-        self.out = Linear(self.rnn.output_size, num_classes, dtype=dtype, rng=rng)
+        self._build(vocab_size, num_classes, hidden_size, cell, embedding_dim, num_layers, bidirectional, dropout,
+                    dtype, rng, cell_kwargs)
 
     def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
         check_int_array("ids", ids, (None, None), self.vocab_size)
@@ -167,12 +171,9 @@ class SequenceTagger(_Model):
                  dropout: float = 0.0, dtype=np.float64, rng=None, **cell_kwargs):
         super().__init__()
         rng = self._setup(locals(), dtype, rng)
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.num_tags = check_positive_int("num_tags", num_tags)
-        self.embed = token_input(vocab_size, embedding_dim, dtype, rng)
-        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional,
-                                  dropout, dtype=dtype, rng=rng, **cell_kwargs)
-        self.out = Linear(self.rnn.output_size, num_tags, dtype=dtype, rng=rng)
+        self._build(vocab_size, num_tags, hidden_size, cell, embedding_dim, num_layers, bidirectional, dropout,
+                    dtype, rng, cell_kwargs)
 
     def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
         check_int_array("ids", ids, (None, None), self.vocab_size)

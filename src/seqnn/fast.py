@@ -2,9 +2,11 @@
 rearranged for speed. Read ``cells.py`` for the equations; read this for how they are made fast.
 
 ``Recurrent`` uses a kernel from here when the cell is exactly an ``RNNCell``,
-``LSTMCell`` or ``GRUCell`` (not a subclass, which may change the maths) and no
-``lengths`` are given; otherwise it runs the readable loop over ``step`` and
-``step_backward``. ``tests/test_fast.py`` checks that both give the same numbers
+``LSTMCell`` or ``GRUCell`` (not a subclass, which may change the maths);
+otherwise it runs the readable loop over ``step`` and ``step_backward``.
+With ``lengths``, ``frozen`` (T, B, 1) marks the steps past each sequence's end:
+there the forward copies the previous state, and the backward zeroes the
+chain-rule factors (so dz = 0) and passes the state gradient straight through. ``tests/test_fast.py`` checks that both give the same numbers
 (to round-off), and every gradient check runs through the fast paths.
 
 What the fast paths do differently (each measured in benchmarks/, see README there):
@@ -58,11 +60,17 @@ def _finish_backward(cell, X, Hs, dZx, dZh):
     return cell.input_grad(dZx2).reshape(T, B, D)
 
 
+def _pass_frozen(dprev, d, frozen, t) -> None:
+    """At a frozen step the state was copied, so its gradient passes through unchanged."""
+    if frozen is not None:
+        np.copyto(dprev, d, where=frozen[t])
+
+
 class RNNKernel:
     """h_t = act(Zx[t] + h_{t-1} W_hh^T): Hs[1:] first holds Zx, then each h_t in its place."""
 
     @staticmethod
-    def forward(cell, X, state):
+    def forward(cell, X, state, frozen=None):
         T, B, _ = X.shape
         H = cell.hidden_size
         Hs = np.empty((T + 1, B, H), cell.dtype)
@@ -78,22 +86,28 @@ class RNNKernel:
                 np.tanh(h, out=h)
             else:
                 np.maximum(h, 0, out=h)
+            if frozen is not None:
+                np.copyto(h, Hs[t], where=frozen[t])          # finished sequences keep their state
         return Hs, (Hs[T],), None
 
     @staticmethod
-    def backward(cell, X, Hs, cache, dH, dstate):
+    def backward(cell, X, Hs, cache, dH, dstate, frozen=None):
         T, B, H = dH.shape
         W_hh = cell.W_hh
         dZ = np.empty((T, B, H), cell.dtype)
-        dh = dstate[0].copy()
+        dh, dh_prev = dstate[0].copy(), np.empty((B, H), cell.dtype)
         for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):      # blocks of steps, last block first
             t1 = min(t0 + CHUNK, T)
             h = Hs[t0 + 1:t1 + 1]
             deriv = 1.0 - h * h if cell.nonlinearity == "tanh" else (h > 0).astype(cell.dtype)
+            if frozen is not None:
+                deriv *= ~frozen[t0:t1]                       # a frozen step: dz = 0
             for t in reversed(range(t0, t1)):
                 dh += dH[t]                                   # own loss + from t+1
                 np.multiply(dh, deriv[t - t0], out=dZ[t])     # through the non-linearity
-                np.matmul(dZ[t], W_hh, out=dh)                # into the previous state
+                np.matmul(dZ[t], W_hh, out=dh_prev)           # into the previous state
+                _pass_frozen(dh_prev, dh, frozen, t)
+                dh, dh_prev = dh_prev, dh
         return _finish_backward(cell, X, Hs, dZ, None), (dh,)
 
 
@@ -101,7 +115,7 @@ class LSTMKernel:
     """The LSTM over a sequence; ``gates[t]`` holds Zx[t], then i, f, g, o, then dz_t."""
 
     @staticmethod
-    def forward(cell, X, state):
+    def forward(cell, X, state, frozen=None):
         T, B, _ = X.shape
         H, dtype = cell.hidden_size, cell.dtype
         gates = np.empty((T, B, 4 * H), dtype)
@@ -131,16 +145,19 @@ class LSTMKernel:
                 Cs[t + 1] += ig                                        # + i * g
                 np.tanh(Cs[t + 1], out=tanh_C[t])
                 np.multiply(z[:, 3 * H:], tanh_C[t], out=Hs[t + 1])    # h = o * tanh(c)
+                if frozen is not None:                        # finished sequences keep their state
+                    np.copyto(Cs[t + 1], Cs[t], where=frozen[t])
+                    np.copyto(Hs[t + 1], Hs[t], where=frozen[t])
         return Hs, (Hs[T], Cs[T]), (gates, Cs, tanh_C)
 
     @staticmethod
-    def backward(cell, X, Hs, cache, dH, dstate):
+    def backward(cell, X, Hs, cache, dH, dstate, frozen=None):
         gates, Cs, tanh_C = cache
         T, B, H = dH.shape
         W_hh = cell.W_hh
         G4 = gates.reshape(T, B, 4, H)                        # gate k of step t: G4[t, :, k]
         dh, dc = dstate[0].copy(), dstate[1].copy()
-        tmp = np.empty((B, H), dtype=cell.dtype)
+        dh_prev, tmp = np.empty((2, B, H), dtype=cell.dtype)
         n = min(CHUNK, T)
         # Factors of the chain rule that do not depend on the incoming gradient, for a block of steps:
         #   dc += dh * A,  dz_i = dc * Pi,  dz_f = dc * Pf,  dz_g = dc * Pg,  dz_o = dh * Q,  dc_prev = dc * F
@@ -156,6 +173,11 @@ class LSTMKernel:
             np.multiply(g, g, out=Pg[:m]); np.subtract(1.0, Pg[:m], out=Pg[:m]); Pg[:m] *= i  # i (1 - g^2)
             np.subtract(1.0, o, out=Q[:m]); Q[:m] *= o; Q[:m] *= tc                          # tanh(c) o (1 - o)
             F[:m] = f                                         # kept: the gates are overwritten below
+            if frozen is not None:                            # a frozen step: dz = 0, dc passes through
+                live = ~frozen[t0:t1]
+                for factor in (A, Pi, Pf, Pg, Q):
+                    factor[:m] *= live
+                np.copyto(F[:m], 1.0, where=frozen[t0:t1])
             for t in reversed(range(t0, t1)):
                 k = t - t0
                 dh += dH[t]                                   # own loss + from t+1
@@ -167,7 +189,9 @@ class LSTMKernel:
                 np.multiply(dc, Pg[k], out=dz[:, 2])
                 np.multiply(dh, Q[k], out=dz[:, 3])
                 dc *= F[k]                                    # the gradient highway
-                np.matmul(gates[t], W_hh, out=dh)             # into the previous state
+                np.matmul(gates[t], W_hh, out=dh_prev)        # into the previous state
+                _pass_frozen(dh_prev, dh, frozen, t)
+                dh, dh_prev = dh_prev, dh
         return _finish_backward(cell, X, Hs, gates, None), (dh, dc)
 
 
@@ -175,7 +199,7 @@ class GRUKernel:
     """The GRU over a sequence; ``gates[t]`` holds Zx[t], then r, z, n, then dz_x."""
 
     @staticmethod
-    def forward(cell, X, state):
+    def forward(cell, X, state, frozen=None):
         T, B, _ = X.shape
         H, dtype = cell.hidden_size, cell.dtype
         gates = np.empty((T, B, 3 * H), dtype)
@@ -205,10 +229,12 @@ class GRUKernel:
                 np.subtract(Hs[t], n, out=tmp)
                 tmp *= x[:, H:2 * H]
                 np.add(n, tmp, out=Hs[t + 1])                 # h = n + z (h_prev - n)
+                if frozen is not None:
+                    np.copyto(Hs[t + 1], Hs[t], where=frozen[t])       # finished sequences keep their state
         return Hs, (Hs[T],), (gates, HN)
 
     @staticmethod
-    def backward(cell, X, Hs, cache, dH, dstate):
+    def backward(cell, X, Hs, cache, dH, dstate, frozen=None):
         gates, HN = cache
         T, B, H = dH.shape
         W_hh = cell.W_hh
@@ -223,6 +249,10 @@ class GRUKernel:
             Qn = (1.0 - z) * (1.0 - n * n)                    # dz_n = dh * Qn
             Qr = hn * r * (1.0 - r)                           # dz_r = dz_n * Qr
             R, Z = r.copy(), z.copy()                         # gates are overwritten below
+            if frozen is not None:                            # a frozen step: dz = 0, and with z = 1
+                Qz *= ~frozen[t0:t1]                          # the direct path passes dh through
+                Qn *= ~frozen[t0:t1]
+                np.copyto(Z, 1.0, where=frozen[t0:t1])
             for t in reversed(range(t0, t1)):
                 k = t - t0
                 dh += dH[t]

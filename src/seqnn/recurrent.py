@@ -99,11 +99,18 @@ class Recurrent(Module):
     # --- the time loops (forward order; reversal happens at the edges) -------
     def _forward(self, X, state, mask):
         cell = self.cell
-        kernel = fast.kernel_for(cell) if mask is None else None
+        kernel = fast.kernel_for(cell)
         if kernel is not None:                                           # same maths, arranged for speed
-            Hs, state, caches = kernel.forward(cell, X, state)
-            self._cache = (X, Hs, caches, mask, kernel)
-            return Hs[1:], state
+            Hs, state, caches = kernel.forward(cell, X, state, None if mask is None else ~mask)
+        else:
+            Hs, state, caches = self._forward_loop(X, state, mask)
+        self._cache = (X, Hs, caches, mask, kernel)
+        H = Hs[1:] if mask is None else Hs[1:] * mask                    # outputs past the end are zero
+        return H, state
+
+    def _forward_loop(self, X, state, mask):
+        """The readable loop: the lecture's unrolled graph, one ``cell.step`` per time step."""
+        cell = self.cell
         T, B, D = X.shape
         Zx = cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1)   # input term, all steps at once
         Hs = np.empty((T + 1, B, cell.hidden_size), cell.dtype)          # h_0 .. h_T
@@ -116,21 +123,26 @@ class Recurrent(Module):
             state = new_state
             Hs[t + 1] = state[0]
             caches.append(cache)
-        self._cache = (X, Hs, caches, mask, None)
-        H = Hs[1:] if mask is None else Hs[1:] * mask                    # outputs past the end are zero
-        return H, state
+        return Hs, state, caches
 
     def _backward(self, dH, dstate):
         cell = self.cell
         X, Hs, caches, mask, kernel = self._cache
+        if mask is not None:
+            dH = dH * mask                                               # outputs past the end are constants
         if kernel is not None:
-            return kernel.backward(cell, X, Hs, caches, dH, dstate)
+            return kernel.backward(cell, X, Hs, caches, dH, dstate, None if mask is None else ~mask)
+        return self._backward_loop(X, Hs, caches, mask, dH, dstate)
+
+    def _backward_loop(self, X, Hs, caches, mask, dH, dstate):
+        """The readable loop: backpropagation through time, one ``cell.step_backward`` per step."""
+        cell = self.cell
         T, B, D = X.shape
         GH = cell.num_gates * cell.hidden_size
         dZx = np.empty((T, B, GH), cell.dtype)   # dE/d(input-side pre-activations), every step
         dZh = None                               # recurrent side, only where a cell makes it differ
         for t in reversed(range(T)):
-            dh = dstate[0] + (dH[t] if mask is None else dH[t] * mask[t])   # own loss + what came from t+1
+            dh = dstate[0] + dH[t]                                      # own loss + what came from t+1
             dstate = (dh,) + dstate[1:]
             if mask is None:
                 dz_x, dz_h, dstate = cell.step_backward(dstate, caches[t])

@@ -51,7 +51,7 @@ class MinCharLSTM:
 
     def step(self, inputs, targets, h, c, lr=0.1):
         p, V, H = self.p, self.V, self.H
-        xs, hs, cs, zs, f, i, g, o, ps = {}, {-1: h}, {-1: c}, {}, {}, {}, {}, {}, {}
+        hs, cs, zs, f, i, g, o, ps = {-1: h}, {-1: c}, {}, {}, {}, {}, {}, {}
         loss = 0.0
         for t, (ix, iy) in enumerate(zip(inputs, targets)):
             x = np.zeros((V, 1))

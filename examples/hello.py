@@ -16,8 +16,6 @@ import argparse
 import sys
 import time
 
-import numpy as np
-
 import seqnn
 from seqnn.data import Vocabulary
 from seqnn.models import CharLM

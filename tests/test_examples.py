@@ -5,8 +5,6 @@ import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import generate_names  # noqa: E402
 import name_tagger  # noqa: E402

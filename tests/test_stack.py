@@ -99,12 +99,15 @@ def test_padded_batch_equals_each_sequence_alone(kind, bidirectional, rng):
     dX, dstate0 = m.backward(dout, dfinal)
     batched_grads = {n: p.grad.copy() for n, p in m.named_parameters()}
 
+    def pick(state, b):
+        """Sequence b's slice of a (L*Dirs, B, H) state (or (h, c) pair)."""
+        sliced = tuple(p[:, b:b + 1] for p in parts(state))
+        return sliced[0] if len(sliced) == 1 else sliced
+
     m.zero_grad()
     for b, L in enumerate(lengths):
-        alone = lambda s: tuple(p[:, b:b + 1] for p in parts(s))      # noqa: E731
-        pick = lambda s: alone(s)[0] if len(parts(s)) == 1 else alone(s)   # noqa: E731
-        out_b, final_b = m.forward(X[:L, b:b + 1], pick(state0))
-        dX_b, ds0_b = m.backward(dout[:L, b:b + 1], pick(dfinal))
+        out_b, final_b = m.forward(X[:L, b:b + 1], pick(state0, b))
+        dX_b, ds0_b = m.backward(dout[:L, b:b + 1], pick(dfinal, b))
         assert np.allclose(out[:L, b:b + 1], out_b, rtol=0, atol=1e-12), f"outputs of sequence {b}"
         assert not out[L:, b].any(), "outputs past the end are zero"
         for got, want in zip(parts(final), parts(final_b)):
@@ -163,3 +166,8 @@ def test_state_shapes_are_checked(rng):
         m.forward(rng.standard_normal((3, 2, 3)), lengths=np.array([7, 1]))
     with pytest.raises(ValueError, match=r"lengths: expected values in \[1, T\] = \[1, 3\], got 0"):
         m.forward(rng.standard_normal((3, 2, 3)), lengths=np.array([0, 1]))
+
+
+def test_dropout_with_one_layer_warns():
+    with pytest.warns(UserWarning, match="with num_layers=1 it does nothing"):
+        seqnn.GRU(3, 4, dropout=0.3)

@@ -17,7 +17,7 @@ from .recurrent import GRU, LSTM, RNN, Recurrent, RecurrentStack
 __version__ = "0.1.0"
 
 __all__ = [
-    "functional", "init",
+    "functional", "init", "io", "train",
     "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "RecurrentStack", "RNN", "LSTM", "GRU", "Linear", "Dropout", "Embedding", "OneHot",
     "softmax_cross_entropy",
     "Module", "Parameter",

@@ -21,6 +21,8 @@ across calls (truncated BPTT), pass it back in as ``state0``.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
@@ -233,6 +235,9 @@ class RecurrentStack(Module):
             for l in range(self.num_layers) for d in range(self.num_directions)
         ]
         self.dropouts = [Dropout(dropout, rng) for _ in range(self.num_layers - 1)]
+        if dropout and self.num_layers == 1:
+            warnings.warn("dropout: applies between stacked layers only, so with num_layers=1 it does nothing",
+                          UserWarning, stacklevel=2)
         self.dropout = float(dropout)
         self.state_names = self.layers[0].cell.state_names
 

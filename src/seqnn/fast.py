@@ -50,16 +50,6 @@ def _project_into(cell, X: np.ndarray, out: np.ndarray) -> None:
         out += cell.b_h
 
 
-def _finish_backward(cell, X, Hs, dZx, dZh):
-    """Weight gradients (one product each over all steps) and dX, as the generic engine does."""
-    T, B, D = X.shape
-    GH = dZx.shape[-1]
-    dZx2 = dZx.reshape(T * B, GH)
-    dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, GH)
-    cell.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dZx2, dZh2)
-    return cell.input_grad(dZx2).reshape(T, B, D)
-
-
 def _pass_frozen(dprev, d, frozen, t) -> None:
     """At a frozen step the state was copied, so its gradient passes through unchanged."""
     if frozen is not None:
@@ -108,7 +98,7 @@ class RNNKernel:
                 np.matmul(dZ[t], W_hh, out=dh_prev)           # into the previous state
                 _pass_frozen(dh_prev, dh, frozen, t)
                 dh, dh_prev = dh_prev, dh
-        return _finish_backward(cell, X, Hs, dZ, None), (dh,)
+        return cell.sequence_grads(X, Hs, dZ), (dh,)
 
 
 class LSTMKernel:
@@ -192,7 +182,7 @@ class LSTMKernel:
                 np.matmul(gates[t], W_hh, out=dh_prev)        # into the previous state
                 _pass_frozen(dh_prev, dh, frozen, t)
                 dh, dh_prev = dh_prev, dh
-        return _finish_backward(cell, X, Hs, gates, None), (dh, dc)
+        return cell.sequence_grads(X, Hs, gates), (dh, dc)
 
 
 class GRUKernel:
@@ -265,7 +255,7 @@ class GRUKernel:
                 np.multiply(dh, Z[k], out=tmp)                # direct path: z * dh
                 np.matmul(dzh, W_hh, out=dh)
                 dh += tmp
-        return _finish_backward(cell, X, Hs, gates, dZh), (dh,)
+        return cell.sequence_grads(X, Hs, gates, dZh), (dh,)
 
 
 KERNELS = {RNNCell: RNNKernel, LSTMCell: LSTMKernel, GRUCell: GRUKernel}

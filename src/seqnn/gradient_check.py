@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import as_rng
-from .module import Module, Parameter
+from .module import Module
 
 
 def relative_error(analytic, numeric) -> float:
@@ -225,4 +225,4 @@ def _random_like(y, rng):
     return rng.standard_normal(y.shape).astype(y.dtype)
 
 
-__all__ = ["gradcheck", "numerical_gradient", "relative_error", "GradcheckReport", "Parameter"]
+__all__ = ["gradcheck", "numerical_gradient", "relative_error", "GradcheckReport"]

@@ -158,10 +158,7 @@ class Recurrent(Module):
                     dZh = np.empty((T, B, GH), cell.dtype)
                 dZh[t] = dz_h
 
-        dZx2 = dZx.reshape(T * B, GH)
-        dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, GH)
-        cell.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dZx2, dZh2)  # sums over time
-        dX = cell.input_grad(dZx2).reshape(T, B, D)
+        dX = cell.sequence_grads(X, Hs, dZx, dZh)                  # the sum over time, one product each
         return dX, dstate
 
 

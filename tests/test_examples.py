@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import generate_names  # noqa: E402
 import name_tagger  # noqa: E402
+import remember  # noqa: E402
 import reverse_seq2seq  # noqa: E402
 import sentiment  # noqa: E402
 
@@ -56,3 +57,26 @@ def test_reverse_seq2seq_reaches_target():
 
 def test_reverse_seq2seq_runs():
     assert "held-out sequence accuracy" in run_main(reverse_seq2seq, ["--steps", "20"])
+
+
+def test_remember_gated_cells_with_open_gates_learn_what_the_rnn_cannot():
+    rnn = remember.train("RNN (tanh)", T=50)
+    lstm = remember.train("LSTM, forget bias 3", T=50)
+    assert lstm >= remember.TARGET_ACCURACY, f"LSTM with forget bias 3 at T = 50: accuracy {lstm}"
+    assert rnn <= 0.6, f"the RNN at T = 50 was expected near chance (0.5), got {rnn}"
+
+
+def test_remember_open_gate_passes_the_gradient_back():
+    assert remember.gradient_reaching_start("RNN (tanh)") < 1e-8
+    assert remember.gradient_reaching_start("LSTM, forget bias 3") > 1e-2
+    assert remember.gradient_reaching_start("GRU, update bias 3") > 1e-2
+
+
+def test_remember_sets_the_gate_bias():
+    cell = remember.make_model("GRU, update bias 3").rnn.layers[0].cell
+    assert (cell.b_z == 3.0).all() and not (cell.b_r == 3.0).any()
+
+
+def test_remember_runs():
+    text = run_main(remember, ["--lengths", "4", "--steps", "5", "--models", "RNN (tanh)", "LSTM"])
+    assert "T = 4" in text and "RNN (tanh)" in text and "LSTM" in text

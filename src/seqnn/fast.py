@@ -86,10 +86,15 @@ class RNNKernel:
         W_hh = cell.W_hh
         dZ = np.empty((T, B, H), cell.dtype)
         dh, dh_prev = dstate[0].copy(), np.empty((B, H), cell.dtype)
+        deriv_buf = np.empty((min(CHUNK, T), B, H), cell.dtype)
         for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):      # blocks of steps, last block first
             t1 = min(t0 + CHUNK, T)
-            h = Hs[t0 + 1:t1 + 1]
-            deriv = 1.0 - h * h if cell.nonlinearity == "tanh" else (h > 0).astype(cell.dtype)
+            h, deriv = Hs[t0 + 1:t1 + 1], deriv_buf[:t1 - t0]
+            if cell.nonlinearity == "tanh":                   # act'(z) = 1 - h^2, written into one buffer
+                np.multiply(h, h, out=deriv)
+                np.subtract(1.0, deriv, out=deriv)
+            else:
+                np.greater(h, 0, out=deriv)                   # relu'(z) = [h > 0]
             if frozen is not None:
                 deriv *= ~frozen[t0:t1]                       # a frozen step: dz = 0
             for t in reversed(range(t0, t1)):
@@ -231,14 +236,21 @@ class GRUKernel:
         dZh = np.empty((T, B, 3 * H), cell.dtype)             # recurrent side: differs in the n block
         dh = dstate[0].copy()
         tmp = np.empty((B, H), cell.dtype)
+        # Factors of the chain rule that do not depend on the incoming gradient, for a block of steps:
+        #   dz_z = dh * Qz,  dz_n = dh * Qn,  dz_r = dz_n * Qr;  R, Z: copies of r, z (overwritten below)
+        factors = np.empty((5, min(CHUNK, T), B, H), cell.dtype)
         for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):
             t1 = min(t0 + CHUNK, T)
+            m = t1 - t0
             r, z, n = (gates[t0:t1, :, k * H:(k + 1) * H] for k in range(3))
             hn, h_prev = HN[t0:t1], Hs[t0:t1]
-            Qz = (h_prev - n) * z * (1.0 - z)                 # dz_z = dh * Qz
-            Qn = (1.0 - z) * (1.0 - n * n)                    # dz_n = dh * Qn
-            Qr = hn * r * (1.0 - r)                           # dz_r = dz_n * Qr
-            R, Z = r.copy(), z.copy()                         # gates are overwritten below
+            Qz, Qn, Qr, R, Z = factors[:, :m]
+            np.subtract(1.0, z, out=Z)                        # (1 - z), for a moment
+            np.multiply(n, n, out=Qn); np.subtract(1.0, Qn, out=Qn); Qn *= Z                  # (1 - z)(1 - n^2)
+            np.subtract(h_prev, n, out=Qz); Qz *= z; Qz *= Z                                 # (h_prev - n) z (1 - z)
+            np.subtract(1.0, r, out=Qr); Qr *= r; Qr *= hn                                   # hn r (1 - r)
+            np.copyto(R, r)
+            np.copyto(Z, z)
             if frozen is not None:                            # a frozen step: dz = 0, and with z = 1
                 Qz *= ~frozen[t0:t1]                          # the direct path passes dh through
                 Qn *= ~frozen[t0:t1]

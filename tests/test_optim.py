@@ -126,3 +126,82 @@ def test_bad_hyperparameters():
         seqnn.SGD([np.zeros(3)])
     with pytest.raises(ValueError, match="max_norm"):
         seqnn.clip_grad_norm([p], 0.0)
+
+
+# --- state_dict / load_state_dict: resume to the bit --------------------------------------------
+OPTIMIZERS = {
+    "sgd": lambda ps: seqnn.SGD(ps, lr=0.1),
+    "momentum": lambda ps: seqnn.SGD(ps, lr=0.1, momentum=0.9),
+    "nesterov": lambda ps: seqnn.SGD(ps, lr=0.1, momentum=0.8, nesterov=True),
+    "adagrad": lambda ps: seqnn.Adagrad(ps, lr=0.1),
+    "rmsprop": lambda ps: seqnn.RMSProp(ps, lr=0.01, rho=0.9),
+    "adam": lambda ps: seqnn.Adam(ps, lr=0.01, betas=(0.8, 0.95)),
+}
+
+
+def _params(rng, dtype):
+    return [Parameter(rng.standard_normal(shape).astype(dtype)) for shape in ((3, 4), (4,), (2, 2))]
+
+
+def _run(opt, grads):
+    for step_grads in grads:
+        for p, g in zip(opt.params, step_grads):
+            p.grad[...] = g
+        opt.step()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_resumed_from_state_dict_matches_uninterrupted_to_the_bit(name, dtype):
+    rng = np.random.default_rng(7)
+    ps = _params(rng, dtype)
+    grads = [[rng.standard_normal(p.shape).astype(dtype) for p in ps] for _ in range(8)]
+    start = [p.value.copy() for p in ps]
+
+    whole = OPTIMIZERS[name](ps)
+    _run(whole, grads)                                  # 8 steps without a stop
+
+    first = OPTIMIZERS[name]([Parameter(v.copy()) for v in start])
+    _run(first, grads[:5])                              # stop after 5 ...
+    saved = first.state_dict()
+    saved_values = [p.value.copy() for p in first.params]
+    resumed = OPTIMIZERS[name]([Parameter(v.copy()) for v in saved_values])
+    resumed.load_state_dict(saved)                      # ... resume in a fresh optimizer
+    _run(resumed, grads[5:])
+    for k, (a, b) in enumerate(zip(whole.params, resumed.params)):
+        assert a.value.dtype == b.value.dtype == dtype
+        assert np.array_equal(a.value, b.value), f"{name}: parameter {k} differs after resuming"
+    assert resumed.steps == whole.steps == 8
+
+    if name != "sgd":                                   # the state matters: without it the run differs
+        fresh = OPTIMIZERS[name]([Parameter(v.copy()) for v in saved_values])
+        _run(fresh, grads[5:])
+        assert not all(np.array_equal(a.value, b.value) for a, b in zip(whole.params, fresh.params))
+
+
+def test_optimizer_state_dict_holds_every_slot_step_and_hyper_parameter_as_copies():
+    rng = np.random.default_rng(0)
+    opt = seqnn.Adam(_params(rng, np.float64), lr=0.01, betas=(0.8, 0.95), eps=1e-7)
+    _run(opt, [[rng.standard_normal(p.shape) for p in opt.params]] * 3)
+    state = opt.state_dict()
+    assert state["type"] == "Adam" and state["steps"] == 3 and state["lr"] == 0.01
+    assert state["hyper"] == {"b1": 0.8, "b2": 0.95, "eps": 1e-7}
+    assert sorted(state["slots"]) == ["m.0", "m.1", "m.2", "v.0", "v.1", "v.2"]
+    state["slots"]["m.0"] += 1.0                        # a copy: the optimizer is unchanged
+    assert not np.array_equal(state["slots"]["m.0"], opt.state["m", 0])
+
+
+def test_optimizer_load_state_dict_refuses_a_mismatch():
+    rng = np.random.default_rng(0)
+    ps = _params(rng, np.float64)
+    adam = seqnn.Adam(ps)
+    _run(adam, [[rng.standard_normal(p.shape) for p in ps]])
+    state = adam.state_dict()
+    with pytest.raises(ValueError, match="expected the state of a RMSProp, got 'Adam'"):
+        seqnn.RMSProp(ps).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"slot 'm.2' names no parameter .*holds 2"):
+        seqnn.Adam(ps[:2]).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"slot 'm.0' is float64 \(3, 4\), its parameter float64 \(4, 3\)"):
+        seqnn.Adam([Parameter(np.zeros((4, 3))), *ps[1:]]).load_state_dict(state)
+    with pytest.raises(ValueError, match=r"slot 'm.0' is float64 \(3, 4\), its parameter float32"):
+        seqnn.Adam(_params(rng, np.float32)).load_state_dict(state)

@@ -71,7 +71,14 @@ class Optimizer:
     ``lr_schedule``, if given, is a function ``step_number -> learning rate``
     called before every step (step numbers start at 0), e.g.
     ``lambda k: 0.1 * 0.5 ** (k // 1000)``.
+
+    ``state_dict()`` / ``load_state_dict()`` save and restore everything a step
+    reads besides the parameters and their gradients (step count, learning rate,
+    hyper-parameters, every per-parameter slot), so that a stopped run resumes
+    to the bit.
     """
+
+    hyper: tuple[str, ...] = ()      # the hyper-parameters a subclass keeps as attributes
 
     def __init__(self, params, lr: float, lr_schedule=None):
         self.params = _param_list(params)
@@ -97,6 +104,47 @@ class Optimizer:
     def update(self, k: int, p: Parameter) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def state_dict(self) -> dict:
+        """A copy of the optimizer's state::
+
+            {"type": "Adam", "steps": 12, "lr": 0.001,
+             "hyper": {"b1": 0.9, "b2": 0.999, "eps": 1e-08},
+             "slots": {"m.0": array, "v.0": array, ...}}    # slot name . parameter index
+
+        ``slots`` holds every per-parameter array (velocity, squared-gradient
+        sums, Adam's moments), copied, in the parameter's shape and dtype. A
+        learning-rate schedule is code and is not saved: pass the same one again.
+        """
+        return {"type": type(self).__name__, "steps": self.steps, "lr": self.lr,
+                "hyper": {name: getattr(self, name) for name in self.hyper},
+                "slots": {f"{name}.{k}": value.copy() for (name, k), value in sorted(self.state.items())}}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict()`` returned (as PyTorch does, hyper-parameters included).
+
+        Raises ``ValueError`` for another optimizer type, a slot for a parameter
+        this optimizer does not hold, or a slot whose shape or dtype differs from
+        its parameter's.
+        """
+        if state.get("type") != type(self).__name__:
+            raise ValueError(f"state: expected the state of a {type(self).__name__}, got {state.get('type')!r}")
+        slots = {}
+        for key, value in state["slots"].items():
+            name, _, k = key.rpartition(".")
+            if not k.isdigit() or int(k) >= len(self.params):
+                raise ValueError(f"state: slot {key!r} names no parameter of this optimizer "
+                                 f"(it holds {len(self.params)})")
+            p, value = self.params[int(k)], np.asarray(value)
+            if value.shape != p.value.shape or value.dtype != p.value.dtype:
+                raise ValueError(f"state: slot {key!r} is {value.dtype} {value.shape}, "
+                                 f"its parameter {p.value.dtype} {p.value.shape}")
+            slots[name, int(k)] = value.copy()
+        if set(state["hyper"]) != set(self.hyper):
+            raise ValueError(f"state: expected the hyper-parameters {list(self.hyper)}, got {list(state['hyper'])}")
+        self.steps, self.lr, self.state = int(state["steps"]), float(state["lr"]), slots
+        for name, value in state["hyper"].items():
+            setattr(self, name, value)
+
     def _slot(self, name: str, k: int, p: Parameter) -> np.ndarray:
         """Per-parameter optimizer memory (velocity, squared-gradient sums), created as zeros."""
         if (name, k) not in self.state:
@@ -110,6 +158,8 @@ class SGD(Optimizer):
     Plain: ``w -= lr * g``. Momentum ``mu`` (PyTorch's form):
     ``v = mu * v + g; w -= lr * v``; Nesterov: ``w -= lr * (g + mu * v)``.
     """
+
+    hyper = ("momentum", "nesterov")
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
                  lr_schedule=None):
@@ -133,6 +183,8 @@ class SGD(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad (min-char-rnn's choice): ``G += g**2; w -= lr * g / (sqrt(G) + eps)``."""
 
+    hyper = ("eps",)
+
     def __init__(self, params, lr: float = 0.1, eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
         self.eps = float(eps)
@@ -145,6 +197,8 @@ class Adagrad(Optimizer):
 
 class RMSProp(Optimizer):
     """RMSProp: ``s = rho * s + (1 - rho) * g**2; w -= lr * g / (sqrt(s) + eps)``."""
+
+    hyper = ("rho", "eps")
 
     def __init__(self, params, lr: float = 0.01, rho: float = 0.99, eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
@@ -165,6 +219,8 @@ class Adam(Optimizer):
         m = b1 m + (1 - b1) g;   v = b2 v + (1 - b2) g**2
         w -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
     """
+
+    hyper = ("b1", "b2", "eps")
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from seqnn.data import Vocabulary, batchify, one_hot
+from seqnn.data import Vocabulary, batchify, one_hot, read_text
 
 
 def test_vocabulary_is_sorted_and_round_trips():
@@ -26,3 +26,35 @@ def test_batchify_columns_are_contiguous_text():
     assert np.array_equal(data[:, 0], [0, 1, 2, 3, 4]) and np.array_equal(data[:, 1], [5, 6, 7, 8, 9])
     with pytest.raises(ValueError, match="ids: expected at least"):
         batchify(np.arange(3), 2)
+
+
+# --- read_text: the one reader for a user's files and the bundled corpus -------------------------------------
+def test_read_text_joins_files_normalises_line_ends_and_keeps_utf8(tmp_path):
+    (tmp_path / "a.txt").write_bytes("\ufeffÄpfel\r\nund Birnen".encode("utf-8"))   # BOM, CRLF, no final newline
+    (tmp_path / "b.txt").write_bytes("über\rmorgen\n".encode("utf-8"))              # old Mac line end
+    assert read_text([tmp_path / "a.txt", tmp_path / "b.txt"]) == "Äpfel\nund Birnen\nüber\nmorgen\n"
+    assert read_text(tmp_path / "b.txt") == "über\nmorgen\n"
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", r"missing.txt: no such file"),
+    ("folder", r"folder: is a folder, expected a text file"),
+    ("empty", r"empty.txt: the file is empty"),
+    ("binary", r"binary.txt: looks binary \(a NUL byte at offset 3\); expected UTF-8 text"),
+    ("latin1", r"latin1.txt: is not UTF-8 text \(byte 0xe4 at offset 1\); convert it first"),
+])
+def test_read_text_names_the_file_and_the_problem(kind, message, tmp_path):
+    path = tmp_path / {"missing": "missing.txt", "folder": "folder", "empty": "empty.txt", "binary": "binary.txt",
+                       "latin1": "latin1.txt"}[kind]
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "binary":
+        path.write_bytes(b"abc\x00\x01\x02")
+    elif kind == "latin1":
+        path.write_bytes("Käse".encode("latin-1"))
+    with pytest.raises(ValueError, match=message):
+        read_text([path])
+    with pytest.raises(ValueError, match="expected at least one file"):
+        read_text([])

@@ -7,7 +7,7 @@ import seqnn
 from seqnn.data import Vocabulary, batchify
 from seqnn.gradient_check import numerical_gradient, relative_error
 from seqnn.models import CharLM
-from seqnn.train import truncated_bptt
+from seqnn.train import StreamTrainer, evaluate, truncated_bptt
 
 N, B, V, K = 12, 2, 5, 4
 
@@ -103,3 +103,76 @@ def test_bad_arguments():
         truncated_bptt(model, inputs, targets, 0)
     with pytest.raises(ValueError, match="targets: expected shape"):
         truncated_bptt(model, inputs, targets[:-1], K)
+
+
+# --- evaluate and StreamTrainer: what seqnn train runs ----------------------------------------------------------
+def test_evaluate_is_the_mean_loss_of_every_prediction_with_its_column_as_context():
+    rng = np.random.default_rng(3)
+    model = CharLM(V, 6, cell="lstm", num_layers=2, dropout=0.5, rng=3)
+    ids = rng.integers(0, V, 23)
+    got = evaluate(model, ids, k=3, batch_size=2)        # 2 columns of 11, read in chunks of 3
+    assert model.training, "evaluate restores training mode"
+
+    model.eval()
+    expected = []
+    for column in ids[:22].reshape(2, 11):               # each column as one sequence, no truncation
+        logits, _ = model.forward(column[:-1, None])
+        expected.append(seqnn.softmax_cross_entropy(logits, column[1:, None], reduction="sum")[0])
+    assert got == pytest.approx(sum(expected) / 20, rel=1e-12)
+    with pytest.raises(ValueError, match="ids: expected at least 2 tokens"):
+        evaluate(model, ids[:1], 3, 2)
+
+
+def _trainer(dtype=np.float64, seed=0):
+    model = CharLM(V, 4, cell="lstm", num_layers=2, dropout=0.3, dtype=dtype, rng=seed)
+    data = np.random.default_rng(0).integers(0, V, (12, 3))        # 11 input rows: 2 chunks of 4, 3 left out
+    return StreamTrainer(model, data, 4, seqnn.Adam(model.parameters(), lr=0.01), clip_norm=1.0)
+
+
+def test_stream_trainer_walks_the_stream_in_chunks_and_resets_the_state_each_epoch():
+    trainer = _trainer()
+    assert trainer.chunks_per_epoch == 2
+    seen = []
+    for _ in range(3):
+        was = (trainer.epoch, trainer.chunk, trainer.state is None)
+        _, _, tokens = trainer.step()
+        seen.append((*was, tokens))
+    assert seen == [(0, 0, True, 12), (0, 1, False, 12), (1, 0, True, 12)], (
+        "full chunks of 4 rows x 3 streams (the 3 rows left over are skipped); a fresh state at each epoch")
+    assert trainer.steps == 3 and trainer.optimizer.steps == 3
+    with pytest.raises(ValueError, match=r"data: expected at least k \+ 1 = 13 rows"):
+        StreamTrainer(trainer.model, trainer.data, 12, trainer.optimizer)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_stream_trainer_resumed_from_its_state_dict_matches_to_the_bit(dtype):
+    whole = _trainer(dtype)
+    losses = [whole.step()[0] for _ in range(7)]
+
+    first = _trainer(dtype)
+    for _ in range(4):                                     # stop mid-epoch: a carried state, dropout draws
+        first.step()
+    saved, params = first.state_dict(), first.model.state_dict()
+    resumed = _trainer(dtype, seed=99)                     # other weights and generator: all must be restored
+    resumed.model.load_state_dict(params)
+    resumed.load_state_dict(saved)
+    assert [resumed.step()[0] for _ in range(3)] == losses[4:]
+    for (name, a), b in zip(whole.model.named_parameters(), resumed.model.parameters()):
+        assert a.value.dtype == dtype and np.array_equal(a.value, b.value), name
+
+    resumed_without_rng = _trainer(dtype, seed=99)
+    resumed_without_rng.model.load_state_dict(params)
+    saved["generators"] = [g.bit_generator.state for g in resumed_without_rng.model.generators()]
+    resumed_without_rng.load_state_dict(saved)
+    assert [resumed_without_rng.step()[0] for _ in range(3)] != losses[4:], "the dropout draws are part of the state"
+
+
+def test_chunk_with_a_non_finite_loss_stops_before_any_update():
+    trainer = _trainer()
+    trainer.model.out.params["b_y"].value[0] = np.inf
+    before = {n: p.value.copy() for n, p in trainer.model.named_parameters()}
+    with pytest.raises(FloatingPointError, match="not finite"):
+        trainer.step()
+    assert trainer.steps == 0 and trainer.optimizer.steps == 0
+    for name, p in trainer.model.named_parameters():
+        assert np.array_equal(p.value, before[name], equal_nan=True), name

@@ -1,6 +1,8 @@
-"""Vocabularies, one-hot vectors, and long streams cut into chunks."""
+"""Vocabularies, one-hot vectors, text files, and long streams cut into chunks."""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -63,6 +65,46 @@ class Vocabulary:
         ids = np.asarray(ids)
         check_int_array("ids", ids, (None,) * ids.ndim, len(self))
         return sep.join(self.tokens[int(k)] for k in ids.reshape(-1))
+
+
+def read_text(paths) -> str:
+    """Read UTF-8 text files (one path or a list) and join them into one string.
+
+    Line endings are normalised to ``"\\n"`` and a leading byte-order mark is
+    dropped, so the same text gives the same characters on every system; a file
+    that does not end in a newline gets one before the next file starts.
+
+    Raises ``ValueError`` naming the file if it is missing, a folder, empty,
+    binary (a NUL byte) or not UTF-8 (with the offset of the first bad byte).
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    parts = []
+    for path in paths:
+        name = os.fspath(path)
+        if os.path.isdir(name):
+            raise ValueError(f"{name}: is a folder, expected a text file")
+        try:
+            with open(name, "rb") as f:
+                raw = f.read()
+        except FileNotFoundError:
+            raise ValueError(f"{name}: no such file") from None
+        except OSError as err:
+            raise ValueError(f"{name}: cannot be read ({err.strerror})") from None
+        if not raw:
+            raise ValueError(f"{name}: the file is empty")
+        if b"\0" in raw:
+            raise ValueError(f"{name}: looks binary (a NUL byte at offset {raw.index(bytes(1))}); expected UTF-8 text")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{name}: is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); "
+                             "convert it first, e.g. iconv -f latin1 -t utf-8") from None
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        parts.append(text if text.endswith("\n") else text + "\n")
+    if not parts:
+        raise ValueError("paths: expected at least one file, got none")
+    return "".join(parts)
 
 
 def one_hot(ids: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarray:

@@ -112,6 +112,16 @@ class Module:
         """Set evaluation mode (dropout off); returns self."""
         return self.train(False)
 
+    def generators(self) -> list[np.random.Generator]:
+        """Every distinct ``np.random.Generator`` this module and its sub-modules draw from
+        (the dropout masks), in a fixed order. Saving their ``bit_generator.state``
+        and restoring it later lets a stopped training run continue exactly."""
+        found = [v for v in self.__dict__.values() if isinstance(v, np.random.Generator)]
+        for _, child in self.children():
+            found += child.generators()
+        unique = {id(g): g for g in found}          # one Generator is often shared by many layers
+        return list(unique.values())
+
     def num_parameters(self) -> int:
         return sum(p.value.size for p in self.parameters())
 

@@ -1,4 +1,4 @@
-"""Training over a long stream with truncated backpropagation through time.
+"""Training over a long stream with truncated backpropagation through time, and its evaluation.
 
 Truncated BPTT (the min-char-rnn / PyTorch ``repackage_hidden`` kind): cut the
 stream into chunks of ``k`` steps; run each chunk from the final state of the
@@ -15,6 +15,7 @@ import numpy as np
 
 from ._checks import as_rng, check_int_array, check_positive_int
 from .losses import softmax_cross_entropy
+from .data import batchify
 from .optim import clip_grad_norm
 
 
@@ -28,9 +29,47 @@ class History:
     """The final state after the last chunk (carry it into the next epoch, or drop it)."""
 
 
+def tbptt_chunk(model, x: np.ndarray, y: np.ndarray, state=None, *, optimizer=None,
+                clip_norm: float | None = None):
+    """One chunk of truncated BPTT: forward from ``state``, loss, backward, clip, update.
+
+    Args:
+        model: ``forward(x, state0) -> (logits (k, B, V), state)`` and ``backward(dlogits)``.
+        x, y: (k, B) input and target ids; state: the carried state (None: zeros).
+        optimizer: if given, zero_grad -> backward -> clip -> step; if None the
+            gradient is added into ``.grad`` and nothing is updated.
+        clip_norm: global-norm threshold (None: no clipping).
+
+    Returns ``(loss, grad_norm, state)``: the chunk's mean loss in nats per token,
+    the pre-clip global gradient norm, and the final state to carry into the next
+    chunk (its value only: backward here starts from ``dstate_T = 0``, the cut).
+
+    Raises ``FloatingPointError`` before anything is updated if the logits or the
+    loss are not finite, and ``ValueError`` (from ``clip_grad_norm``) if the
+    gradient is not: a diverged run never writes NaN into the weights.
+    """
+    logits, next_state = model.forward(x, state)
+    if not np.isfinite(logits).all():
+        raise FloatingPointError("the logits are not finite (the run has diverged)")
+    loss, dlogits = softmax_cross_entropy(logits, y)
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"the loss is {loss}")
+    if optimizer is not None:
+        model.zero_grad()
+    model.backward(dlogits)            # dstate_T = 0: no gradient arrives from the next chunk (the cut)
+    params = model.parameters()
+    if clip_norm is not None:
+        norm = clip_grad_norm(params, clip_norm)
+    else:
+        norm = float(np.sqrt(sum(np.vdot(p.grad, p.grad) for p in params)))
+    if optimizer is not None:
+        optimizer.step()
+    return loss, norm, next_state
+
+
 def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, optimizer=None,
                    clip_norm: float | None = None, state=None) -> History:
-    """One pass of truncated BPTT over a stream.
+    """One pass of truncated BPTT over a stream: ``tbptt_chunk`` on each chunk of ``k`` steps.
 
     Args:
         model: has ``forward(inputs_chunk, state0) -> (logits (k, B, V), state)``
@@ -50,24 +89,109 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
     check_int_array("targets", targets, inputs.shape, np.iinfo(np.int64).max)
     k = check_positive_int("k", k)
     history = History()
-    params = model.parameters()
     for start in range(0, inputs.shape[0], k):
-        x, y = inputs[start:start + k], targets[start:start + k]
-        logits, next_state = model.forward(x, state)
-        loss, dlogits = softmax_cross_entropy(logits, y)
-        if optimizer is not None:
-            model.zero_grad()
-        model.backward(dlogits)        # dstate_T = 0: no gradient arrives from the next chunk (the cut)
-        if clip_norm is not None:
-            history.grad_norms.append(clip_grad_norm(params, clip_norm))
-        else:
-            history.grad_norms.append(float(np.sqrt(sum(np.vdot(p.grad, p.grad) for p in params))))
-        if optimizer is not None:
-            optimizer.step()
+        loss, norm, state = tbptt_chunk(model, inputs[start:start + k], targets[start:start + k], state,
+                                        optimizer=optimizer, clip_norm=clip_norm)
         history.losses.append(loss)
-        state = next_state             # carry the value forward; its gradient path ends here
+        history.grad_norms.append(norm)
     history.state = state
     return history
+
+
+def evaluate(model, ids: np.ndarray, k: int, batch_size: int) -> float:
+    """Mean cross-entropy of ``model`` predicting each token of a stream from the ones before it.
+
+    ``ids`` (N,) is cut into ``B = min(batch_size, (N - 1) // k)`` (at least 1)
+    contiguous columns (``batchify``), each read in chunks of ``k`` with the state
+    carried, so every prediction but a column's first has its whole column as
+    context. Runs in evaluation mode (dropout off) and restores the mode after.
+
+    Returns nats per predicted token (a Python float); divide by ``ln 2`` for bits
+    per character, ``exp`` of it is the perplexity.
+    """
+    k = check_positive_int("k", k)
+    check_int_array("ids", ids, (None,), np.iinfo(np.int64).max)
+    if len(ids) < 2:
+        raise ValueError(f"ids: expected at least 2 tokens to predict one from another, got {len(ids)}")
+    data = batchify(ids, max(1, min(check_positive_int("batch_size", batch_size), (len(ids) - 1) // k)))
+    was_training = model.training
+    model.eval()
+    try:
+        total, state = 0.0, None
+        for start in range(0, len(data) - 1, k):
+            stop = min(start + k, len(data) - 1)         # the last row is only a target
+            logits, state = model.forward(data[start:stop], state)
+            total += softmax_cross_entropy(logits, data[start + 1:stop + 1], reduction="sum")[0]
+    finally:
+        model.train(was_training)
+    return total / ((len(data) - 1) * data.shape[1])
+
+
+class StreamTrainer:
+    """Truncated BPTT over one long stream, one chunk per ``step()``, resumable to the bit.
+
+    Args:
+        model: a ``CharLM`` (or anything with its forward/backward).
+        data: (L, B) ids, B parallel streams (``batchify``). An epoch reads rows
+            0 .. L-2 in chunks of ``k`` (targets: the next row), every chunk full:
+            the last ``(L - 1) % k`` rows, too few for a chunk, are left out, so
+            every step trains on ``k * B`` tokens. The state is carried from chunk
+            to chunk and starts from zeros at every epoch.
+        k: the truncation length; optimizer; clip_norm (None: no clipping).
+
+    ``step() -> (loss, grad_norm, tokens)``; ``epoch`` and ``chunk`` say what
+    the next step reads. ``state_dict()`` holds everything the next step depends
+    on besides the model's parameters: the position, the carried state, the
+    optimizer's state and every random generator of the model (dropout).
+    """
+
+    def __init__(self, model, data: np.ndarray, k: int, optimizer, clip_norm: float | None = None):
+        self.data = check_int_array("data", data, (None, None), model.vocab_size)
+        self.k = check_positive_int("k", k)
+        if len(data) < self.k + 1:
+            raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
+                             f"got {len(data)}")
+        self.model, self.k, self.optimizer, self.clip_norm = model, check_positive_int("k", k), optimizer, clip_norm
+        self.epoch, self.chunk, self.steps, self.state = 0, 0, 0, None
+
+    @property
+    def chunks_per_epoch(self) -> int:
+        return (len(self.data) - 1) // self.k
+
+    def step(self):
+        start = self.chunk * self.k
+        x, y = self.data[start:start + self.k], self.data[start + 1:start + self.k + 1]
+        loss, norm, state = tbptt_chunk(self.model, x, y, self.state, optimizer=self.optimizer,
+                                        clip_norm=self.clip_norm)
+        self.steps += 1
+        self.chunk += 1
+        if self.chunk == self.chunks_per_epoch:          # the stream is done: next epoch, fresh state
+            self.epoch, self.chunk, self.state = self.epoch + 1, 0, None
+        else:
+            self.state = state
+        return loss, norm, x.size
+
+    def state_dict(self) -> dict:
+        """Position, carried state (a list of arrays, copies), optimizer state, generator states."""
+        parts = [] if self.state is None else list(self.state) if isinstance(self.state, tuple) else [self.state]
+        return {"epoch": self.epoch, "chunk": self.chunk, "steps": self.steps, "data_shape": list(self.data.shape),
+                "state": [p.copy() for p in parts], "optimizer": self.optimizer.state_dict(),
+                "generators": [g.bit_generator.state for g in self.model.generators()]}
+
+    def load_state_dict(self, state: dict) -> None:
+        if list(state["data_shape"]) != list(self.data.shape):
+            raise ValueError(f"state: saved for data of shape {tuple(state['data_shape'])}, "
+                             f"this trainer has {self.data.shape}")
+        generators = self.model.generators()
+        if len(state["generators"]) != len(generators):
+            raise ValueError(f"state: {len(state['generators'])} random generators saved, "
+                             f"the model has {len(generators)}")
+        self.optimizer.load_state_dict(state["optimizer"])
+        for g, saved in zip(generators, state["generators"]):
+            g.bit_generator.state = saved
+        parts = [np.array(p) for p in state["state"]]
+        self.state = None if not parts else parts[0] if len(parts) == 1 else tuple(parts)
+        self.epoch, self.chunk, self.steps = int(state["epoch"]), int(state["chunk"]), int(state["steps"])
 
 
 def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimizer, clip_norm: float | None = None):

@@ -63,8 +63,98 @@ def test_different_architecture_is_a_clear_error(tmp_path):
 
 def test_not_a_seqnn_file(tmp_path):
     np.savez(tmp_path / "x.npz", a=np.zeros(3))
-    with pytest.raises(ValueError, match="is not a seqnn model file"):
+    with pytest.raises(ValueError, match=r"x.npz is not a valid seqnn model file \(it has no 'seqnn-1' format mark\)"):
         seqnn.io.load(tmp_path / "x.npz")
+
+
+def _damage(kind, good: bytes, path):
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(good[:len(good) // 2])
+    elif kind == "bit-flipped":
+        data = bytearray(good)
+        data[len(data) // 3] ^= 0x10
+        path.write_bytes(bytes(data))
+    elif kind == "text":
+        path.write_text("hello, I am not a model\n")
+    elif kind == "npy":
+        with open(path, "wb") as f:
+            np.save(f, np.zeros(3))
+    elif kind == "tampered-config":
+        with np.load(io_bytes(good)) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["__config__"] = np.array('{"vocab_size": -3, "hidden_size": 4}')
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+    elif kind == "unknown-key":
+        with np.load(io_bytes(good)) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["rnn.layers.9.cell.W_xh"] = np.zeros(3)
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def io_bytes(b):
+    import io
+    return io.BytesIO(b)
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "bit-flipped", "text", "npy", "tampered-config",
+                                  "unknown-key"])
+def test_damaged_or_foreign_file_is_one_clear_error(kind, tmp_path):
+    good = tmp_path / "good.npz"
+    seqnn.io.save(MODELS["charlm"](), good, Vocabulary("abcde"), training={"x": np.arange(5.0)})
+    bad = tmp_path / "bad.npz"
+    _damage(kind, good.read_bytes(), bad)
+    with pytest.raises(ValueError, match=r"bad.npz (is not a valid seqnn model file|does not match its own config)") as info:
+        seqnn.io.load(bad)
+    assert "allow_pickle" not in str(info.value)
+
+
+def test_missing_file_and_missing_folder_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file: .*nothing.npz"):
+        seqnn.io.load(tmp_path / "nothing.npz")
+    with pytest.raises(FileNotFoundError, match="the folder of .*nowhere/m.npz does not exist"):
+        seqnn.io.save(MODELS["tagger"](), tmp_path / "nowhere" / "m.npz")
+
+
+def test_checkpoint_round_trip_keeps_the_training_state_exactly(tmp_path):
+    model = MODELS["charlm"]()
+    training = {"steps": 7, "lr": 0.1 + 0.2, "rng": {"state": 2 ** 100 + 3, "inc": 5}, "nothing": None,
+                "carried": [np.full((2, 3), 1 / 3, np.float32), np.arange(4.0)],
+                "slots": {"m.0": np.ones((2, 2)), "v.0": np.zeros(3, np.float32)}, "flag": True}
+    seqnn.io.save(model, tmp_path / "c.npz", Vocabulary("abcde"), training=training)
+    loaded, vocab, back = seqnn.io.load_checkpoint(tmp_path / "c.npz")
+    assert vocab == Vocabulary("abcde")
+    assert back["steps"] == 7 and back["lr"] == 0.1 + 0.2 and back["rng"]["state"] == 2 ** 100 + 3
+    assert back["nothing"] is None and back["flag"] is True
+    for a, b in zip(training["carried"], back["carried"]):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert back["slots"]["v.0"].dtype == np.float32 and np.array_equal(back["slots"]["m.0"], np.ones((2, 2)))
+    assert seqnn.io.load(tmp_path / "c.npz")[0].config == model.config, "a checkpoint is also a model file"
+    assert seqnn.io.load_checkpoint(tmp_path / "c.npz")[2] is not None
+    seqnn.io.save(model, tmp_path / "m.npz")
+    assert seqnn.io.load_checkpoint(tmp_path / "m.npz")[2] is None
+
+
+def test_refuses_to_save_a_diverged_model_or_a_wrong_vocabulary(tmp_path):
+    model = MODELS["charlm"]()
+    with pytest.raises(ValueError, match=r"vocab: expected 5 tokens \(the model's vocab_size\), got 3"):
+        seqnn.io.save(model, tmp_path / "m.npz", Vocabulary("abc"))
+    model.out.params["W_hy"].value[0, 0] = np.nan
+    with pytest.raises(ValueError, match="parameter out.W_hy is not finite"):
+        seqnn.io.save(model, tmp_path / "m.npz")
+    assert not os.listdir(tmp_path)
+
+
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        seqnn.io.save(MODELS["tagger"](), tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o644
 
 
 def test_write_is_atomic(tmp_path, monkeypatch):

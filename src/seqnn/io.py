@@ -1,9 +1,13 @@
-"""Save and load a model to one ``.npz`` file: parameters, config, vocabulary.
+"""Save and load a model to one ``.npz`` file: parameters, config, vocabulary, and
+optionally a training state (a checkpoint that a run resumes from).
 
-The file holds every parameter under its dotted name, plus three JSON strings:
-``__class__`` (the model's class), ``__config__`` (its constructor arguments)
-and, optionally, ``__vocab__``. No pickles: ``np.load(allow_pickle=False)``
-reads it, so loading a file cannot run code.
+The file holds every parameter under its dotted name, plus JSON strings:
+``__class__`` (the model's class), ``__config__`` (its constructor arguments),
+optionally ``__vocab__``, and for a checkpoint ``__training__`` (a nested
+structure whose arrays are stored beside it as ``__training__/...`` entries).
+No pickles: ``np.load(allow_pickle=False)`` reads it, so loading a file cannot
+run code. A checkpoint is also a model file: ``load`` reads its model and
+ignores the rest.
 
 Writing is atomic: the data goes to a temporary file in the same folder, which
 is then renamed over the target, so a crash mid-save never leaves a half-written
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 
 import numpy as np
 
@@ -23,32 +28,116 @@ from .models import MODELS
 from .module import Module
 
 FORMAT = "seqnn-1"
+TRAINING = "__training__"
 
 
-def save(model: Module, path, vocab: Vocabulary | None = None) -> None:
-    """Write ``model`` (and ``vocab``) to ``path`` atomically."""
+def save(model: Module, path, vocab: Vocabulary | None = None, *, training: dict | None = None) -> None:
+    """Write ``model`` (and ``vocab``) to ``path`` atomically.
+
+    ``training``, for a checkpoint: a nested dict (of dicts, lists, numbers,
+    strings and numpy arrays) such as ``StreamTrainer.state_dict()``; arrays keep
+    their dtype and shape, numbers are stored exactly (JSON floats round-trip).
+    Raises ``ValueError`` if a parameter is not finite (a diverged model never
+    replaces a good file).
+    """
     name = type(model).__name__
     if name not in MODELS or getattr(model, "config", None) is None:
         raise TypeError(f"model: expected one of {sorted(MODELS)}, got {name}")
     arrays = dict(model.state_dict())
+    for key, value in arrays.items():
+        if not np.isfinite(value).all():
+            raise ValueError(f"model: parameter {key} is not finite; refusing to save a diverged model")
     arrays["__format__"] = np.array(FORMAT)
     arrays["__class__"] = np.array(name)
     arrays["__config__"] = np.array(json.dumps(model.config))
     if vocab is not None:
+        if len(vocab) != getattr(model, "vocab_size", len(vocab)):
+            raise ValueError(f"vocab: expected {model.vocab_size} tokens (the model's vocab_size), got {len(vocab)}")
         arrays["__vocab__"] = np.array(json.dumps(vocab.to_config()))
-    path = os.fspath(path)
+    if training is not None:
+        arrays[TRAINING] = np.array(json.dumps(_pack(training, arrays, TRAINING)))
+    _write_atomic(os.fspath(path), arrays)
+
+
+def _write_atomic(path: str, arrays: dict) -> None:
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"path: the folder of {path} does not exist")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".seqnn-", suffix=".npz.tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)            # atomic on POSIX and Windows
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)      # an ordinary file's permissions, not mkstemp's 0600
+        os.replace(tmp, path)              # atomic on POSIX and Windows
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+    if hasattr(os, "O_DIRECTORY"):         # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _pack(tree, arrays: dict, key: str):
+    """Move the arrays of ``tree`` into ``arrays`` (under their path); return the JSON-able rest."""
+    if isinstance(tree, np.ndarray):
+        arrays[key] = tree
+        return {"__array__": key}
+    if isinstance(tree, dict):
+        return {str(k): _pack(v, arrays, f"{key}/{k}") for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_pack(v, arrays, f"{key}/{i}") for i, v in enumerate(tree)]
+    if isinstance(tree, np.generic):
+        return tree.item()
+    if tree is None or isinstance(tree, (bool, int, float, str)):
+        return tree
+    raise TypeError(f"training: cannot store a {type(tree).__name__} at {key}")
+
+
+def _unpack(tree, data):
+    if isinstance(tree, dict):
+        if set(tree) == {"__array__"}:
+            return data[tree["__array__"]]
+        return {k: _unpack(v, data) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_unpack(v, data) for v in tree]
+    return tree
+
+
+def _read(path):
+    """(class name, config, vocab, parameters, training or None); a damaged or foreign file is one ValueError."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no such file: {path}")
+    try:
+        if os.path.getsize(path) == 0:
+            raise ValueError("the file is empty")
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it is a single .npy array, not an .npz archive")
+        with data:
+            if "__format__" not in data.files or str(data["__format__"]) != FORMAT:
+                raise ValueError(f"it has no '{FORMAT}' format mark")
+            name = str(data["__class__"])
+            config = json.loads(str(data["__config__"]))
+            vocab = Vocabulary.from_config(json.loads(str(data["__vocab__"]))) if "__vocab__" in data.files else None
+            state = {k: data[k] for k in data.files if not k.startswith("__")}
+            training = _unpack(json.loads(str(data[TRAINING])), data) if TRAINING in data.files else None
+    except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
+        reason = str(err) or type(err).__name__
+        if "pickle" in reason:              # numpy's guess for any unknown bytes; never suggest unpickling
+            reason = "it is not a NumPy .npz archive"
+        raise ValueError(f"path: {path} is not a valid seqnn model file ({reason})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"path: {path} is not a valid seqnn model file (its config is not a mapping)")
+    return name, config, vocab, state, training
 
 
 def load(path, into: Module | None = None):
@@ -57,20 +146,28 @@ def load(path, into: Module | None = None):
     With ``into=model``, the parameters are loaded into that existing model,
     which must have the same class and config; otherwise a new model is built
     from the saved config. A file of a different architecture raises
-    ``ValueError`` naming what differs.
+    ``ValueError`` naming what differs; a damaged or foreign file raises
+    ``ValueError`` saying it is not a valid seqnn model file and why.
     """
-    with np.load(os.fspath(path), allow_pickle=False) as data:
-        if "__format__" not in data or str(data["__format__"]) != FORMAT:
-            raise ValueError(f"path: {path} is not a seqnn model file (format {FORMAT})")
-        name = str(data["__class__"])
-        config = json.loads(str(data["__config__"]))
-        vocab = Vocabulary.from_config(json.loads(str(data["__vocab__"]))) if "__vocab__" in data else None
-        state = {k: data[k] for k in data.files if not k.startswith("__")}
+    model, vocab, _ = load_checkpoint(path, into)
+    return model, vocab
 
+
+def load_checkpoint(path, into: Module | None = None):
+    """Like ``load``, plus the training state: returns ``(model, vocab, training)``.
+
+    ``training`` is the nested dict given to ``save(..., training=...)`` (arrays
+    restored with their dtype), or None for a plain model file.
+    """
+    name, config, vocab, state, training = _read(path)
     if into is None:
         if name not in MODELS:
             raise ValueError(f"path: unknown model class {name!r}; expected one of {sorted(MODELS)}")
-        model = MODELS[name](**config, rng=0)
+        try:
+            model = MODELS[name](**config, rng=0)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"path: {path} is not a valid seqnn model file (its config does not build a "
+                             f"{name}: {err})") from None
     else:
         model = into
         if type(model).__name__ != name:
@@ -80,5 +177,10 @@ def load(path, into: Module | None = None):
         if diff:
             detail = ", ".join(f"{k}: file {a!r} vs model {b!r}" for k, (a, b) in sorted(diff.items()))
             raise ValueError(f"into: different architecture ({detail})")
-    model.load_state_dict(state)
-    return model, vocab
+    try:
+        model.load_state_dict(state)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"path: {path} does not match its own config ({err})") from None
+    if vocab is not None and len(vocab) != getattr(model, "vocab_size", len(vocab)):
+        raise ValueError(f"path: {path} holds {len(vocab)} tokens for a model of vocab_size {model.vocab_size}")
+    return model, vocab, training

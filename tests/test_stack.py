@@ -171,3 +171,39 @@ def test_state_shapes_are_checked(rng):
 def test_dropout_with_one_layer_warns():
     with pytest.warns(UserWarning, match="with num_layers=1 it does nothing"):
         seqnn.GRU(3, 4, dropout=0.3)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_input_grad_false_skips_only_the_input_gradient(kind, bidirectional, rng):
+    """Token ids need no dX: input_grad=False returns None and leaves every parameter gradient as it was."""
+    m = seqnn.RecurrentStack(kind, 3, 4, 2, bidirectional, rng=0)
+    X = rng.standard_normal((5, 2, 3))
+    lengths = np.array([5, 3])
+    dout = rng.standard_normal((5, 2, m.output_size))
+    grads = []
+    for input_grad in (True, False):
+        m.forward(X, None, lengths)                     # a fresh forward: backward consumes its cache
+        m.zero_grad()
+        dX, dstate0 = m.backward(dout, input_grad=input_grad)
+        grads.append(({n: p.grad.copy() for n, p in m.named_parameters()}, dX, dstate0))
+    (with_dx, dX, s0), (without, none, s1) = grads
+    assert dX.shape == X.shape and none is None
+    for name in with_dx:
+        assert np.array_equal(with_dx[name], without[name]), name
+    assert all(np.array_equal(a, b) for a, b in zip(parts(s0), parts(s1)))
+
+
+def test_charlm_with_one_hot_input_skips_the_input_gradient(monkeypatch):
+    from seqnn.models import CharLM
+    seen = []
+    original = seqnn.Recurrent.backward
+    monkeypatch.setattr(seqnn.Recurrent, "backward",
+                        lambda self, *a, **k: seen.append(k.get("input_grad", True)) or original(self, *a, **k))
+    ids = np.array([[0, 1], [2, 0], [1, 1]])
+    for embedding_dim, expected in ((None, [True, False]), (3, [True, True])):
+        model = CharLM(3, 4, cell="lstm", num_layers=2, embedding_dim=embedding_dim, rng=0)
+        logits, _ = model.forward(ids)
+        seen.clear()
+        model.backward(np.ones_like(logits))
+        assert seen == expected, "layers run backward top down; only one-hot input skips dX"

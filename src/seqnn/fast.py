@@ -103,7 +103,7 @@ class RNNKernel:
                 np.matmul(dZ[t], W_hh, out=dh_prev)           # into the previous state
                 _pass_frozen(dh_prev, dh, frozen, t)
                 dh, dh_prev = dh_prev, dh
-        return cell.sequence_grads(X, Hs, dZ), (dh,)
+        return dZ, None, (dh,)
 
 
 class LSTMKernel:
@@ -187,7 +187,7 @@ class LSTMKernel:
                 np.matmul(gates[t], W_hh, out=dh_prev)        # into the previous state
                 _pass_frozen(dh_prev, dh, frozen, t)
                 dh, dh_prev = dh_prev, dh
-        return cell.sequence_grads(X, Hs, gates), (dh, dc)
+        return gates, None, (dh, dc)
 
 
 class GRUKernel:
@@ -267,7 +267,7 @@ class GRUKernel:
                 np.multiply(dh, Z[k], out=tmp)                # direct path: z * dh
                 np.matmul(dzh, W_hh, out=dh)
                 dh += tmp
-        return cell.sequence_grads(X, Hs, gates, dZh), (dh,)
+        return gates, dZh, (dh,)
 
 
 KERNELS = {RNNCell: RNNKernel, LSTMCell: LSTMKernel, GRUCell: GRUKernel}

@@ -43,10 +43,10 @@ class Linear(Module):
             raise TypeError(f"h: expected a numpy array of shape (..., {self.in_features})")
         check_float_array("h", h, (None,) * (h.ndim - 1) + (self.in_features,), self.dtype)
         self._cache = h
-        y = h @ self.W_hy.T
-        if self.bias:
+        y = h.reshape(-1, self.in_features) @ self.W_hy.T   # one product over every step and example
+        if self.bias:                                        # (a 3-D matmul would run one per time step)
             y += self.b_y
-        return y
+        return y.reshape(h.shape[:-1] + (self.out_features,))
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._cache is None:
@@ -58,7 +58,7 @@ class Linear(Module):
         self.params["W_hy"].grad += dy2.T @ h2        # sum over every time step and example
         if self.bias:
             self.params["b_y"].grad += dy2.sum(axis=0)
-        return dy @ self.W_hy
+        return (dy2 @ self.W_hy).reshape(h.shape)
 
 
 class Dropout(Module):

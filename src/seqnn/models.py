@@ -62,6 +62,11 @@ class _Model(Module):
         self.out = Linear(self.rnn.output_size, check_positive_int("num_outputs", num_outputs),
                           dtype=dtype, rng=rng)
 
+    @property
+    def _input_grad(self) -> bool:
+        """Does the recurrent stack's input need a gradient? Only for a learned Embedding (one-hot: no)."""
+        return bool(self.embed.params)
+
     def extra_repr(self):
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
 
@@ -97,7 +102,7 @@ class CharLM(_Model):
         return self.out.forward(H), state
 
     def backward(self, dlogits: np.ndarray, dstate_T=None):
-        dX, dstate0 = self.rnn.backward(self.out.backward(dlogits), dstate_T)
+        dX, dstate0 = self.rnn.backward(self.out.backward(dlogits), dstate_T, input_grad=self._input_grad)
         self.embed.backward(dX)
         return None, dstate0
 
@@ -143,7 +148,8 @@ class SequenceClassifier(_Model):
         Dirs, H = self.rnn.num_directions, self.rnn.hidden_size
         for d in range(Dirs):
             dh_n[len(dh_n) - Dirs + d] = dfeature[:, d * H:(d + 1) * H]
-        dX, _ = self.rnn.backward(np.zeros(out_shape, self.dtype), dstate)   # no per-step loss
+        dX, _ = self.rnn.backward(np.zeros(out_shape, self.dtype), dstate,   # no per-step loss
+                                  input_grad=self._input_grad)
         self.embed.backward(dX)
         return None, None
 
@@ -181,7 +187,7 @@ class SequenceTagger(_Model):
         return self.out.forward(H)
 
     def backward(self, dlogits: np.ndarray):
-        dX, _ = self.rnn.backward(self.out.backward(dlogits))
+        dX, _ = self.rnn.backward(self.out.backward(dlogits), input_grad=self._input_grad)
         self.embed.backward(dX)
         return None, None
 

@@ -42,13 +42,15 @@ class Recurrent(Module):
         (right-padded). Past its end its state is frozen, its outputs are zero,
         and its final state is the state at its own last step.
 
-    ``backward(dH, dstate_T=None) -> (dX, dstate0)``:
+    ``backward(dH, dstate_T=None, *, input_grad=True) -> (dX, dstate0)``:
         dH (T, B, H) holds each step's *own* loss gradient dE_t/dh_t (not the
         gradient passed between steps, which the engine adds itself);
         dstate_T is the gradient arriving at the final state (zeros if None).
         Returns dX (T, B, D) and the gradient of the initial state, and adds
         every parameter's gradient to its ``.grad``. Padded steps get and give
-        no gradient.
+        no gradient. ``input_grad=False`` skips the product ``dX = dZ W_xh``
+        and returns dX None (for inputs that need no gradient, such as one-hot
+        token ids; PyTorch decides the same from ``requires_grad``).
 
     ``reverse=True`` runs t = T-1 .. 0 (each sequence from its own last element
     when ``lengths`` is given): the backward half of a bidirectional layer.
@@ -83,7 +85,7 @@ class Recurrent(Module):
         self._lengths = lengths
         return H, cell.public_state(state)
 
-    def backward(self, dH: np.ndarray, dstate_T=None):
+    def backward(self, dH: np.ndarray, dstate_T=None, *, input_grad: bool = True):
         if self._cache is None:
             raise RuntimeError("backward() called before forward()")
         cell = self.cell
@@ -93,8 +95,8 @@ class Recurrent(Module):
         dstate = cell.as_state_tuple(dstate_T, B, "dstate_T")
         if self.reverse:
             dH = reverse_padded(dH, self._lengths)
-        dX, dstate0 = self._backward(dH, dstate)
-        if self.reverse:
+        dX, dstate0 = self._backward(dH, dstate, input_grad)
+        if self.reverse and dX is not None:
             dX = reverse_padded(dX, self._lengths)
         return dX, cell.public_state(dstate0)
 
@@ -127,14 +129,17 @@ class Recurrent(Module):
             caches.append(cache)
         return Hs, state, caches
 
-    def _backward(self, dH, dstate):
+    def _backward(self, dH, dstate, input_grad):
         cell = self.cell
         X, Hs, caches, mask, kernel = self._cache
         if mask is not None:
             dH = dH * mask                                               # outputs past the end are constants
         if kernel is not None:
-            return kernel.backward(cell, X, Hs, caches, dH, dstate, None if mask is None else ~mask)
-        return self._backward_loop(X, Hs, caches, mask, dH, dstate)
+            dZx, dZh, dstate0 = kernel.backward(cell, X, Hs, caches, dH, dstate, None if mask is None else ~mask)
+        else:
+            dZx, dZh, dstate0 = self._backward_loop(X, Hs, caches, mask, dH, dstate)
+        dX = cell.sequence_grads(X, Hs, dZx, dZh, input_grad)           # the sum over time, one product each
+        return dX, dstate0
 
     def _backward_loop(self, X, Hs, caches, mask, dH, dstate):
         """The readable loop: backpropagation through time, one ``cell.step_backward`` per step."""
@@ -157,9 +162,7 @@ class Recurrent(Module):
                 if dZh is None:
                     dZh = np.empty((T, B, GH), cell.dtype)
                 dZh[t] = dz_h
-
-        dX = cell.sequence_grads(X, Hs, dZx, dZh)                  # the sum over time, one product each
-        return dX, dstate
+        return dZx, dZh, dstate
 
 
 def check_lengths(lengths, T: int, B: int):
@@ -207,7 +210,8 @@ class RecurrentStack(Module):
         ``h_n``: (L*Dirs, B, H), index ``layer*Dirs + direction``; an LSTM's
         state is the pair (h, c) of such arrays. lengths (B,) as in ``Recurrent``.
 
-    ``backward(doutput, dstate_T=None) -> (dX, dstate0)`` with the same shapes.
+    ``backward(doutput, dstate_T=None, *, input_grad=True) -> (dX, dstate0)`` with the same
+    shapes (dX None with ``input_grad=False``: the first layer skips its input gradient).
 
     Sub-modules: ``layers[layer*Dirs + direction]``, each a ``Recurrent``.
     """
@@ -267,7 +271,7 @@ class RecurrentStack(Module):
                 inp = self.dropouts[l].forward(inp)
         return inp, self._stack_state(finals)
 
-    def backward(self, doutput: np.ndarray, dstate_T=None):
+    def backward(self, doutput: np.ndarray, dstate_T=None, *, input_grad: bool = True):
         if not self.layers[-1]._cache:
             raise RuntimeError("backward() called before forward()")
         T, B = self.layers[-1]._cache[0].shape[:2]
@@ -279,10 +283,11 @@ class RecurrentStack(Module):
             if l < self.num_layers - 1:
                 dout = self.dropouts[l].backward(dout)
             dinp = 0.0
+            need = input_grad or l > 0               # the first layer's input may need no gradient (token ids)
             for d in range(self.num_directions):
                 k = l * self.num_directions + d
-                dX, dstates0[k] = self.layers[k].backward(dout[..., d * H:(d + 1) * H], dfinals[k])
-                dinp = dinp + dX                     # both directions read the same input
+                dX, dstates0[k] = self.layers[k].backward(dout[..., d * H:(d + 1) * H], dfinals[k], input_grad=need)
+                dinp = dinp + dX if need else None   # both directions read the same input
             dout = dinp
         return dout, self._stack_state(dstates0)
 

@@ -59,3 +59,38 @@ def plot_gradient_flow(kinds=("rnn", "lstm", "gru"), T: int = 50, input_size: in
     ax.set_title("How far back does the gradient reach?")
     ax.legend()
     return ax
+
+
+def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
+    """Draw training and validation loss (bits per character) against steps into ``path`` (a PNG), atomically.
+
+    steps (N,) with train_bpc (N,): every training step's loss (drawn faint, with
+    a moving average over 25 steps on top); val_steps (M,) with val_bpc (M,).
+    Uses matplotlib's Agg canvas directly (no pyplot, no window, any thread);
+    raises ImportError when matplotlib is not installed.
+    """
+    import os
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    steps, train_bpc = np.asarray(steps), np.asarray(train_bpc, dtype=float)
+    fig = Figure(figsize=(7, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    if len(steps):
+        ax.plot(steps, train_bpc, color="tab:blue", alpha=0.25, linewidth=0.8)
+        w = min(25, len(train_bpc))
+        smooth = np.convolve(train_bpc, np.ones(w) / w, mode="valid")
+        ax.plot(steps[w - 1:], smooth, color="tab:blue", label=f"training (mean of {w} steps)")
+    if len(val_steps):
+        ax.plot(val_steps, val_bpc, "o-", color="tab:orange", markersize=3, label="validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("bits per character")
+    ax.set_title("seqnn train: loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), "." + os.path.basename(path) + ".tmp")
+    fig.savefig(tmp, format="png")
+    os.replace(tmp, path)

@@ -5,6 +5,8 @@ weights are stored output dimension first (``W_xh`` is ``(G*H, D)``), as the
 lecture writes them and as PyTorch stores them.
 """
 
+__version__ = "0.1.0"       # the one place the version is written (pyproject.toml reads it)
+
 from . import functional, init, io, train
 from .cells import Cell, GRUCell, LSTMCell, RNNCell
 from .gradient_check import GradcheckReport, gradcheck, numerical_gradient, relative_error
@@ -13,8 +15,6 @@ from .losses import softmax_cross_entropy
 from .module import Module, Parameter
 from .optim import SGD, Adagrad, Adam, RMSProp, clip_grad_norm, clip_grad_value
 from .recurrent import GRU, LSTM, RNN, Recurrent, RecurrentStack
-
-__version__ = "0.1.0"
 
 __all__ = [
     "functional", "init", "io", "train",

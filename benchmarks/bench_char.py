@@ -1,14 +1,26 @@
-"""Characters per second of char-level LSTM language-model training: seqnn against a
-per-example, per-gate NumPy LSTM in the style of min-char-rnn (written below).
+"""Characters per second of char-level LSTM language-model training, two comparisons side by side.
 
-Both train an LSTM language model with truncated BPTT (chunks of 25 characters),
-hidden size 128, the same text, Adagrad and clipping. The reference works on one
-example at a time with column vectors and a separate matrix per gate, as
-min-char-rnn and many from-scratch tutorials do; seqnn stacks the gates, hoists
-the input products out of the time loop, and trains a batch of streams at once.
-Rows: seqnn with batch 1 (the same work as the reference) and with batch 32.
+1. seqnn against a per-example, per-gate NumPy LSTM in the style of min-char-rnn
+   (written below). Both train an LSTM language model with truncated BPTT (chunks
+   of 25 characters), hidden size 128, the same text, Adagrad and clipping. The
+   reference works on one example at a time with column vectors and a separate
+   matrix per gate, as min-char-rnn and many from-scratch tutorials do; seqnn
+   stacks the gates, hoists the input products out of the time loop, and trains a
+   batch of streams at once. Rows: seqnn with batch 1 (the same work as the
+   reference) and with batch 32.
 
-    python benchmarks/bench_char.py            # about half a minute
+2. The command-line training path (`seqnn train`: ``cli.make_run`` builds the
+   model, optimizer and ``StreamTrainer`` exactly as the command does) against a
+   PyTorch character model of the same size on the same data: the twin gets
+   seqnn's initial weights through ``seqnn.interop`` and reads the same batches
+   in the same order (truncated BPTT, state carried and detached, reset at each
+   epoch), with Adam and global-norm clipping as in seqnn. PyTorch's second bias
+   ``bias_hh`` stays fixed at zero (seqnn has one ``b_h``; training both would
+   move PyTorch's effective bias twice as fast). Prints characters per second of
+   both, their ratio, and both training losses at equal steps.
+
+    python benchmarks/bench_char.py                  # both, about two minutes
+    python benchmarks/bench_char.py --only torch     # just the second
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ import argparse
 import codecs
 import contextlib
 import io
+import os
 import statistics
 import time
 
@@ -118,11 +131,7 @@ def chars_per_second_seqnn(ids, V, B, seconds, dtype):
     return done / (time.perf_counter() - start)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="training time per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="measurements per row (median reported)")
-    args = parser.parse_args(argv)
+def against_min_char_rnn(args):
     text = corpus()
     vocab = Vocabulary(text)
     ids = vocab.encode(text)
@@ -141,6 +150,90 @@ def main(argv=None):
     for name, _ in rows:
         cps = statistics.median(results[name])
         print(f"{name:40} {cps:10.0f} {cps / base:12.1f}")
+
+
+# --- 2. the command-line training path against PyTorch ---------------------------------------------------------
+def against_torch(args):
+    try:
+        import torch
+    except ImportError:
+        print("torch is not installed: pip install torch==2.13.0 for the comparison with PyTorch")
+        return
+    from seqnn import cli, interop
+
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    torch.set_num_threads(threads)
+    opts = cli.new_options(cell="lstm", hidden=args.hidden, layers=1, seq_len=args.seq_len, batch=args.batch,
+                           dtype="float32")                # seqnn train's defaults otherwise: Adam, clip 5
+    run = cli.make_run(opts, [])                           # the bundled corpus, as `seqnn train` reads it
+    trainer, model = run.trainer, run.model
+    twin = interop.torch_module(model)                     # the same initial weights
+    for name, p in twin.named_parameters():
+        if "bias_hh" in name:
+            p.requires_grad_(False)                        # seqnn has one bias: keep PyTorch's second at zero
+    trainable = [p for p in twin.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(trainable, lr=opts["lr"], betas=(0.9, 0.999), eps=1e-8)
+    data = torch.from_numpy(trainer.data)
+    k, cpe = trainer.k, trainer.chunks_per_epoch
+    torch_state = {"step": 0, "state": None}
+
+    def torch_step():
+        chunk = torch_state["step"] % cpe                  # StreamTrainer's order: full chunks, reset each epoch
+        if chunk == 0:
+            torch_state["state"] = None
+        x, y = data[chunk * k:(chunk + 1) * k], data[chunk * k + 1:(chunk + 1) * k + 1]
+        logits, state = twin(x, torch_state["state"])
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, opts["clip"])
+        opt.step()
+        torch_state["state"] = tuple(s.detach() for s in state)
+        torch_state["step"] += 1
+        return float(loss)
+
+    print(f"\nseqnn train's path vs PyTorch {torch.__version__} ({threads} threads): LSTM, hidden {args.hidden}, "
+          f"seq-len {k}, batch {args.batch}, float32, one-hot input over {model.vocab_size} characters, Adam "
+          f"{opts['lr']}, clip {opts['clip']}; the bundled corpus, {cpe} steps per epoch; {args.steps} steps each")
+    times = {"seqnn": [], "torch": []}
+    losses = {"seqnn": [], "torch": []}
+    block = 20                                             # alternate blocks of steps, a pause before each
+    while len(losses["seqnn"]) < args.steps:
+        n = min(block, args.steps - len(losses["seqnn"]))
+        for name, step in (("seqnn", lambda: trainer.step()[0]), ("torch", torch_step)):
+            time.sleep(0.3)                                # let the other library's spinning threads settle
+            for _ in range(n):
+                t0 = time.perf_counter()
+                losses[name].append(step())
+                times[name].append(time.perf_counter() - t0)
+    chars = k * args.batch
+    cps = {name: chars / statistics.median(t) for name, t in times.items()}
+    print(f"{'':10} {'chars/s':>10} {'ms/step':>9}")
+    for name in ("seqnn", "torch"):
+        print(f"{name:10} {cps[name]:10.0f} {1000 * statistics.median(times[name]):9.1f}")
+    print(f"time per character, seqnn / torch: {cps['torch'] / cps['seqnn']:.2f}  (target: at most 1.3)")
+    print(f"{'step':>6} {'seqnn loss':>11} {'torch loss':>11} {'|diff|':>9}")
+    for step in sorted({1, 10, 50, 100, 150, args.steps} & set(range(1, args.steps + 1))):
+        a, b = losses["seqnn"][step - 1], losses["torch"][step - 1]
+        print(f"{step:6d} {a:11.5f} {b:11.5f} {abs(a - b):9.2e}")
+    worst = max(abs(a - b) for a, b in zip(losses["seqnn"], losses["torch"]))
+    print(f"largest |diff| over all {args.steps} steps: {worst:.2e} nats (target after 200 steps: within 0.02)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", choices=["min-char-rnn", "torch"], help="run one comparison (default: both)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="min-char-rnn: training time per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="min-char-rnn: measurements per row (median reported)")
+    parser.add_argument("--steps", type=int, default=200, help="torch: training steps of each library")
+    parser.add_argument("--hidden", type=int, default=256, help="torch: hidden size")
+    parser.add_argument("--seq-len", type=int, default=100, help="torch: truncation length")
+    parser.add_argument("--batch", type=int, default=32, help="torch: parallel streams")
+    args = parser.parse_args(argv)
+    if args.only != "torch":
+        against_min_char_rnn(args)
+    if args.only != "min-char-rnn":
+        against_torch(args)
 
 
 if __name__ == "__main__":

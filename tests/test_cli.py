@@ -400,3 +400,10 @@ def test_module_and_help_texts_run_as_programs():
                    "--clip", "--steps", "--epochs", "--minutes", "--val-fraction", "--eval-every", "--dtype",
                    "--seed", "--out", "--resume"):
         assert option in done.stdout, option
+
+
+def test_sample_without_a_prime_starts_from_a_token_the_model_knows(tmp_path, capsys):
+    vocab = Vocabulary("abc")                           # a model saved through the API: no newline in it
+    seqnn.io.save(CharLM(3, 4, rng=0), tmp_path / "m.npz", vocab)
+    code, out, _ = run(capsys, "sample", tmp_path / "m.npz", "--length", "12")
+    assert code == 0 and len(out) == 13 and set(out[:-1]) <= set("abc")

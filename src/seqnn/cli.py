@@ -49,7 +49,7 @@ OPTIMIZERS = {"sgd": (SGD, 1.0), "adagrad": (Adagrad, 0.1), "rmsprop": (RMSProp,
 # reach 2.18 in the same two minutes and keep improving. dropout None: 0.3 with two or more layers, else 0.
 DEFAULTS = dict(cell="lstm", hidden=256, layers=2, dropout=None, seq_len=100, batch=32, optimizer="adam", lr=None,
                 clip=5.0, steps=None, epochs=None, minutes=None, val_fraction=0.05, eval_every=100, eval_chars=100_000,
-                sample_chars=200, log_every=10, dtype="float32", seed=1)
+                sample_chars=200, log_every=50, dtype="float32", seed=1)
 ARCHITECTURE = ("cell", "hidden", "layers", "dropout", "seq_len", "batch", "optimizer", "val_fraction", "dtype", "seed")
 STOP_RULES = ("steps", "epochs", "minutes")
 CSV_COLUMNS = ["step", "time", "train_loss", "val_loss", "val_bpc", "chars_per_s", "grad_norm"]
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz that seqnn train wrote, or its folder "
                    "(then best.npz, else last.npz)")
     p = s.add_mutually_exclusive_group()
-    p.add_argument("--prime", metavar="TEXT", help="text to start from (default: a newline)")
+    p.add_argument("--prime", metavar="TEXT", help="text to start from (default: a newline, not printed)")
     p.add_argument("--prime-file", metavar="FILE", help="read the prime text from a UTF-8 file")
     s.add_argument("--length", type=positive_int, default=500, help="characters to generate")
     s.add_argument("--temperature", type=nonneg_float, default=1.0, help="0 greedy; < 1 safer, > 1 wilder")
@@ -605,8 +605,10 @@ def cmd_sample(args) -> int:
     model, vocab, _ = load_charlm(path)
     if args.prime_file is not None:
         prime = read_text([args.prime_file])
+    elif args.prime is None:                           # a newline, or the first token of a vocabulary without one
+        prime = "\n" if "\n" in vocab.index else vocab.tokens[0]
     else:
-        prime = "\n" if args.prime is None else args.prime
+        prime = args.prime
     if prime == "":
         raise CLIError("--prime: expected at least one character, got an empty string")
     if args.top_k is not None and args.top_k > len(vocab):

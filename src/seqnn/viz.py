@@ -75,6 +75,7 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     from matplotlib.figure import Figure
 
     steps, train_bpc = np.asarray(steps), np.asarray(train_bpc, dtype=float)
+    val_steps, val_bpc = np.asarray(val_steps), np.asarray(val_bpc, dtype=float)
     fig = Figure(figsize=(7, 4), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -85,6 +86,9 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
         ax.plot(steps[w - 1:], smooth, color="tab:blue", label=f"training (mean of {w} steps)")
     if len(val_steps):
         ax.plot(val_steps, val_bpc, "o-", color="tab:orange", markersize=3, label="validation")
+        best = int(np.argmin(val_bpc))
+        ax.plot(val_steps[best], val_bpc[best], "*", color="tab:red", markersize=12,
+                label=f"best: {val_bpc[best]:.3f} at step {val_steps[best]} (best.npz)")
     ax.set_xlabel("step")
     ax.set_ylabel("bits per character")
     ax.set_title("seqnn train: loss")

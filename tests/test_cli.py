@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -22,8 +21,8 @@ from seqnn.models import CharLM, SequenceClassifier
 from seqnn.train import StreamTrainer, evaluate
 
 CORPUS_START = read_text([cli._corpus_path()])[:2000]
-TINY = ["--hidden", "8", "--layers", "1", "--seq-len", "10", "--batch", "4", "--val-fraction", "0.1", "--eval-every", "5",
-        "--sample-chars", "30", "--log-every", "1"]
+TINY = ["--hidden", "8", "--layers", "1", "--seq-len", "10", "--batch", "4", "--val-fraction", "0.1",
+        "--eval-every", "5", "--sample-chars", "30", "--log-every", "1"]
 
 
 @pytest.fixture
@@ -56,7 +55,8 @@ def test_train_writes_checkpoints_metrics_plot_and_shows_progress(text, tmp_path
     folder = tmp_path / "run"
     assert sorted(os.listdir(folder)) == ["best.npz", "last.npz", "loss.png", "metrics.csv"]
     assert "6 steps per epoch" in out and "stop at 12 steps" in out
-    assert re.search(r"^step 3/12 \| epoch 0\.50 \| loss \d\.\d{3} \| val - \| [\d,]+ chars/s \| 0:00:\d\d left$", out, re.M)
+    assert re.search(r"^step 3/12 \| epoch 0\.50 \| loss \d\.\d{3} \| val - \| [\d,]+ chars/s \| 0:00:\d\d left$",
+                     out, re.M)
     assert re.search(r"^step 7/12 \| epoch 1\.17 \| loss .* \| val \d\.\d{3} bpc \|", out, re.M)
     assert sorted(samples(out)) == [5, 10, 12], "a sample at each validation, and a final one at the stopping step"
     assert f"loss curves: {folder}/loss.png" in out and "done: step 12" in out

@@ -107,7 +107,8 @@ def test_damaged_or_foreign_file_is_one_clear_error(kind, tmp_path):
     seqnn.io.save(MODELS["charlm"](), good, Vocabulary("abcde"), training={"x": np.arange(5.0)})
     bad = tmp_path / "bad.npz"
     _damage(kind, good.read_bytes(), bad)
-    with pytest.raises(ValueError, match=r"bad.npz (is not a valid seqnn model file|does not match its own config)") as info:
+    why = r"bad.npz (is not a valid seqnn model file|does not match its own config)"
+    with pytest.raises(ValueError, match=why) as info:
         seqnn.io.load(bad)
     assert "allow_pickle" not in str(info.value)
 

@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "adagrad 0.1, sgd 1.0)")
     g.add_argument("--clip", type=nonneg_float, help="clip the global gradient norm to this; 0 turns clipping off "
                    f"(default: {DEFAULTS['clip']})")
-    g.add_argument("--seed", type=nonneg_int, help=f"seeds the weights, dropout and samples (default: {DEFAULTS['seed']})")
+    g.add_argument("--seed", type=nonneg_int,
+                   help=f"seeds the weights, dropout and samples (default: {DEFAULTS['seed']})")
     g = t.add_argument_group("when to stop (the first rule reached; none given: --epochs 20)")
     g.add_argument("--steps", type=positive_int, help="stop at this step (counted from the start of the run)")
     g.add_argument("--epochs", type=positive_int, help="stop after this many passes over the training text")

@@ -176,3 +176,22 @@ def test_chunk_with_a_non_finite_loss_stops_before_any_update():
     assert trainer.steps == 0 and trainer.optimizer.steps == 0
     for name, p in trainer.model.named_parameters():
         assert np.array_equal(p.value, before[name], equal_nan=True), name
+
+
+@pytest.mark.parametrize("clip_norm", [None, 1.0], ids=["no-clip", "clip"])
+def test_chunk_with_a_non_finite_gradient_stops_before_any_update(clip_norm, monkeypatch):
+    trainer = _trainer()
+    trainer.clip_norm = clip_norm
+    real_backward = trainer.model.backward
+
+    def backward_with_nan(dlogits):              # a finite loss whose gradient overflowed somewhere
+        out = real_backward(dlogits)
+        trainer.model.out.params["W_hy"].grad[0, 0] = np.nan
+        return out
+    monkeypatch.setattr(trainer.model, "backward", backward_with_nan)
+    before = {n: p.value.copy() for n, p in trainer.model.named_parameters()}
+    with pytest.raises(FloatingPointError, match="the gradient norm is nan"):
+        trainer.step()
+    assert trainer.optimizer.steps == 0
+    for name, p in trainer.model.named_parameters():
+        assert np.array_equal(p.value, before[name]), name

@@ -30,6 +30,11 @@ def _param_list(params) -> list[Parameter]:
     return params
 
 
+def grad_norm(params) -> float:
+    """The global L2 norm of all gradients: ``sqrt(sum over every parameter of sum(grad**2))``."""
+    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in _param_list(params)))
+
+
 def clip_grad_norm(params, max_norm: float) -> float:
     """Rescale all gradients together so that their global L2 norm is at most ``max_norm``.
 
@@ -43,7 +48,7 @@ def clip_grad_norm(params, max_norm: float) -> float:
     params = _param_list(params)
     if not max_norm > 0:
         raise ValueError(f"max_norm: expected a positive number, got {max_norm!r}")
-    norm = math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in params))
+    norm = grad_norm(params)
     if not math.isfinite(norm):
         raise ValueError(f"gradients: the global norm is {norm}; a NaN or inf gradient cannot be clipped")
     if norm > max_norm:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import as_rng, check_int_array, check_positive_int
-from .losses import softmax_cross_entropy
 from .data import batchify
-from .optim import clip_grad_norm
+from .losses import softmax_cross_entropy
+from .optim import clip_grad_norm, grad_norm
 
 
 @dataclass
@@ -44,9 +44,9 @@ def tbptt_chunk(model, x: np.ndarray, y: np.ndarray, state=None, *, optimizer=No
     the pre-clip global gradient norm, and the final state to carry into the next
     chunk (its value only: backward here starts from ``dstate_T = 0``, the cut).
 
-    Raises ``FloatingPointError`` before anything is updated if the logits or the
-    loss are not finite, and ``ValueError`` (from ``clip_grad_norm``) if the
-    gradient is not: a diverged run never writes NaN into the weights.
+    Raises ``FloatingPointError`` before anything is updated if the logits, the
+    loss or the gradient are not finite: a diverged run never writes NaN into
+    the weights.
     """
     logits, next_state = model.forward(x, state)
     if not np.isfinite(logits).all():
@@ -58,10 +58,11 @@ def tbptt_chunk(model, x: np.ndarray, y: np.ndarray, state=None, *, optimizer=No
         model.zero_grad()
     model.backward(dlogits)            # dstate_T = 0: no gradient arrives from the next chunk (the cut)
     params = model.parameters()
+    norm = grad_norm(params)
+    if not np.isfinite(norm):
+        raise FloatingPointError(f"the gradient norm is {norm}")
     if clip_norm is not None:
-        norm = clip_grad_norm(params, clip_norm)
-    else:
-        norm = float(np.sqrt(sum(np.vdot(p.grad, p.grad) for p in params)))
+        clip_grad_norm(params, clip_norm)
     if optimizer is not None:
         optimizer.step()
     return loss, norm, next_state
@@ -151,7 +152,7 @@ class StreamTrainer:
         if len(data) < self.k + 1:
             raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
                              f"got {len(data)}")
-        self.model, self.k, self.optimizer, self.clip_norm = model, check_positive_int("k", k), optimizer, clip_norm
+        self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
         self.epoch, self.chunk, self.steps, self.state = 0, 0, 0, None
 
     @property

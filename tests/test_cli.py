@@ -407,3 +407,10 @@ def test_sample_without_a_prime_starts_from_a_token_the_model_knows(tmp_path, ca
     seqnn.io.save(CharLM(3, 4, rng=0), tmp_path / "m.npz", vocab)
     code, out, _ = run(capsys, "sample", tmp_path / "m.npz", "--length", "12")
     assert code == 0 and len(out) == 13 and set(out[:-1]) <= set("abc")
+
+
+def test_evaluate_without_text_refuses_a_training_text_that_has_changed(trained, text, capsys):
+    with open(text, "a") as f:
+        f.write("a line added after training\n")
+    err = _fail(capsys, "evaluate", trained)
+    assert f"TEXT (none given): the text ({text}) is not the text this run trained on (291 characters" in err

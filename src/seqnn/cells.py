@@ -101,18 +101,18 @@ class Cell(Module):
         if self.bias:
             self.params["b_h"].grad += dz_x.sum(axis=0)
 
-    def sequence_grads(self, X, Hs, dZx, dZh=None, input_grad: bool = True):
+    def sequence_grads(self, X, Hs, dZx, dZh=None, with_dX: bool = True):
         """After a backward loop over a whole sequence: every weight gradient and dX, one product each.
 
         X (T, B, D); Hs (T+1, B, H) = h_0 .. h_T; dZx, dZh (T, B, G*H) the pre-activation
         gradients of every step (dZh None: the same as dZx). Returns dX (T, B, D), or
-        None with ``input_grad=False`` (token ids have no gradient: the product is skipped).
+        None with ``with_dX=False`` (token ids have no gradient: the product is skipped).
         """
         T, B, D = X.shape
         dZx2 = dZx.reshape(T * B, -1)
         dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, -1)
         self.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dZx2, dZh2)  # sums over time
-        return self.input_grad(dZx2).reshape(T, B, D) if input_grad else None
+        return self.input_grad(dZx2).reshape(T, B, D) if with_dX else None
 
     # --- states -------------------------------------------------------------
     def initial_state(self, batch_size: int) -> tuple:

@@ -217,6 +217,13 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def check_same_text(text: str, described: str, trained_on: dict, what: str) -> None:
+    """Refuse a text that is not the one a run trained on (``trained_on``: a checkpoint's text record)."""
+    if _sha256(text) != trained_on["sha256"]:
+        raise CLIError(f"{what}: the text ({described}) is not the text this run trained on "
+                       f"({trained_on['chars']:,} characters, sha256 {trained_on['sha256'][:12]}...)")
+
+
 # --- what a person watches ----------------------------------------------------------------------------------
 def _clock(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
@@ -379,6 +386,7 @@ class Run:
     """What one training run is made of, built the same way for a new run and a resumed one."""
 
     opts: dict
+    text: str
     described: str              # the text, in words
     text_info: dict             # stored in checkpoints: file paths, sha256, length
     vocab: Vocabulary
@@ -400,7 +408,7 @@ def make_run(opts: dict, text_paths) -> Run:
     trainer = StreamTrainer(model, batchify(train_ids, opts["batch"]), opts["seq_len"], optimizer,
                             opts["clip"] or None)
     text_info = {"files": stored_paths, "sha256": _sha256(text), "chars": len(text)}
-    return Run(opts, described, text_info, vocab, model, trainer, len(train_ids), val_ids)
+    return Run(opts, text, described, text_info, vocab, model, trainer, len(train_ids), val_ids)
 
 
 class Session:
@@ -565,9 +573,7 @@ def cmd_train(args) -> int:
                            "or pass --overwrite to start afresh there")
     run = make_run(opts, text_paths)
     if saved is not None:
-        if run.text_info["sha256"] != saved["text"]["sha256"]:
-            raise CLIError(f"--resume: the text ({run.described}) is not the text this run trained on "
-                           f"({saved['text']['chars']:,} characters, sha256 {saved['text']['sha256'][:12]}...)")
+        check_same_text(run.text, run.described, saved["text"], "--resume")
         io.load(resume_path, into=run.model)
         run.trainer.load_state_dict(saved["trainer"])
         run.trainer.optimizer.lr, run.trainer.clip_norm = opts["lr"], opts["clip"] or None
@@ -604,6 +610,7 @@ def sample_text(model, vocab, prime: str, length: int, temperature: float, top_k
 def cmd_sample(args) -> int:
     path = resolve_checkpoint(args.checkpoint)
     model, vocab, _ = load_charlm(path)
+    given = args.prime_file is not None or args.prime is not None       # a prime of the user's is printed too
     if args.prime_file is not None:
         prime = read_text([args.prime_file])
     elif args.prime is None:                           # a newline, or the first token of a vocabulary without one
@@ -615,7 +622,7 @@ def cmd_sample(args) -> int:
     if args.top_k is not None and args.top_k > len(vocab):
         raise CLIError(f"--top-k: expected at most {len(vocab)} (the vocabulary's size), got {args.top_k}")
     text = sample_text(model, vocab, prime, args.length, args.temperature, args.top_k, args.seed)
-    sys.stdout.write((prime if args.prime is not None or args.prime_file is not None else "") + text + "\n")
+    sys.stdout.write((prime if given else "") + text + "\n")
     return 0
 
 
@@ -632,8 +639,7 @@ def cmd_evaluate(args) -> int:
         if not training:
             raise CLIError(f"{path}: holds no training record, so there is no validation text to use; give TEXT")
         text, described, _ = load_text(training["text"]["files"])
-        if _sha256(text) != training["text"]["sha256"]:
-            raise CLIError(f"the text this model trained on ({described}) has changed since; give TEXT")
+        check_same_text(text, described, training["text"], "TEXT (none given)")
         _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
         described = f"the validation split of {described}"
     if len(ids) < 2:

@@ -7,6 +7,8 @@ input at each earlier step; ``plot_gradient_flow`` draws it for several cells
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from ._checks import as_rng
@@ -69,8 +71,6 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     Uses matplotlib's Agg canvas directly (no pyplot, no window, any thread);
     raises ImportError when matplotlib is not installed.
     """
-    import os
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -33,12 +33,17 @@ import os
 import statistics
 import time
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
 import seqnn
 from seqnn.data import Vocabulary, batchify
 from seqnn.models import CharLM
 from seqnn.train import truncated_bptt
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
 
 K = 25          # truncation length
 HIDDEN = 128
@@ -159,7 +164,9 @@ def against_torch(args):
     except ImportError:
         print("torch is not installed: pip install torch==2.13.0 for the comparison with PyTorch")
         return
-    from seqnn import cli, interop
+    from char_lm import TorchStreamTrainer                 # experiments/char_lm.py: the twin of a StreamTrainer
+
+    from seqnn import cli
 
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     torch.set_num_threads(threads)
@@ -167,30 +174,9 @@ def against_torch(args):
                            dtype="float32")                # seqnn train's defaults otherwise: Adam, clip 5
     run = cli.make_run(opts, [])                           # the bundled corpus, as `seqnn train` reads it
     trainer, model = run.trainer, run.model
-    twin = interop.torch_module(model)                     # the same initial weights
-    for name, p in twin.named_parameters():
-        if "bias_hh" in name:
-            p.requires_grad_(False)                        # seqnn has one bias: keep PyTorch's second at zero
-    trainable = [p for p in twin.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(trainable, lr=opts["lr"], betas=(0.9, 0.999), eps=1e-8)
-    data = torch.from_numpy(trainer.data)
+    twin = TorchStreamTrainer(trainer)                     # same weights, same batches, bias_hh kept at zero
     k, cpe = trainer.k, trainer.chunks_per_epoch
-    torch_state = {"step": 0, "state": None}
-
-    def torch_step():
-        chunk = torch_state["step"] % cpe                  # StreamTrainer's order: full chunks, reset each epoch
-        if chunk == 0:
-            torch_state["state"] = None
-        x, y = data[chunk * k:(chunk + 1) * k], data[chunk * k + 1:(chunk + 1) * k + 1]
-        logits, state = twin(x, torch_state["state"])
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, opts["clip"])
-        opt.step()
-        torch_state["state"] = tuple(s.detach() for s in state)
-        torch_state["step"] += 1
-        return float(loss)
+    torch_step = twin.step
 
     print(f"\nseqnn train's path vs PyTorch {torch.__version__} ({threads} threads): LSTM, hidden {args.hidden}, "
           f"seq-len {k}, batch {args.batch}, float32, one-hot input over {model.vocab_size} characters, Adam "

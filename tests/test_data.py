@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from seqnn.data import Vocabulary, batchify, one_hot, read_text
+from seqnn.data import Vocabulary, adding_problem, batchify, one_hot, read_text
 
 
 def test_vocabulary_is_sorted_and_round_trips():
@@ -58,3 +58,34 @@ def test_read_text_names_the_file_and_the_problem(kind, message, tmp_path):
         read_text([path])
     with pytest.raises(ValueError, match="expected at least one file"):
         read_text([])
+
+
+def test_adding_problem_has_one_marker_in_each_half_and_sums_the_marked_values():
+    X, y = adding_problem(9, 500, rng=3)
+    assert X.shape == (9, 500, 2) and y.shape == (500, 1) and X.dtype == y.dtype == np.float64
+    values, markers = X[..., 0], X[..., 1]
+    assert ((values >= 0) & (values < 1)).all() and set(np.unique(markers)) == {0.0, 1.0}
+    assert (markers[:4].sum(axis=0) == 1).all() and (markers[4:].sum(axis=0) == 1).all()   # halves: t < 4, t >= 4
+    first, second = markers[:4].argmax(axis=0), 4 + markers[4:].argmax(axis=0)
+    assert set(first) == {0, 1, 2, 3} and set(second) == {4, 5, 6, 7, 8}                  # every position is drawn
+    cols = np.arange(500)
+    assert np.array_equal(y[:, 0], values[first, cols] + values[second, cols])
+
+
+def test_adding_problem_baseline_is_one_sixth_and_draws_are_seeded():
+    _, y = adding_problem(6, 200_000, rng=0, dtype=np.float32)
+    assert y.dtype == np.float32
+    assert np.mean((y - 1.0) ** 2) == pytest.approx(1 / 6, abs=2e-3)   # Var(U1 + U2) = 2/12
+    assert all(np.array_equal(a, b) for a, b in zip(adding_problem(5, 4, rng=7), adding_problem(5, 4, rng=7)))
+    assert not np.array_equal(adding_problem(5, 4, rng=7)[0], adding_problem(5, 4, rng=8)[0])
+
+
+@pytest.mark.parametrize("args, error, words", [
+    ((1, 4), ValueError, "T: expected at least 2"),
+    ((0, 4), ValueError, "T: expected a positive int"),
+    ((5, 0), ValueError, "batch_size: expected a positive int"),
+    ((5, 2.0), ValueError, "batch_size: expected a positive int"),
+])
+def test_adding_problem_refuses_bad_sizes(args, error, words):
+    with pytest.raises(error, match=words):
+        adding_problem(*args)

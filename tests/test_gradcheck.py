@@ -97,6 +97,18 @@ def test_softmax_cross_entropy(use_mask, reduction, rng):
     check_grads(f, (logits,), backward=b, rng=2)
 
 
+
+def test_mean_squared_error(rng):
+    pred, target = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+
+    def f(p):
+        return seqnn.mean_squared_error(p, target)[0]
+
+    def b(dloss):
+        return dloss * seqnn.mean_squared_error(pred, target)[1]
+
+    check_grads(f, (pred,), backward=b, rng=2)
+
 def stack_state(m, B, rng):
     parts = tuple(rng.standard_normal((m.num_layers * m.num_directions, B, m.hidden_size)) for _ in m.state_names)
     return parts[0] if len(parts) == 1 else parts

@@ -72,3 +72,26 @@ def test_log_softmax_matches_log_of_softmax(rng):
 def test_all_masked_is_an_error(rng):
     with pytest.raises(ValueError, match="mask: selects no tokens"):
         seqnn.softmax_cross_entropy(rng.standard_normal((2, 3)), np.array([0, 1]), np.zeros(2, bool))
+
+
+def test_mean_squared_error_is_the_definition(rng):
+    pred, target = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    loss, dpred = seqnn.mean_squared_error(pred, target)
+    assert loss == pytest.approx(sum((p - t) ** 2 for p, t in zip(pred.ravel(), target.ravel())) / 10, rel=1e-13)
+    assert np.allclose(dpred, (pred - target) / 5, rtol=1e-13)
+    loss32, dpred32 = seqnn.mean_squared_error(pred.astype(np.float32), target.astype(np.float32))
+    assert dpred32.dtype == np.float32 and loss32 == pytest.approx(loss, rel=1e-6)
+
+
+@pytest.mark.parametrize("pred, target, error, words", [
+    (np.zeros((3, 1)), np.zeros(3), ValueError, "target: expected shape (3, 1), got (3,)"),
+    (np.zeros((3, 1)), np.zeros((3, 1), np.float32), TypeError, "target: expected dtype float64"),
+    (np.zeros((3, 1)), np.full((3, 1), np.nan), ValueError, "target: expected finite values"),
+    (np.full((3, 1), np.inf), np.zeros((3, 1)), ValueError, "pred: expected finite values"),
+    (np.zeros((3, 1), int), np.zeros((3, 1), int), TypeError, "pred: expected a numpy float32 or float64"),
+    (np.zeros((0, 1)), np.zeros((0, 1)), ValueError, "pred: expected at least one value"),
+])
+def test_mean_squared_error_refuses_bad_input(pred, target, error, words):
+    with pytest.raises(error) as info:
+        seqnn.mean_squared_error(pred, target)
+    assert words in str(info.value)

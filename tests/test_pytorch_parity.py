@@ -150,3 +150,40 @@ def test_a_trained_model_predicts_the_same_in_pytorch(Model):
     logits = logits[0] if isinstance(logits, tuple) else logits
     np.testing.assert_allclose(logits, t_logits.numpy(), rtol=0, atol=TOL)
     assert np.array_equal(np.argmax(logits, -1), np.argmax(t_logits.numpy(), -1))
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_training_both_libraries_gives_the_same_model_with_seqnn_parameters(kind):
+    """Adam and clipping, 30 steps from the same weights on the same batches: the same weights
+    in both libraries (float64), as long as PyTorch's second bias is kept where seqnn has none."""
+    rng = np.random.default_rng(3)
+    batches = [rng.integers(0, 7, (6, 4)) for _ in range(30)]
+
+    def train_twin(params_of):
+        model = CharLM(7, 5, cell=kind, rng=0)
+        twin = interop.torch_module(model)
+        opt = torch.optim.Adam(params_of(twin), lr=0.05)
+        for ids in batches:
+            logits, _ = twin(torch.tensor(ids[:-1]))
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 7), torch.tensor(ids[1:]).reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(twin.parameters(), 1.0)
+            opt.step()
+        return twin
+
+    model = CharLM(7, 5, cell=kind, rng=0)
+    opt = seqnn.Adam(model.parameters(), lr=0.05)
+    for ids in batches:
+        seqnn.train.train_step(model, (ids[:-1],), ids[1:], optimizer=opt, clip_norm=1.0)
+    want = interop.to_torch(model)
+
+    def apart(twin):
+        return max(float((twin.state_dict()[k] - v).abs().max()) for k, v in want.items())
+
+    assert apart(train_twin(interop.seqnn_parameters)) < 1e-10
+    assert apart(train_twin(lambda twin: twin.parameters())) > 1e-3       # both biases trained: another model
+    twin = train_twin(interop.seqnn_parameters)
+    H = 5
+    bias_hh = twin.rnn.bias_hh_l0.detach()
+    assert float(bias_hh[:2 * H].abs().max() if kind == "gru" else bias_hh.abs().max()) == 0.0

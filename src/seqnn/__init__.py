@@ -11,7 +11,7 @@ from . import functional, init, io, train
 from .cells import Cell, GRUCell, LSTMCell, RNNCell
 from .gradient_check import GradcheckReport, gradcheck, numerical_gradient, relative_error
 from .layers import Dropout, Embedding, Linear, OneHot
-from .losses import softmax_cross_entropy
+from .losses import mean_squared_error, softmax_cross_entropy
 from .module import Module, Parameter
 from .optim import SGD, Adagrad, Adam, RMSProp, clip_grad_norm, clip_grad_value
 from .recurrent import GRU, LSTM, RNN, Recurrent, RecurrentStack
@@ -19,7 +19,7 @@ from .recurrent import GRU, LSTM, RNN, Recurrent, RecurrentStack
 __all__ = [
     "functional", "init", "io", "train",
     "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "RecurrentStack", "RNN", "LSTM", "GRU", "Linear", "Dropout", "Embedding", "OneHot",
-    "softmax_cross_entropy",
+    "softmax_cross_entropy", "mean_squared_error",
     "Module", "Parameter",
     "SGD", "Adagrad", "Adam", "RMSProp", "clip_grad_norm", "clip_grad_value",
     "gradcheck", "numerical_gradient", "relative_error", "GradcheckReport",

@@ -1,4 +1,4 @@
-"""Vocabularies, one-hot vectors, text files, and long streams cut into chunks."""
+"""Vocabularies, one-hot vectors, text files, long streams cut into chunks, and the adding problem."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ._checks import check_int_array, check_positive_int
+from ._checks import as_rng, check_dtype_arg, check_int_array, check_positive_int
 from .layers import OneHot
 
 
@@ -149,3 +149,40 @@ def pad_sequences(seqs, pad_id: int = 0):
 def lengths_to_mask(lengths, T: int) -> np.ndarray:
     """lengths (B,) -> mask (T, B) bool, True where t < lengths[b]."""
     return np.arange(T)[:, None] < np.asarray(lengths)[None, :]
+
+
+def adding_problem(T: int, batch_size: int, rng=None, dtype=np.float64):
+    """A batch of the adding problem (Hochreiter & Schmidhuber 1997; Le, Jaitly & Hinton 2015).
+
+    Each step's input is two numbers: a value drawn from U[0, 1) and a marker.
+    Exactly two markers are 1, one at a position drawn uniformly from the first
+    half of the sequence (t < T // 2) and one from the second half; the target
+    is the sum of the two marked values. Predicting 1 (the mean of the target)
+    always scores a mean squared error of 1/6: the line of a model that has
+    learned nothing. To beat it, the model must remember a value for up to T - 1
+    steps while ignoring everything else.
+
+    Args:
+        T: sequence length, at least 2.
+        batch_size: B, the number of sequences.
+        rng: an int seed or ``np.random.Generator`` (drawn in this order: values,
+            first marker, second marker).
+        dtype: float32 or float64.
+
+    Returns:
+        X: (T, B, 2), ``X[t, b] = (value, marker)``.
+        y: (B, 1), the sum of the two marked values.
+    """
+    T, B = check_positive_int("T", T), check_positive_int("batch_size", batch_size)
+    if T < 2:
+        raise ValueError(f"T: expected at least 2 (one marker in each half), got {T}")
+    dtype, rng = check_dtype_arg(dtype), as_rng(rng)
+    values = rng.random((T, B))
+    first = rng.integers(0, T // 2, size=B)
+    second = rng.integers(T // 2, T, size=B)
+    markers = np.zeros((T, B))
+    markers[first, np.arange(B)] = 1.0
+    markers[second, np.arange(B)] = 1.0
+    X = np.stack([values, markers], axis=-1).astype(dtype)
+    y = (X[..., 0] * X[..., 1]).sum(axis=0)[:, None]
+    return X, y

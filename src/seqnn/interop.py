@@ -194,6 +194,39 @@ def torch_module(obj):
     return module
 
 
+
+def seqnn_parameters(module) -> list:
+    """The parameters of a PyTorch twin that train the *same model* as seqnn: pass them to the optimizer.
+
+    PyTorch's recurrent layers have two biases, ``bias_ih + bias_hh``, where seqnn
+    has one, ``b_h``. Both receive the same gradient, so an optimizer that trains
+    both moves their sum, the effective bias, twice as fast (SGD exactly; Adam by
+    up to twice the step): the two libraries' losses part after the first step.
+    This keeps ``bias_hh`` where ``to_torch`` put it (zero) by setting
+    ``requires_grad=False`` on it, except for a GRU, whose n block of ``bias_hh``
+    is seqnn's ``b_hn`` and trains in both: there a gradient hook zeroes the r
+    and z blocks instead, so they stay at zero under any optimizer without weight
+    decay. ``module`` is an ``nn.RNN/LSTM/GRU`` or a model with such submodules
+    (``torch_module``'s twins); it is changed in place. Returns the list of the
+    parameters that still train (every ``requires_grad`` parameter).
+    """
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"module: expected a torch.nn.Module, got {type(module).__name__}")
+    for rnn in module.modules():
+        if not isinstance(rnn, torch.nn.RNNBase):
+            continue
+        for name, p in rnn.named_parameters(recurse=False):
+            if not name.startswith("bias_hh"):
+                continue
+            if rnn.mode == "GRU":
+                keep = torch.ones_like(p)
+                keep[:2 * rnn.hidden_size] = 0                  # r, z blocks: seqnn has no second bias there
+                p.register_hook(lambda grad, keep=keep: grad * keep)
+            else:
+                p.requires_grad_(False)
+    return [p for p in module.parameters() if p.requires_grad]
+
 def _TorchSequenceModel(model, rnn, out, embed):
     """nn.Module twin of CharLM / SequenceTagger / SequenceClassifier (defined lazily: needs torch)."""
     torch = _torch()

@@ -1,4 +1,4 @@
-"""Softmax cross-entropy over logits of any leading shape, with an optional mask.
+"""Softmax cross-entropy over logits of any leading shape, with an optional mask; mean squared error.
 
 Reduction (stated here because it sets the meaning of learning rates and clip
 thresholds): ``"mean"`` (the default) divides the summed loss by the number of
@@ -78,3 +78,25 @@ def _mask_weights(mask, shape, dtype):
         if not (np.issubdtype(mask.dtype, np.number) and np.isin(mask, (0, 1)).all()):
             raise ValueError(f"mask: expected booleans or 0/1 values, got dtype {mask.dtype} with other values")
     return mask.astype(dtype)
+
+
+def mean_squared_error(pred: np.ndarray, target: np.ndarray):
+    """Loss and gradient of a regression: the mean of ``(pred - target)**2`` over every entry.
+
+    Args:
+        pred: (...) float, e.g. (B, 1) from a linear readout of the last hidden state.
+        target: (...) float of the same shape and dtype.
+
+    Returns:
+        loss: a Python float, ``sum((pred - target)**2) / N`` with N = ``pred.size``.
+        dpred: (...), the gradient ``2 (pred - target) / N``.
+    """
+    if not isinstance(pred, np.ndarray) or pred.dtype not in (np.float32, np.float64):
+        raise TypeError(f"pred: expected a numpy float32 or float64 array, got "
+                        f"{getattr(pred, 'dtype', type(pred).__name__)}")
+    check_float_array("pred", pred, (None,) * pred.ndim, pred.dtype)
+    check_float_array("target", target, pred.shape, pred.dtype)
+    if pred.size == 0:
+        raise ValueError("pred: expected at least one value, got an empty array")
+    diff = pred - target
+    return float((diff * diff).sum() / pred.size), diff * (2.0 / pred.size)

@@ -195,21 +195,30 @@ class StreamTrainer:
         self.epoch, self.chunk, self.steps = int(state["epoch"]), int(state["chunk"]), int(state["steps"])
 
 
-def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimizer, clip_norm: float | None = None):
+def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimizer, clip_norm: float | None = None,
+               loss=softmax_cross_entropy):
     """One step of the loop every example runs: zero_grad -> forward -> loss -> backward -> clip -> update.
 
-    ``model.forward(*inputs)`` must return logits (..., C) (or ``(logits, state)``);
-    ``targets`` (...) ints; ``mask`` (...) for padding. Returns ``(loss, pre-clip norm or None)``.
+    ``model.forward(*inputs)`` must return outputs (..., C) (or ``(outputs, state)``);
+    ``targets`` what ``loss`` compares them with: (...) ints for the default
+    ``softmax_cross_entropy``, floats of the outputs' shape for ``mean_squared_error``
+    (any ``loss(outputs, targets[, mask]) -> (value, doutputs)`` will do);
+    ``mask`` (...) for padding, passed to ``loss``. Returns ``(loss, pre-clip norm or None)``.
+
+    Raises ``FloatingPointError`` before any update if the loss is not finite
+    (and clipping raises ValueError for a non-finite gradient).
     """
     model.zero_grad()
-    logits = model.forward(*inputs)
-    if isinstance(logits, tuple):
-        logits = logits[0]
-    loss, dlogits = softmax_cross_entropy(logits, targets, mask)
-    model.backward(dlogits)
+    outputs = model.forward(*inputs)
+    if isinstance(outputs, tuple):
+        outputs = outputs[0]
+    value, doutputs = loss(outputs, targets) if mask is None else loss(outputs, targets, mask)
+    if not np.isfinite(value):
+        raise FloatingPointError(f"the loss is {value} (the run has diverged)")
+    model.backward(doutputs)
     norm = clip_grad_norm(model.parameters(), clip_norm) if clip_norm is not None else None
     optimizer.step()
-    return loss, norm
+    return value, norm
 
 
 def minibatches(n: int, batch_size: int, rng=None):

@@ -20,3 +20,13 @@ def test_code_block_runs(page, k, code, capsys):
 
 def test_there_are_examples():
     assert len(BLOCKS) >= 5
+
+
+LINKS = [(page, target) for page in PAGES
+         for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+         if not target.startswith(("http://", "https://", "#", "mailto:"))]
+
+
+@pytest.mark.parametrize("page,target", LINKS, ids=[f"{p.name}->{t}" for p, t in LINKS])
+def test_local_links_lead_to_a_file(page, target):
+    assert (page.parent / target.split("#")[0]).exists(), f"{page.name} links to {target}, which does not exist"

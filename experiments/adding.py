@@ -116,7 +116,7 @@ class AddingModel(seqnn.Module):
         return dX
 
 
-def test_mse(predict, X, y, chunk: int = 250) -> float:
+def evaluate_mse(predict, X, y, chunk: int = 250) -> float:
     """Mean squared error of ``predict`` over the test set, in chunks (the forward caches keep memory small)."""
     preds = [predict(X[:, k:k + chunk]) for k in range(0, X.shape[1], chunk)]
     return float(np.mean((np.concatenate(preds) - y) ** 2))
@@ -139,6 +139,29 @@ def torch_twin(model):
 
     return TorchAdding()
 
+
+
+def torch_trainer(model, lr: float):
+    """The twin of ``model`` and ``step(X, y) -> loss``: Adam and clipping as in seqnn, ``bias_hh`` kept at zero."""
+    import torch
+
+    from seqnn import interop
+    twin = torch_twin(model)
+    params = interop.seqnn_parameters(twin)
+    optimizer = torch.optim.Adam(params, lr=lr)
+
+    def step(X, y):
+        loss = torch.nn.functional.mse_loss(twin(torch.from_numpy(X)), torch.from_numpy(y))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, CLIP)
+        optimizer.step()
+        value = loss.item()
+        if not np.isfinite(value):
+            raise FloatingPointError(f"the loss is {value}")
+        return value
+
+    return twin, step
 
 # --- one run ---------------------------------------------------------------------------------------------------
 def run_one(name: str, T: int, seed: int = 0, steps: int = 20000, minutes: float | None = None,
@@ -167,22 +190,7 @@ def run_one(name: str, T: int, seed: int = 0, steps: int = 20000, minutes: float
     if with_torch:
         import torch
 
-        from seqnn import interop
-        torch.manual_seed(seed)                                # nothing random is drawn, but be explicit
-        twin = torch_twin(model)
-        params = interop.seqnn_parameters(twin)
-        t_opt = torch.optim.Adam(params, lr=lr)
-
-        def torch_step(X, y):
-            loss = torch.nn.functional.mse_loss(twin(torch.from_numpy(X)), torch.from_numpy(y))
-            t_opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, CLIP)
-            t_opt.step()
-            value = loss.item()
-            if not np.isfinite(value):
-                raise FloatingPointError(f"the loss is {value}")
-            return value
+        twin, torch_step = torch_trainer(model, lr)
 
         def torch_predict(X):
             with torch.no_grad():
@@ -196,7 +204,7 @@ def run_one(name: str, T: int, seed: int = 0, steps: int = 20000, minutes: float
     def evaluate(step):
         evals.append(step)
         for side, record in sides.items():
-            mse = test_mse(predictors[side], X_test, y_test) if record["diverged_at"] is None else float("nan")
+            mse = evaluate_mse(predictors[side], X_test, y_test) if record["diverged_at"] is None else float("nan")
             record["mse"].append(mse)
             if record["solved_at"] is None and mse < SOLVED:
                 record["solved_at"], record["solved_seconds"] = step, record["seconds"]
@@ -247,31 +255,22 @@ def parity(T: int = 200, steps: int = 100, at=(1, 10, 50, 100), log=print) -> di
     and prints the gaps at the steps in ``at``: round-off (1e-16 in float64, 1e-7 in float32)
     unless the training dynamics amplify it, which they do for the IRNN at long lengths.
     """
-    import torch
-
-    from seqnn import interop
     gaps = {}
     for dtype in (np.float64, np.float32):
         for name in MODELS:
             lr = MODELS[name][1]
             model = AddingModel(name, dtype=dtype, rng=0)
-            twin = torch_twin(model)
-            opt, params = seqnn.Adam(model.parameters(), lr=lr), interop.seqnn_parameters(twin)
-            t_opt = torch.optim.Adam(params, lr=lr)
+            opt, (_, torch_step) = seqnn.Adam(model.parameters(), lr=lr), torch_trainer(model, lr)
             batches, row = np.random.default_rng([0, T]), []
             for _ in range(steps):
                 X, y = adding_problem(T, BATCH, rng=batches, dtype=dtype)
                 a = train_step(model, (X,), y, optimizer=opt, clip_norm=CLIP, loss=mean_squared_error)[0]
-                loss = torch.nn.functional.mse_loss(twin(torch.from_numpy(X)), torch.from_numpy(y))
-                t_opt.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, CLIP)
-                t_opt.step()
-                row.append(abs(a - loss.item()) / abs(a))
+                row.append(abs(a - torch_step(X, y)) / abs(a))
             gaps[np.dtype(dtype).name, name] = row
             log(f"{np.dtype(dtype).name:8} {name:5} T={T}: |loss seqnn - loss PyTorch| / loss at steps "
                 + ", ".join(f"{k}: {row[k - 1]:.1e}" for k in at if k <= steps), flush=True)
     return gaps
+
 
 # --- many runs, as independent pinned processes -----------------------------------------------------------------
 def run_file(out: Path, name: str, T: int, seed: int) -> Path:
@@ -365,6 +364,26 @@ def outcome(side: dict) -> str:
     return f"not in {side['steps']:,} (best {side['best_mse']:.3f})"
 
 
+def summary(runs: list[dict]) -> str:
+    """One line per model, one column per length: steps to solve in each seed ("-": not solved), both libraries."""
+    lengths = sorted({r["T"] for r in runs})
+    sides = [side for side in ("seqnn", "torch") if any(side in r["sides"] for r in runs)]
+    lines = ["| model | library | " + " | ".join(f"T = {T}" for T in lengths) + " |",
+             "|---|---|" + "---|" * len(lengths)]
+    for name in MODELS:
+        for side in sides:
+            cells = []
+            for T in lengths:
+                found = sorted((r for r in runs if r["model"] == name and r["T"] == T and side in r["sides"]),
+                               key=lambda r: r["seed"])
+                cells.append(", ".join(f"{r['sides'][side]['solved_at']:,}" if r["sides"][side]["solved_at"]
+                                       else "-" for r in found) or " ")
+            if any(c.strip() for c in cells):
+                lines.append(f"| {MODELS[name][2]} | {'PyTorch' if side == 'torch' else side} | "
+                             + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown(runs: list[dict]) -> str:
     """One table per length: steps (and minutes) to solve or the best MSE, ms per step, where the curves part."""
     with_torch = any("torch" in r["sides"] for r in runs)
@@ -382,10 +401,15 @@ def markdown(runs: list[dict]) -> str:
             if "torch" in r["sides"]:
                 t = r["sides"]["torch"]
                 parted, gap = curves_part(r)
-                until = "the end" if parted is None else f"{parted - r['eval_steps'][1]:,}"
+                if parted is None:
+                    until, gap = "the end", f"{gap:.0e}"
+                elif parted == r["eval_steps"][1]:              # apart at the first evaluation already
+                    until, gap = f"(apart at {parted:,})", "-"
+                else:
+                    until, gap = f"{parted - r['eval_steps'][1]:,}", f"{gap:.0e}"
                 lines.append(f"| {r['label']} | {r['seed']} | {outcome(s)} | {outcome(t)} | {s['ms_per_step']:.1f} | "
                              f"{t['ms_per_step']:.1f} | {s['ms_per_step'] / t['ms_per_step']:.2f} | {until} | "
-                             f"{gap:.0e} |")
+                             f"{gap} |")
             else:
                 lines.append(f"| {r['label']} | {r['seed']} | {outcome(s)} | {s['ms_per_step']:.1f} |")
         lines.append("")
@@ -438,9 +462,10 @@ def report(out: Path) -> None:
     except ImportError:
         pass
     (out / "adding.json").write_text(json.dumps({"machine": machine, "runs": runs}, indent=1))
-    (out / "adding.md").write_text(markdown(runs))
+    text = summary(runs) + "\n" + markdown(runs)
+    (out / "adding.md").write_text(text)
     plot(runs, out / "adding.png")
-    print(markdown(runs))
+    print(text)
     print(f"wrote {out / 'adding.json'}, {out / 'adding.md'}, {out / 'adding.png'}")
 
 

@@ -13,9 +13,10 @@ state carried), in bits per character.
 
     python experiments/char_lm.py                          # 3,000 steps of each, about 25 minutes on one core
     python experiments/char_lm.py --steps 300 --hidden 64  # a quick look
+    python experiments/char_lm.py --dtype float64 --steps 300   # both in float64: the curves part much later
 
-Writes ``--out``/char_lm.json (both curves, training losses every step, times)
-and char_lm.png.
+Writes ``--out``/char_lm-<dtype>-lr<lr>.json (both curves, training losses every
+step, times) and a .png of the two validation curves and their difference.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def plot(result: dict, path: Path) -> None:
     ax.set_ylabel("validation bits per character")
     ax.legend()
     o = result["options"]
-    ax.set_title(f"character LSTM, 1 x {o['hidden']}, the bundled corpus (Alice), {o['dtype']}", fontsize=10)
+    ax.set_title(f"character LSTM, 1 x {o['hidden']}, the bundled corpus (Alice), {o['dtype']}, Adam {o['lr']:g}",
+                 fontsize=10)
     diffs = [abs(a - b) for a, b in zip(result["val_bpc"]["seqnn"], result["val_bpc"]["torch"])]
     gap.semilogy(steps[1:], diffs[1:], color="black", lw=1)
     gap.set_ylabel("|difference|")
@@ -154,13 +156,19 @@ def main(argv=None):
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--lr", type=float, default=None, help="Adam's learning rate (default: seqnn train's, 5e-3)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--threads", type=int, default=None, help="numpy (set OPENBLAS_NUM_THREADS too) and torch threads")
     p.add_argument("--out", default="char-results")
+    p.add_argument("--plot-only", metavar="JSON", help="redraw the plot of a finished run from its JSON")
     args = p.parse_args(argv)
+    if args.plot_only:
+        return plot(json.loads(Path(args.plot_only).read_text()), Path(args.plot_only).with_suffix(".png"))
     import torch
     threads = args.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
     torch.set_num_threads(threads)
-    opts = cli.new_options(cell="lstm", hidden=args.hidden, layers=1, dtype="float32", seed=args.seed)
+    opts = cli.new_options(cell="lstm", hidden=args.hidden, layers=1, dtype=args.dtype, seed=args.seed,
+                           lr=args.lr)                     # None: seqnn train's default
     result = compare(opts, args.steps, args.eval_every)
     diffs = [abs(a - b) for a, b in zip(result["val_bpc"]["seqnn"], result["val_bpc"]["torch"])]
     result.update(threads=threads, machine={"python": platform.python_version(), "numpy": np.__version__,
@@ -170,9 +178,10 @@ def main(argv=None):
           f"PyTorch {1e3 * result['seconds']['torch'] / args.steps:.0f}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "char_lm.json").write_text(json.dumps(result))
-    plot(result, out / "char_lm.png")
-    print(f"wrote {out / 'char_lm.json'} and {out / 'char_lm.png'}")
+    name = f"char_lm-{args.dtype}-lr{opts['lr']:g}"
+    (out / f"{name}.json").write_text(json.dumps(result))
+    plot(result, out / f"{name}.png")
+    print(f"wrote {out / name}.json and .png")
 
 
 if __name__ == "__main__":

@@ -14,18 +14,9 @@ CELLS = {
 }
 
 
-def readable_twin(cell):
-    """The same cell as a subclass: the engine then runs the readable loop over step/step_backward."""
-    slow = type("Readable" + type(cell).__name__, (type(cell),), {})
-    kwargs = {"nonlinearity": cell.nonlinearity} if isinstance(cell, seqnn.RNNCell) else {}
-    twin = slow(cell.input_size, cell.hidden_size, bias=cell.bias, dtype=cell.dtype, rng=0, **kwargs)
-    twin.load_state_dict(cell.state_dict())
-    assert fast.kernel_for(twin) is None and fast.kernel_for(cell) is not None
-    return twin
-
-
-def run(cell, X, state0, dH, dstate, lengths=None, reverse=False):
-    layer = seqnn.Recurrent(cell, reverse=reverse)
+def run(cell, X, state0, dH, dstate, lengths=None, reverse=False, fast=True):
+    layer = seqnn.Recurrent(cell, reverse=reverse, fast=fast)
+    assert (layer.kernel is not None) == fast
     layer.zero_grad()
     H, final = layer.forward(X, state0, lengths)
     H = H.copy()
@@ -50,8 +41,8 @@ def test_fast_path_equals_readable_loop(kind, bias, T, dtype, tol, with_lengths)
     dH = rng.standard_normal((T, B, H)).astype(dtype)
     lengths = np.array([T, max(1, T // 2), 1]) if with_lengths else None
     for reverse in (False, True):
-        quick = run(cell, X, state0, dH, dstate, lengths, reverse)
-        readable = run(readable_twin(cell), X, state0, dH, dstate, lengths, reverse)
+        quick = run(cell, X, state0, dH, dstate, lengths, reverse, fast=True)
+        readable = run(cell, X, state0, dH, dstate, lengths, reverse, fast=False)
         for k, (a, b) in enumerate(zip(quick, readable)):
             assert a.dtype == dtype
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=f"result {k}, reverse={reverse}")
@@ -94,9 +85,9 @@ def test_fast_path_leaves_the_weights_alone(kind, H):
 
 @pytest.mark.parametrize("kind", CELLS)
 def test_readable_loop_gradients_with_lengths(kind):
-    """The readable loop (run for subclasses) is gradient-checked on its own too."""
+    """The readable loop (fast=False, and any cell without a fast loop) is gradient-checked on its own too."""
     rng = np.random.default_rng(3)
-    layer = seqnn.Recurrent(readable_twin(CELLS[kind](3, rng=0)), reverse=True)
+    layer = seqnn.Recurrent(CELLS[kind](3, rng=0), reverse=True, fast=False)
     X = rng.standard_normal((4, 3, 5))
 
     def forward(X):
@@ -104,3 +95,39 @@ def test_readable_loop_gradients_with_lengths(kind):
 
     report = seqnn.gradcheck(forward, (X,), backward=layer.backward, params=layer)
     assert report.max_error < 1e-6, str(report)
+
+
+def test_the_switch_shows_in_repr_and_a_cell_of_your_own_runs_the_readable_loop():
+    cell = seqnn.LSTMCell(2, 3, rng=0)
+    assert repr(seqnn.Recurrent(cell)).endswith("fast=True)")
+    assert repr(seqnn.Recurrent(cell, fast=False)).endswith("fast=False)")
+    assert seqnn.Recurrent(cell).kernel is fast.LSTMKernel and seqnn.Recurrent(cell, fast=False).kernel is None
+    Mine = type("MyLSTMCell", (seqnn.LSTMCell,), {})           # may change the maths: no fast loop
+    layer = seqnn.Recurrent(Mine(2, 3, rng=0))
+    assert layer.kernel is None and "no fast loop for MyLSTMCell: runs the readable one" in repr(layer)
+
+
+def test_the_readable_loop_runs_cell_step(monkeypatch):
+    """fast=False really calls the cell's step and step_backward, once per time step (a breakpoint there stops)."""
+    cell = seqnn.GRUCell(2, 3, rng=0)
+    calls = []
+    for name in ("step", "step_backward"):
+        original = getattr(cell, name)
+        monkeypatch.setattr(cell, name, lambda *a, _f=original, _n=name: calls.append(_n) or _f(*a))
+    for fast_loop, expected in ((True, []), (False, ["step"] * 4 + ["step_backward"] * 4)):
+        calls.clear()
+        layer = seqnn.Recurrent(cell, fast=fast_loop)
+        H, _ = layer.forward(np.ones((4, 1, 2)))
+        layer.backward(np.ones_like(H))
+        assert calls == expected
+
+
+def test_stacks_and_models_pass_the_switch_on():
+    from seqnn.models import CharLM
+    stack = seqnn.LSTM(2, 3, num_layers=2, bidirectional=True, fast=False, rng=0)
+    assert all(layer.kernel is None for layer in stack.layers) and "fast=False" in repr(stack)
+    model = CharLM(5, 4, cell="gru", fast=False, rng=0)
+    twin = CharLM(5, 4, cell="gru", rng=0)
+    assert model.rnn.layers[0].kernel is None and twin.rnn.layers[0].kernel is fast.GRUKernel
+    ids = np.random.default_rng(0).integers(0, 5, (6, 2))
+    np.testing.assert_allclose(model.forward(ids)[0], twin.forward(ids)[0], rtol=1e-12, atol=1e-12)

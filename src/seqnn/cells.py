@@ -1,7 +1,7 @@
 """Recurrent cells: one time step forward, one time step backward.
 
 Shapes (fixed letters used everywhere in seqnn): B batch, D input size,
-H hidden size, G number of gates (RNN 1, LSTM 4).
+H hidden size, G number of gate blocks (RNN 1, LSTM 4, GRU 3).
 
 Every cell keeps its weights as the lecture writes them, output dimension first,
 with the gates stacked in PyTorch's order::
@@ -22,9 +22,13 @@ pre-activations and of the previous state; ``accumulate_grads`` turns
 pre-activation gradients into weight gradients (one matrix product each), and
 ``input_grad`` gives ``dx``.
 
-Inside a cell the state is a tuple: ``(h,)`` for RNNCell and ``(h, c)`` for
-LSTMCell. The public ``forward``/``backward`` follow PyTorch: ``h`` for RNNCell,
-``(h, c)`` for LSTMCell.
+Inside a cell the state is a tuple: ``(h,)`` for RNNCell and GRUCell, ``(h, c)``
+for LSTMCell. The public ``forward``/``backward`` follow PyTorch: ``h`` for
+RNNCell and GRUCell, ``(h, c)`` for LSTMCell.
+
+The engine (``seqnn.Recurrent``) runs ``step``/``step_backward`` in its readable
+loop (``fast=False``, or any cell of your own); for the built-in cells its
+default fast loop (``seqnn.fast``) computes the same equations in place.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Cell(Module):
     state_names: tuple[str, ...] = ("h",)
     cache_names: tuple[str, ...] = ()   # names of what step() keeps for backward, for traces
     sums_preactivations = True          # pre-activation = input term + recurrent term (traces show it)
+    recurrent_grad_differs = False      # step_backward's dz_h differs from dz_x (GRU): the engine keeps both
 
     def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
                  input_init=None, recurrent_init=None, dtype=np.float64, rng=None):
@@ -100,19 +105,6 @@ class Cell(Module):
         self.params["W_hh"].grad += dz_h.T @ h_prev
         if self.bias:
             self.params["b_h"].grad += dz_x.sum(axis=0)
-
-    def sequence_grads(self, X, Hs, dZx, dZh=None, with_dX: bool = True):
-        """After a backward loop over a whole sequence: every weight gradient and dX, one product each.
-
-        X (T, B, D); Hs (T+1, B, H) = h_0 .. h_T; dZx, dZh (T, B, G*H) the pre-activation
-        gradients of every step (dZh None: the same as dZx). Returns dX (T, B, D), or
-        None with ``with_dX=False`` (token ids have no gradient: the product is skipped).
-        """
-        T, B, D = X.shape
-        dZx2 = dZx.reshape(T * B, -1)
-        dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, -1)
-        self.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dZx2, dZh2)  # sums over time
-        return self.input_grad(dZx2).reshape(T, B, D) if with_dX else None
 
     # --- states -------------------------------------------------------------
     def initial_state(self, batch_size: int) -> tuple:
@@ -362,6 +354,7 @@ class GRUCell(Cell):
     num_gates = 3
     cache_names = ("h_prev", "r", "z", "n", "hn")
     sums_preactivations = False      # n's pre-activation is not x-term + h-term (r sits between)
+    recurrent_grad_differs = True    # so dz_h (r * dz_n in the n block) differs from dz_x
 
     W_xr = _Gate("W_xh", 0, "(H, D): input weights of the reset gate r")
     W_xz = _Gate("W_xh", 1, "(H, D): input weights of the update gate z")

@@ -1,21 +1,28 @@
-"""Fast paths of the BPTT engine: the same maths as the cells' ``step`` / ``step_backward``,
+"""The fast loops of the BPTT engine: the same maths as the cells' ``step`` / ``step_backward``,
 rearranged for speed. Read ``cells.py`` for the equations; read this for how they are made fast.
 
-``Recurrent`` uses a kernel from here when the cell is exactly an ``RNNCell``,
-``LSTMCell`` or ``GRUCell`` (not a subclass, which may change the maths);
-otherwise it runs the readable loop over ``step`` and ``step_backward``.
-With ``lengths``, ``frozen`` (T, B, 1) marks the steps past each sequence's end:
-there the forward copies the previous state, and the backward zeroes the
-chain-rule factors (so dz = 0) and passes the state gradient straight through. ``tests/test_fast.py`` checks that both give the same numbers
-(to round-off), and every gradient check runs through the fast paths.
+``Recurrent(cell, fast=True)`` (the default) runs a kernel from here when the
+cell is exactly an ``RNNCell``, ``LSTMCell`` or ``GRUCell`` (not a subclass,
+which may change the maths); ``fast=False``, or any other cell, runs the
+readable loop over ``step`` and ``step_backward``. A kernel only runs time: the
+engine hands it the input term of every step, ``Zx`` (T, B, G*H), already
+projected (one product), and after the backward loop it turns the
+pre-activation gradients into the weight and input gradients itself (one
+product each). Both loops take the same ``mask`` (T, B, 1): True where a
+sequence is still running (``lengths``); past its end the forward copies the
+previous state, and the backward zeroes the chain-rule factors (so dz = 0) and
+passes the state gradient straight through. ``tests/test_fast.py`` checks that
+the two loops give the same numbers (to round-off), and every gradient check
+runs through both.
 
 What the fast paths do differently (each measured in benchmarks/, see README there):
 
-1. **Buffers written in place, one per sequence.** The input projection for all
-   T steps is written straight into the buffer that then holds each step's
-   gates, and the gradients of the pre-activations overwrite the gates in the
-   backward loop. No array is allocated inside a time loop, and the LSTM's peak
-   memory stays close to the activations BPTT must keep.
+1. **Buffers written in place, one per sequence.** The engine's input
+   projection for all T steps becomes the buffer that holds each step's gates
+   (the kernel overwrites it: ``Zx`` is the kernel's to keep), and the
+   gradients of the pre-activations overwrite the gates in the backward loop.
+   No array is allocated inside a time loop, and the LSTM's peak memory stays
+   close to the activations BPTT must keep.
 2. **One exponential for all gates.** ``tanh(x) = 2 sigmoid(2x) - 1``, so the
    LSTM's four gates (three sigmoids and a tanh) are one in-place sigmoid over a
    contiguous (B, 4H) block, followed by a scale and a shift of the g block.
@@ -42,12 +49,9 @@ def _sigmoid_(z: np.ndarray) -> np.ndarray:
     return np.reciprocal(z, out=z)
 
 
-def _project_into(cell, X: np.ndarray, out: np.ndarray) -> None:
-    """out (T, B, G*H) <- X W_xh^T + b_h, written in place (no temporary)."""
-    T, B, D = X.shape
-    np.matmul(X.reshape(T * B, D), cell.W_xh.T, out=out.reshape(T * B, -1))
-    if cell.bias:
-        out += cell.b_h
+def _frozen(mask):
+    """The engine's mask (True: a live step) -> the steps past each sequence's end, or None."""
+    return None if mask is None else ~mask
 
 
 def _pass_frozen(dprev, d, frozen, t) -> None:
@@ -57,21 +61,19 @@ def _pass_frozen(dprev, d, frozen, t) -> None:
 
 
 class RNNKernel:
-    """h_t = act(Zx[t] + h_{t-1} W_hh^T): Hs[1:] first holds Zx, then each h_t in its place."""
+    """h_t = act(Zx[t] + h_{t-1} W_hh^T), each h_t written in its place in Hs."""
 
     @staticmethod
-    def forward(cell, X, state, frozen=None):
-        T, B, _ = X.shape
-        H = cell.hidden_size
+    def forward(cell, Zx, state, mask=None):
+        T, B, H = Zx.shape
+        frozen = _frozen(mask)
         Hs = np.empty((T + 1, B, H), cell.dtype)
         Hs[0] = state[0]
-        _project_into(cell, X, Hs[1:])
         W_hT = cell.W_hh.T.copy()             # contiguous: a faster product each step
-        rec = np.empty((B, H), cell.dtype)
         for t in range(T):
-            np.matmul(Hs[t], W_hT, out=rec)
             h = Hs[t + 1]
-            h += rec
+            np.matmul(Hs[t], W_hT, out=h)
+            h += Zx[t]
             if cell.nonlinearity == "tanh":
                 np.tanh(h, out=h)
             else:
@@ -81,8 +83,9 @@ class RNNKernel:
         return Hs, (Hs[T],), None
 
     @staticmethod
-    def backward(cell, X, Hs, cache, dH, dstate, frozen=None):
+    def backward(cell, Hs, cache, dH, dstate, mask=None):
         T, B, H = dH.shape
+        frozen = _frozen(mask)
         W_hh = cell.W_hh
         dZ = np.empty((T, B, H), cell.dtype)
         dh, dh_prev = dstate[0].copy(), np.empty((B, H), cell.dtype)
@@ -110,11 +113,11 @@ class LSTMKernel:
     """The LSTM over a sequence; ``gates[t]`` holds Zx[t], then i, f, g, o, then dz_t."""
 
     @staticmethod
-    def forward(cell, X, state, frozen=None):
-        T, B, _ = X.shape
+    def forward(cell, Zx, state, mask=None):
+        T, B, _ = Zx.shape
         H, dtype = cell.hidden_size, cell.dtype
-        gates = np.empty((T, B, 4 * H), dtype)
-        _project_into(cell, X, gates)                         # input term of every step
+        frozen = _frozen(mask)
+        gates = Zx                                            # the input term of every step, overwritten
         Hs = np.empty((T + 1, B, H), dtype)
         Cs = np.empty((T + 1, B, H), dtype)
         tanh_C = np.empty((T, B, H), dtype)
@@ -146,9 +149,10 @@ class LSTMKernel:
         return Hs, (Hs[T], Cs[T]), (gates, Cs, tanh_C)
 
     @staticmethod
-    def backward(cell, X, Hs, cache, dH, dstate, frozen=None):
+    def backward(cell, Hs, cache, dH, dstate, mask=None):
         gates, Cs, tanh_C = cache
         T, B, H = dH.shape
+        frozen = _frozen(mask)
         W_hh = cell.W_hh
         G4 = gates.reshape(T, B, 4, H)                        # gate k of step t: G4[t, :, k]
         dh, dc = dstate[0].copy(), dstate[1].copy()
@@ -194,11 +198,11 @@ class GRUKernel:
     """The GRU over a sequence; ``gates[t]`` holds Zx[t], then r, z, n, then dz_x."""
 
     @staticmethod
-    def forward(cell, X, state, frozen=None):
-        T, B, _ = X.shape
+    def forward(cell, Zx, state, mask=None):
+        T, B, _ = Zx.shape
         H, dtype = cell.hidden_size, cell.dtype
-        gates = np.empty((T, B, 3 * H), dtype)
-        _project_into(cell, X, gates)
+        frozen = _frozen(mask)
+        gates = Zx                                            # the input term of every step, overwritten
         Hs = np.empty((T + 1, B, H), dtype)
         Hs[0] = state[0]
         HN = np.empty((T, B, H), dtype)                       # h_prev W_hn^T + b_hn, kept for backward
@@ -229,9 +233,10 @@ class GRUKernel:
         return Hs, (Hs[T],), (gates, HN)
 
     @staticmethod
-    def backward(cell, X, Hs, cache, dH, dstate, frozen=None):
+    def backward(cell, Hs, cache, dH, dstate, mask=None):
         gates, HN = cache
         T, B, H = dH.shape
+        frozen = _frozen(mask)
         W_hh = cell.W_hh
         dZh = np.empty((T, B, 3 * H), cell.dtype)             # recurrent side: differs in the n block
         dh = dstate[0].copy()
@@ -274,5 +279,5 @@ KERNELS = {RNNCell: RNNKernel, LSTMCell: LSTMKernel, GRUCell: GRUKernel}
 
 
 def kernel_for(cell):
-    """The fast path for exactly this cell class, or None (subclasses run the readable loop)."""
+    """The fast loop for exactly this cell class, or None (other cells, subclasses too, run the readable loop)."""
     return KERNELS.get(type(cell))

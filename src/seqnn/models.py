@@ -45,7 +45,7 @@ class _Model(Module):
 
     def _setup(self, config: dict, dtype, rng):
         # The config rebuilds the architecture; initializers only set starting values, so they are left out.
-        skip = ("self", "rng", "__class__", "cell_kwargs", "recurrent_init", "input_init", "forget_bias")
+        skip = ("self", "rng", "__class__", "cell_kwargs", "recurrent_init", "input_init", "forget_bias", "fast")
         self.config = {k: v for k, v in config.items() if k not in skip}
         self.config.update({k: v for k, v in config.get("cell_kwargs", {}).items() if k not in skip})
         self.config["dtype"] = str(check_dtype_arg(dtype))
@@ -80,7 +80,8 @@ class CharLM(_Model):
     Args:
         vocab_size V, hidden_size H, cell "rnn" (default), "lstm" or "gru",
         num_layers, dropout, embedding_dim (None: one-hot), dtype, rng; further
-        keyword arguments go to every cell (nonlinearity, recurrent_init, ...).
+        keyword arguments go to every cell (nonlinearity, recurrent_init, ...),
+        and ``fast=False`` to the stack (the readable loop: see ``Recurrent``).
 
     ``forward(ids, state0=None) -> (logits, state)``: ids (T, B) ints ->
     logits (T, B, V); state as ``RecurrentStack`` ((L, B, H), LSTM (h, c)).

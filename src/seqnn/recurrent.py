@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
-from . import fast
+from . import fast as _fast
 from .cells import CELLS, Cell, make_cell
 from .layers import Dropout
 from .module import Module
@@ -54,19 +54,38 @@ class Recurrent(Module):
 
     ``reverse=True`` runs t = T-1 .. 0 (each sequence from its own last element
     when ``lengths`` is given): the backward half of a bidirectional layer.
+
+    ``fast`` chooses the loop over time; both compute the same numbers (to
+    round-off; ``tests/test_fast.py``). ``fast=False`` runs the readable loop,
+    one ``cell.step`` per step forward and one ``cell.step_backward`` per step
+    backward: the lines of ``cells.py`` that read as the lecture's equations,
+    where a breakpoint stops at every step. ``fast=True`` (the default) runs the
+    in-place kernel of ``seqnn.fast`` for a built-in cell (exactly ``RNNCell``,
+    ``LSTMCell`` or ``GRUCell``) and the readable loop for any other cell. The
+    engine itself does the rest, the same for both: the input term of every
+    step before the loop, and the sum over time after it.
     """
 
-    def __init__(self, cell: Cell, reverse: bool = False):
+    def __init__(self, cell: Cell, reverse: bool = False, *, fast: bool = True):
         super().__init__()
         if not isinstance(cell, Cell):
             raise TypeError(f"cell: expected a seqnn Cell, got {type(cell).__name__}")
         self.cell = cell
         self.reverse = bool(reverse)
+        self.fast = bool(fast)
         self.dtype = cell.dtype
         self._cache = None
 
+    @property
+    def kernel(self):
+        """The fast loop that runs (a class of ``seqnn.fast``), or None: the readable loop."""
+        return _fast.kernel_for(self.cell) if self.fast else None
+
     def extra_repr(self):
-        return repr(self.cell) + (", reverse=True" if self.reverse else "")
+        loop = f"fast={self.fast}"
+        if self.fast and self.kernel is None:
+            loop += f" (no fast loop for {type(self.cell).__name__}: runs the readable one)"
+        return repr(self.cell) + (", reverse=True" if self.reverse else "") + ", " + loop
 
     def forward(self, X: np.ndarray, state0=None, lengths=None):
         cell = self.cell
@@ -100,23 +119,23 @@ class Recurrent(Module):
             dX = reverse_padded(dX, self._lengths)
         return dX, cell.public_state(dstate0)
 
-    # --- the time loops (forward order; reversal happens at the edges) -------
+    # --- forward order from here on (reversal happens at the edges) -----------
     def _forward(self, X, state, mask):
-        cell = self.cell
-        kernel = fast.kernel_for(cell)
+        cell, kernel = self.cell, self.kernel
+        T, B, D = X.shape
+        Zx = cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1)   # input term, all steps at once
         if kernel is not None:                                           # same maths, arranged for speed
-            Hs, state, caches = kernel.forward(cell, X, state, None if mask is None else ~mask)
+            Hs, state, caches = kernel.forward(cell, Zx, state, mask)
         else:
-            Hs, state, caches = self._forward_loop(X, state, mask)
+            Hs, state, caches = self._forward_loop(Zx, state, mask)
         self._cache = (X, Hs, caches, mask, kernel)
         H = Hs[1:] if mask is None else Hs[1:] * mask                    # outputs past the end are zero
         return H, state
 
-    def _forward_loop(self, X, state, mask):
+    def _forward_loop(self, Zx, state, mask):
         """The readable loop: the lecture's unrolled graph, one ``cell.step`` per time step."""
         cell = self.cell
-        T, B, D = X.shape
-        Zx = cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1)   # input term, all steps at once
+        T, B, _ = Zx.shape
         Hs = np.empty((T + 1, B, cell.hidden_size), cell.dtype)          # h_0 .. h_T
         Hs[0] = state[0]
         caches = []
@@ -132,22 +151,27 @@ class Recurrent(Module):
     def _backward(self, dH, dstate, input_grad):
         cell = self.cell
         X, Hs, caches, mask, kernel = self._cache
+        T, B, D = X.shape
         if mask is not None:
             dH = dH * mask                                               # outputs past the end are constants
         if kernel is not None:
-            dZx, dZh, dstate0 = kernel.backward(cell, X, Hs, caches, dH, dstate, None if mask is None else ~mask)
+            dZx, dZh, dstate0 = kernel.backward(cell, Hs, caches, dH, dstate, mask)
         else:
-            dZx, dZh, dstate0 = self._backward_loop(X, Hs, caches, mask, dH, dstate)
-        dX = cell.sequence_grads(X, Hs, dZx, dZh, input_grad)           # the sum over time, one product each
+            dZx, dZh, dstate0 = self._backward_loop(Hs, caches, mask, dH, dstate)
+        # The sum over time, dE/dW = sum_t dE_t/dW: one product each over all T*B rows.
+        dZx2 = dZx.reshape(T * B, -1)
+        dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, -1)
+        cell.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dZx2, dZh2)
+        dX = cell.input_grad(dZx2).reshape(T, B, D) if input_grad else None
         return dX, dstate0
 
-    def _backward_loop(self, X, Hs, caches, mask, dH, dstate):
+    def _backward_loop(self, Hs, caches, mask, dH, dstate):
         """The readable loop: backpropagation through time, one ``cell.step_backward`` per step."""
         cell = self.cell
-        T, B, D = X.shape
+        T, B, _ = dH.shape
         GH = cell.num_gates * cell.hidden_size
         dZx = np.empty((T, B, GH), cell.dtype)   # dE/d(input-side pre-activations), every step
-        dZh = None                               # recurrent side, only where a cell makes it differ
+        dZh = np.empty((T, B, GH), cell.dtype) if cell.recurrent_grad_differs else None
         for t in reversed(range(T)):
             dh = dstate[0] + dH[t]                                      # own loss + what came from t+1
             dstate = (dh,) + dstate[1:]
@@ -158,9 +182,7 @@ class Recurrent(Module):
                 dz_x, dz_h, dprev = cell.step_backward(live, caches[t])
                 dstate = tuple(np.where(mask[t], p, d) for p, d in zip(dprev, dstate))
             dZx[t] = dz_x
-            if dz_h is not dz_x:
-                if dZh is None:
-                    dZh = np.empty((T, B, GH), cell.dtype)
+            if dZh is not None:
                 dZh[t] = dz_h
         return dZx, dZh, dstate
 
@@ -203,6 +225,7 @@ class RecurrentStack(Module):
         dropout p between layers (default 0). Further keyword arguments go to
         every cell (nonlinearity, bias, recurrent_init, forget_bias, ...).
         dtype, rng (seed or Generator; also draws the dropout masks).
+        fast: the loop every layer runs (``Recurrent``'s ``fast``; default True).
 
     ``forward(X, state0=None, lengths=None) -> (output, state_T)``:
         X (T, B, D); output (T, B, Dirs*H): the last layer's h_t, directions
@@ -218,7 +241,7 @@ class RecurrentStack(Module):
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, *, dtype=np.float64, rng=None,
-                 **cell_kwargs):
+                 fast: bool = True, **cell_kwargs):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
@@ -232,7 +255,7 @@ class RecurrentStack(Module):
         rng = as_rng(rng)
         self.layers = [
             Recurrent(make_cell(cell, input_size if l == 0 else self.num_directions * H, H,
-                                dtype=dtype, rng=rng, **cell_kwargs), reverse=(d == 1))
+                                dtype=dtype, rng=rng, **cell_kwargs), reverse=(d == 1), fast=fast)
             for l in range(self.num_layers) for d in range(self.num_directions)
         ]
         self.dropouts = [Dropout(dropout, rng) for _ in range(self.num_layers - 1)]
@@ -252,7 +275,8 @@ class RecurrentStack(Module):
 
     def extra_repr(self):
         return (f"{self.kind!r}, input_size={self.input_size}, hidden_size={self.hidden_size}, "
-                f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, dropout={self.dropout}")
+                f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, dropout={self.dropout}"
+                + ("" if self.layers[0].fast else ", fast=False"))
 
     def forward(self, X: np.ndarray, state0=None, lengths=None):
         check_float_array("X", X, (None, None, self.input_size), self.dtype, "TBD")

@@ -5,7 +5,9 @@
 prints, in the lecture's order, the input term ``x W_xh^T``, the recurrent term
 ``h_prev W_hh^T + b_h``, the pre-activation, every gate (for gated cells), the
 new state, the output ``y = h W_hy^T + b_y`` and ``softmax(y)``. The new state is
-computed by the cell's own ``step``, the code that trains, not by a copy of it.
+computed by the cell's own ``step``: the code of the engine's readable loop
+(``Recurrent(cell, fast=False)``), not a copy of it. The default fast loop
+computes the same numbers (``tests/test_fast.py``).
 """
 
 from __future__ import annotations

@@ -74,7 +74,8 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
 
     Args:
         model: has ``forward(inputs_chunk, state0) -> (logits (k, B, V), state)``
-            and ``backward(dlogits) -> dstate0`` (e.g. ``CharLM``).
+            and ``backward(dlogits)`` (e.g. ``CharLM``, whose backward returns
+            ``(None, dstate0)``; the cut drops dstate0).
         inputs: (N, B) ids; targets: (N, B) ids (usually the inputs shifted by one).
         k: chunk length (the truncation); the last chunk may be shorter.
         optimizer: if given, every chunk does zero_grad -> backward -> clip -> step.
@@ -84,7 +85,9 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
         state: the initial state (zeros if None).
 
     Returns a ``History`` with each chunk's mean loss and pre-clip gradient norm,
-    and the final state.
+    and the final state. Raises ``FloatingPointError`` (from ``tbptt_chunk``) at
+    the first chunk whose logits, loss or gradient are not finite, before it
+    updates anything.
     """
     check_int_array("inputs", inputs, (None, None), np.iinfo(np.int64).max)
     check_int_array("targets", targets, inputs.shape, np.iinfo(np.int64).max)

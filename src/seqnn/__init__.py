@@ -5,7 +5,7 @@ weights are stored output dimension first (``W_xh`` is ``(G*H, D)``), as the
 lecture writes them and as PyTorch stores them.
 """
 
-__version__ = "0.1.0"       # the one place the version is written (pyproject.toml reads it)
+from ._version import __version__  # noqa: F401  (written in _version.py; pyproject.toml reads it there)
 
 from . import functional, init, io, train
 from .cells import Cell, GRUCell, LSTMCell, RNNCell
@@ -14,7 +14,8 @@ from .layers import Dropout, Embedding, Linear, OneHot
 from .losses import mean_squared_error, softmax_cross_entropy
 from .module import Module, Parameter
 from .optim import SGD, Adagrad, Adam, RMSProp, clip_grad_norm, clip_grad_value
-from .recurrent import GRU, LSTM, RNN, Recurrent, RecurrentStack
+from .recurrent import Recurrent
+from .stack import GRU, LSTM, RNN, RecurrentStack
 
 __all__ = [
     "functional", "init", "io", "train",

@@ -70,9 +70,9 @@ class Cell(Module):
             self.add_parameter("b_h", init.uniform((G * H,), bound, rng))
             self.add_extra_biases(rng, bound)
         if input_init is not None:
-            self.W_xh = np.concatenate([_make_block(input_init, (H, D), rng, "input_init") for _ in range(G)])
+            self.W_xh = np.concatenate([init.from_name(input_init, (H, D), rng, "input_init") for _ in range(G)])
         if recurrent_init is not None:
-            self.W_hh = np.concatenate([_make_block(recurrent_init, (H, H), rng, "recurrent_init")
+            self.W_hh = np.concatenate([init.from_name(recurrent_init, (H, H), rng, "recurrent_init")
                                         for _ in range(G)])
 
     def extra_repr(self):
@@ -162,19 +162,6 @@ class Cell(Module):
 
     def step_backward(self, dstate, cache):  # pragma: no cover - abstract
         raise NotImplementedError
-
-
-def _make_block(how, shape, rng, name: str) -> np.ndarray:
-    """One gate's (H, D) or (H, H) block from an initializer name or a callable ``f(shape, rng)``."""
-    if callable(how):
-        return np.asarray(how(shape, rng))
-    if how == "identity":
-        return init.identity(shape)
-    if how == "orthogonal":
-        return init.orthogonal(shape, rng)
-    if how in ("xavier", "glorot"):
-        return init.xavier_uniform(shape, rng)
-    raise ValueError(f"{name}: expected 'identity', 'orthogonal', 'xavier', a callable or None, got {how!r}")
 
 
 class _Gate:

@@ -35,7 +35,8 @@ from importlib import resources
 
 import numpy as np
 
-from . import __version__, io, viz
+from . import io, viz
+from ._version import __version__
 from .data import Vocabulary, batchify, read_text
 from .models import CharLM
 from .optim import SGD, Adagrad, Adam, RMSProp

@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from ._checks import as_rng, check_dtype_arg, check_int_array, check_positive_int
-from .layers import OneHot
+from .functional import one_hot  # noqa: F401  (seqnn.data.one_hot, as before)
 
 
 class Vocabulary:
@@ -105,14 +105,6 @@ def read_text(paths) -> str:
     if not parts:
         raise ValueError("paths: expected at least one file, got none")
     return "".join(parts)
-
-
-def one_hot(ids: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarray:
-    """Integer ids of any shape (...) -> one-hot vectors (..., num_classes).
-
-    Out-of-range ids raise ``ValueError`` (they never wrap around).
-    """
-    return OneHot(num_classes, dtype=dtype).forward(ids)
 
 
 def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Element-wise non-linearities and a numerically stable softmax.
+"""Element-wise non-linearities, a numerically stable softmax, and one-hot vectors.
 
 Each function works on arrays of any shape and keeps the input's dtype.
 The derivatives used by backward passes are written where they are used, in
@@ -8,6 +8,8 @@ terms of the saved activation (``sigmoid' = s * (1 - s)``, ``tanh' = 1 - t**2``)
 from __future__ import annotations
 
 import numpy as np
+
+from ._checks import check_dtype_arg, check_int_array, check_positive_int
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -46,3 +48,12 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     """``exp(z) / sum(exp(z))`` along ``axis``, stable for any finite ``z`` (max-shifted)."""
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def one_hot(ids: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarray:
+    """Token ids (...) ints in [0, V) -> one-hot vectors (..., V) of ``dtype``: the lecture's input encoding."""
+    V = check_positive_int("num_classes", num_classes)
+    check_int_array("ids", ids, (None,) * np.ndim(ids), V)
+    out = np.zeros(np.shape(ids) + (V,), check_dtype_arg(dtype))
+    np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
+    return out

@@ -58,3 +58,20 @@ def identity(shape, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
     if rows != cols:
         raise ValueError(f"identity: expected a square shape, got {tuple(shape)}")
     return gain * np.eye(rows, dtype=dtype)
+
+
+def from_name(how, shape, rng=None, name: str = "init") -> np.ndarray:
+    """An array of ``shape`` from an initializer's name or a callable ``how(shape, rng)``.
+
+    Names: "identity" (IRNN), "orthogonal", "xavier" (or "glorot"). ``name`` is the
+    argument the user passed ``how`` as, for the error message (``recurrent_init``, ...).
+    """
+    if callable(how):
+        return np.asarray(how(shape, rng))
+    if how == "identity":
+        return identity(shape)
+    if how == "orthogonal":
+        return orthogonal(shape, rng)
+    if how in ("xavier", "glorot"):
+        return xavier_uniform(shape, rng)
+    raise ValueError(f"{name}: expected 'identity', 'orthogonal', 'xavier', a callable or None, got {how!r}")

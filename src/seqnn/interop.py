@@ -27,7 +27,7 @@ import numpy as np
 
 from .layers import Embedding, Linear
 from .models import CharLM, SequenceClassifier, SequenceTagger
-from .recurrent import RecurrentStack
+from .stack import RecurrentStack
 
 TORCH_MODES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from . import init
 from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
+from .functional import one_hot
 from .module import Module
 
 
@@ -155,10 +156,7 @@ class OneHot(Module):
         return f"num_classes={self.num_classes}"
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
-        check_int_array("ids", ids, (None,) * np.ndim(ids), self.num_classes)
-        out = np.zeros(np.shape(ids) + (self.num_classes,), self.dtype)
-        np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
-        return out
+        return one_hot(ids, self.num_classes, self.dtype)
 
     def backward(self, dx):
         return None

@@ -26,7 +26,7 @@ import numpy as np
 from ._checks import as_rng, check_dtype_arg, check_int_array, check_positive_int
 from .layers import Embedding, Linear, OneHot
 from .module import Module
-from .recurrent import RecurrentStack
+from .stack import RecurrentStack
 
 
 def token_input(vocab_size: int, embedding_dim, dtype, rng) -> Module:

@@ -1,0 +1,165 @@
+"""Deep and bidirectional recurrent layers with PyTorch's shapes: ``RecurrentStack`` and ``RNN``, ``LSTM``, ``GRU``.
+
+A floor above the engine: each layer and direction is a ``Recurrent`` (the BPTT
+engine of ``seqnn.recurrent``); this module stacks them, runs the reverse
+direction, concatenates the two, and applies dropout between layers.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._checks import as_rng, check_dtype_arg, check_float_array, check_positive_int
+from .cells import CELLS, make_cell
+from .layers import Dropout
+from .module import Module
+from .recurrent import Recurrent
+
+
+class RecurrentStack(Module):
+    """Deep and bidirectional recurrent layers, with PyTorch's shapes.
+
+    Layer l > 0 reads layer l-1's outputs (both directions concatenated). The
+    reverse direction reads t = T-1 .. 0 (each sequence from its own last element
+    when ``lengths`` is given). Dropout, in training mode only, is applied to the
+    outputs of every layer except the last.
+
+    Args:
+        cell: "rnn", "lstm" or "gru". input_size D, hidden_size H.
+        num_layers L (default 1), bidirectional (default False: Dirs = 1, else 2),
+        dropout p between layers (default 0). Further keyword arguments go to
+        every cell (nonlinearity, bias, recurrent_init, forget_bias, ...).
+        dtype, rng (seed or Generator; also draws the dropout masks).
+        fast: the loop every layer runs (``Recurrent``'s ``fast``; default True).
+
+    ``forward(X, state0=None, lengths=None) -> (output, state_T)``:
+        X (T, B, D); output (T, B, Dirs*H): the last layer's h_t, directions
+        concatenated as [forward | reverse]. States are stacked as PyTorch's
+        ``h_n``: (L*Dirs, B, H), index ``layer*Dirs + direction``; an LSTM's
+        state is the pair (h, c) of such arrays. lengths (B,) as in ``Recurrent``.
+
+    ``backward(doutput, dstate_T=None, *, input_grad=True) -> (dX, dstate0)`` with the same
+    shapes (dX None with ``input_grad=False``: the first layer skips its input gradient).
+
+    Sub-modules: ``layers[layer*Dirs + direction]``, each a ``Recurrent``.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, *, dtype=np.float64, rng=None,
+                 fast: bool = True, **cell_kwargs):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
+        self.kind = cell
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
+        self.num_layers = check_positive_int("num_layers", num_layers)
+        self.num_directions = 2 if bidirectional else 1
+        self.dtype = check_dtype_arg(dtype)
+        self.cell_kwargs = dict(cell_kwargs)
+        rng = as_rng(rng)
+        self.layers = [
+            Recurrent(make_cell(cell, input_size if l == 0 else self.num_directions * H, H,
+                                dtype=dtype, rng=rng, **cell_kwargs), reverse=(d == 1), fast=fast)
+            for l in range(self.num_layers) for d in range(self.num_directions)
+        ]
+        self.dropouts = [Dropout(dropout, rng) for _ in range(self.num_layers - 1)]
+        if dropout and self.num_layers == 1:
+            warnings.warn("dropout: applies between stacked layers only, so with num_layers=1 it does nothing",
+                          UserWarning, stacklevel=2)
+        self.dropout = float(dropout)
+        self.state_names = self.layers[0].cell.state_names
+
+    @property
+    def bidirectional(self) -> bool:
+        return self.num_directions == 2
+
+    @property
+    def output_size(self) -> int:
+        return self.num_directions * self.hidden_size
+
+    def extra_repr(self):
+        return (f"{self.kind!r}, input_size={self.input_size}, hidden_size={self.hidden_size}, "
+                f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, dropout={self.dropout}"
+                + ("" if self.layers[0].fast else ", fast=False"))
+
+    def forward(self, X: np.ndarray, state0=None, lengths=None):
+        check_float_array("X", X, (None, None, self.input_size), self.dtype, "TBD")
+        B = X.shape[1]
+        states0 = self._split_state(state0, B, "state0")
+        finals, inp = [], X
+        for l in range(self.num_layers):
+            outs = []
+            for d in range(self.num_directions):
+                k = l * self.num_directions + d
+                out, final = self.layers[k].forward(inp, states0[k], lengths)
+                outs.append(out)
+                finals.append(final)
+            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
+            if l < self.num_layers - 1:
+                inp = self.dropouts[l].forward(inp)
+        return inp, self._stack_state(finals)
+
+    def backward(self, doutput: np.ndarray, dstate_T=None, *, input_grad: bool = True):
+        if not self.layers[-1]._cache:
+            raise RuntimeError("backward() called before forward()")
+        T, B = self.layers[-1]._cache[0].shape[:2]
+        check_float_array("doutput", doutput, (T, B, self.output_size), self.dtype, "TBH")
+        dfinals = self._split_state(dstate_T, B, "dstate_T")
+        dstates0 = [None] * len(self.layers)
+        H, dout = self.hidden_size, doutput
+        for l in reversed(range(self.num_layers)):
+            if l < self.num_layers - 1:
+                dout = self.dropouts[l].backward(dout)
+            dinp = 0.0
+            need = input_grad or l > 0               # the first layer's input may need no gradient (token ids)
+            for d in range(self.num_directions):
+                k = l * self.num_directions + d
+                dX, dstates0[k] = self.layers[k].backward(dout[..., d * H:(d + 1) * H], dfinals[k], input_grad=need)
+                dinp = dinp + dX if need else None   # both directions read the same input
+            dout = dinp
+        return dout, self._stack_state(dstates0)
+
+    # --- PyTorch's (L*Dirs, B, H) state layout <-> one state per layer ---------
+    def _split_state(self, state, B, name):
+        """(L*Dirs, B, H) array (or (h, c) pair of them) -> list of per-layer states; None -> Nones."""
+        n = len(self.layers)
+        if state is None:
+            return [None] * n
+        parts = (state,) if len(self.state_names) == 1 else state
+        if not isinstance(parts, (tuple, list)) or len(parts) != len(self.state_names):
+            raise TypeError(f"{name}: expected a tuple ({', '.join(self.state_names)}) of (L*Dirs, B, H) arrays")
+        for s, p in zip(self.state_names, parts):
+            check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p, (n, B, self.hidden_size),
+                              self.dtype, ["L*Dirs", "B", "H"])
+        per_layer = [tuple(p[k] for p in parts) for k in range(n)]
+        return [s[0] if len(s) == 1 else s for s in per_layer]
+
+    def _stack_state(self, states):
+        """List of per-layer states -> (L*Dirs, B, H) array (or (h, c) pair of them)."""
+        parts = [s if isinstance(s, tuple) else (s,) for s in states]
+        stacked = tuple(np.stack([p[j] for p in parts]) for j in range(len(self.state_names)))
+        return stacked[0] if len(stacked) == 1 else stacked
+
+
+class RNN(RecurrentStack):
+    """``RecurrentStack`` of ``RNNCell`` (tanh or ReLU): ``RNN(D, H, num_layers, bidirectional, ...)``."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, **kwargs):
+        super().__init__("rnn", input_size, hidden_size, num_layers, bidirectional, dropout, **kwargs)
+
+
+class LSTM(RecurrentStack):
+    """``RecurrentStack`` of ``LSTMCell``; states are (h, c) pairs of (L*Dirs, B, H) arrays."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, **kwargs):
+        super().__init__("lstm", input_size, hidden_size, num_layers, bidirectional, dropout, **kwargs)
+
+
+class GRU(RecurrentStack):
+    """``RecurrentStack`` of ``GRUCell`` (PyTorch's form)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False, dropout=0.0, **kwargs):
+        super().__init__("gru", input_size, hidden_size, num_layers, bidirectional, dropout, **kwargs)

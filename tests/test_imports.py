@@ -1,0 +1,52 @@
+"""The package's modules import only downwards: each floor uses the floors below it, never one above
+it and never one beside it, so there are no cycles and each file can be read knowing only what is under it."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "seqnn"
+FLOORS = [                                                    # lowest first
+    {"_checks", "_version"},
+    {"module", "functional", "init"},
+    {"cells", "layers", "losses", "optim", "gradient_check", "data"},
+    {"fast"},                                                 # the fast loops of the built-in cells
+    {"recurrent"},                                            # the engine: any cell over time
+    {"stack"},                                                # deep and bidirectional layers of engines
+    {"models"},
+    {"train", "sample", "trace", "viz", "io", "interop"},
+    {"cli"},
+    {"__init__", "__main__"},
+]
+FLOOR = {name: k for k, floor in enumerate(FLOORS) for name in floor}
+
+
+def imported(path: Path) -> set:
+    """The seqnn modules that ``path`` imports (relative imports anywhere in the file, lazy ones too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level >= 1:
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:                                             # from . import fast, init
+                found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_every_module_has_a_floor():
+    assert {p.stem for p in PACKAGE.glob("*.py")} == set(FLOOR)
+
+
+@pytest.mark.parametrize("name", sorted(FLOOR))
+def test_imports_point_down(name):
+    for other in imported(PACKAGE / f"{name}.py"):
+        assert FLOOR[other] < FLOOR[name], (
+            f"seqnn.{name} (floor {FLOOR[name]}) imports seqnn.{other} (floor {FLOOR[other]}): "
+            f"{'sideways' if FLOOR[other] == FLOOR[name] else 'upwards'}")
+
+
+def test_the_check_catches_an_upward_import(tmp_path):
+    (tmp_path / "cells.py").write_text("from .recurrent import Recurrent\nfrom . import fast\n")
+    assert imported(tmp_path / "cells.py") == {"recurrent", "fast"}
+    assert all(FLOOR[m] > FLOOR["cells"] for m in imported(tmp_path / "cells.py"))

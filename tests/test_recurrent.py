@@ -109,3 +109,26 @@ def test_cell_must_be_a_cell():
 def test_parameters_are_the_cells(rng):
     layer = seqnn.Recurrent(seqnn.RNNCell(3, 4, rng=0))
     assert [n for n, _ in layer.named_parameters()] == ["cell.W_xh", "cell.W_hh", "cell.b_h"]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_what_forward_returns_cannot_corrupt_what_backward_reads(kind, fast):
+    """H and the final state are views of the cache that backward reads: they are read-only, so a
+    caller who writes into them gets an error instead of silently wrong gradients."""
+    rng = np.random.default_rng(0)
+    cell = seqnn.cells.make_cell(kind, 2, 3, rng=0)
+    layer = seqnn.Recurrent(cell, fast=fast)
+    X, dH = rng.standard_normal((4, 2, 2)), rng.standard_normal((4, 2, 3))
+    H, final = layer.forward(X)
+    for out in (H, *(final if isinstance(final, tuple) else (final,))):
+        with pytest.raises(ValueError, match="read-only"):
+            out[...] = 0.0
+        out.copy()[...] = 0.0                                 # a copy is the caller's own
+    dX, _ = layer.backward(dH)
+    twin = seqnn.Recurrent(seqnn.cells.make_cell(kind, 2, 3, rng=0), fast=fast)
+    twin.forward(X)
+    np.testing.assert_array_equal(dX, twin.backward(dH)[0])
+    h = cell.forward(X[0])                                    # one step: the same rule
+    with pytest.raises(ValueError, match="read-only"):
+        (h[0] if isinstance(h, tuple) else h)[...] = 0.0

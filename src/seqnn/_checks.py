@@ -77,3 +77,12 @@ def check_int_array(name: str, ids, shape, upper: int) -> np.ndarray:
         bad = ids.min() if ids.min() < 0 else ids.max()
         raise ValueError(f"{name}: expected ids in [0, {upper}), got {bad}")
     return ids
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a``: what a forward returns, so that writing into it cannot
+    silently change the cache its backward reads (numpy raises ``ValueError: assignment
+    destination is read-only``; take ``.copy()`` to get an array of your own)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import init
-from ._checks import as_rng, check_dtype_arg, check_float_array, check_positive_int
+from ._checks import as_rng, check_dtype_arg, check_float_array, check_positive_int, read_only
 from .functional import relu, sigmoid
 from .module import Module
 
@@ -130,13 +130,14 @@ class Cell(Module):
     def forward(self, x: np.ndarray, state=None):
         """One time step. x (B, D); state h (B, H) [LSTM: (h, c)], zeros if None.
 
-        Returns the new state in the same form. Keeps what ``backward`` needs.
+        Returns the new state in the same form (read-only: ``backward`` reads it).
+        Keeps what ``backward`` needs.
         """
         check_float_array("x", x, (None, self.input_size), self.dtype, "BD")
         state = self.as_state_tuple(state, x.shape[0])
         new_state, cache = self.step(self.project_input(x), state)
         self._cache = (x, state[0], cache)
-        return self.public_state(new_state)
+        return self.public_state(tuple(read_only(s) for s in new_state))   # backward reads these
 
     def backward(self, *dstate):
         """Backward of one ``forward`` call: ``backward(dh)``, or ``backward(dh, dc)`` for LSTM.

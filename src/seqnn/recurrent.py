@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_float_array, check_int_array
+from ._checks import check_float_array, check_int_array, read_only
 from . import fast as _fast
 from .cells import Cell
 from .module import Module
@@ -35,6 +35,7 @@ class Recurrent(Module):
     ``forward(X, state0=None, lengths=None) -> (H, state_T)``:
         X (T, B, D); state0 like the cell's state (h (B, H), or (h, c) for LSTM),
         zeros if None. H (T, B, H) holds h_1 .. h_T; state_T is the final state.
+        Both are read-only views of what backward reads (``.copy()`` to write).
         lengths (B,) ints in [1, T], optional: sequence b is X[:lengths[b], b]
         (right-padded). Past its end its state is frozen, its outputs are zero,
         and its final state is the state at its own last step.
@@ -99,7 +100,7 @@ class Recurrent(Module):
         if self.reverse:
             H = reverse_padded(H, lengths)
         self._lengths = lengths
-        return H, cell.public_state(state)
+        return read_only(H), cell.public_state(tuple(read_only(s) for s in state))   # views of the cache
 
     def backward(self, dH: np.ndarray, dstate_T=None, *, input_grad: bool = True):
         if self._cache is None:

@@ -1,4 +1,4 @@
-# Two targets a student needs: `make demo` and `make test`.
+# Two targets a student needs: `make demo` and `make test` (lint, type check, then the tests).
 # Each creates a local virtual environment (.venv) on first use and installs what it needs.
 # `make test WITH_TORCH=1` also installs PyTorch 2.13.0 (CPU) so that the live parity tests
 # run instead of being skipped (CI does this; on a laptop, PyPI's default torch build may be large).
@@ -21,6 +21,8 @@ $(VENV)/.torch: $(VENV)/.installed
 	touch $@
 
 test: $(VENV)/.installed $(if $(WITH_TORCH),$(VENV)/.torch)
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 clean:

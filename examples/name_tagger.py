@@ -89,7 +89,8 @@ def train(epochs: int = 8, seed: int = 0, log=print):
             losses.append(loss)
         if log:
             acc, found = evaluate(model, vocab, test_x, test_y)
-            log(f"epoch {epoch + 1}: loss {np.mean(losses):.3f}, test token accuracy {acc:.3f}, names found {found:.3f}")
+            log(f"epoch {epoch + 1}: loss {np.mean(losses):.3f}, test token accuracy {acc:.3f}, "
+                f"names found {found:.3f}")
     return model, vocab, evaluate(model, vocab, test_x, test_y)
 
 

@@ -66,7 +66,8 @@ def test_truncated_gradient_differs_from_full_bptt(cell):
     W_hh = dict(model.named_parameters())["rnn.layers.0.cell.W_hh"].value
     numeric_full = numerical_gradient(lambda: chunk_losses(model, inputs, targets), W_hh)
     assert relative_error(full["rnn.layers.0.cell.W_hh"], numeric_full) < 1e-6, "k = T is full BPTT"
-    assert relative_error(cut["rnn.layers.0.cell.W_hh"], full["rnn.layers.0.cell.W_hh"]) > 1e-3, "the cut must change W_hh's gradient"
+    assert relative_error(cut["rnn.layers.0.cell.W_hh"], full["rnn.layers.0.cell.W_hh"]) > 1e-3, \
+        "the cut must change W_hh's gradient"
     # The output layer sees no recurrence: its gradient is the same either way.
     assert np.allclose(cut["out.W_hy"], full["out.W_hy"], rtol=1e-12, atol=1e-15)
 

@@ -19,7 +19,8 @@ from .stack import GRU, LSTM, RNN, RecurrentStack
 
 __all__ = [
     "functional", "init", "io", "train",
-    "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "RecurrentStack", "RNN", "LSTM", "GRU", "Linear", "Dropout", "Embedding", "OneHot",
+    "Cell", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "RecurrentStack", "RNN", "LSTM", "GRU",
+    "Linear", "Dropout", "Embedding", "OneHot",
     "softmax_cross_entropy", "mean_squared_error",
     "Module", "Parameter",
     "SGD", "Adagrad", "Adam", "RMSProp", "clip_grad_norm", "clip_grad_value",

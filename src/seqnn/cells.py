@@ -33,6 +33,8 @@ default fast loop (``seqnn.fast``) computes the same equations in place.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import init
@@ -61,7 +63,7 @@ class Cell(Module):
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
         self.dtype = check_dtype_arg(dtype)
         self.bias = bool(bias)
-        self._cache = None
+        self._cache: Any = None
         rng = as_rng(rng)
         G, bound = self.num_gates, init.pytorch_default_bound(H)
         self.add_parameter("W_xh", init.uniform((G * H, D), bound, rng))

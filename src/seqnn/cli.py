@@ -20,6 +20,8 @@ as a run that never stopped.
 
 from __future__ import annotations
 
+from typing import Any
+
 import argparse
 import csv
 import hashlib
@@ -266,7 +268,7 @@ class RunLog:
 
     def __init__(self, folder: str, saved: dict | None = None):
         self.folder = folder
-        self.data = {k: [] for k in self.KEYS}
+        self.data: dict[str, list] = {k: [] for k in self.KEYS}
         if saved is not None:
             self.data = {k: np.asarray(saved[k]).tolist() for k in self.KEYS}
         self.csv_path = os.path.join(folder, "metrics.csv")
@@ -278,7 +280,7 @@ class RunLog:
                 writer.writerow(self._row(k, val.get(step)))
         self._file = open(self.csv_path, "a", newline="")
         self._csv = csv.writer(self._file)
-        self.plot_note = None
+        self.plot_note: str | None = None
 
     def _row(self, k, val_loss):
         d = self.data
@@ -402,7 +404,7 @@ def make_run(opts: dict, text_paths) -> Run:
     text, described, stored_paths = load_text(text_paths)
     vocab = Vocabulary(text)
     train_ids, val_ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
-    extra = {"forget_bias": 1.0} if opts["cell"] == "lstm" else {}
+    extra: dict[str, Any] = {"forget_bias": 1.0} if opts["cell"] == "lstm" else {}
     model = CharLM(len(vocab), opts["hidden"], opts["cell"], num_layers=opts["layers"], dropout=opts["dropout"],
                    dtype=np.dtype(opts["dtype"]), rng=opts["seed"], **extra)
     optimizer = OPTIMIZERS[opts["optimizer"]][0](model.parameters(), lr=opts["lr"])
@@ -426,7 +428,8 @@ class Session:
                            "it; pass a larger --steps or --epochs, or --minutes, to train further")
         self.show = Progress(sys.stdout, self.opts["log_every"])
         self.log = RunLog(folder, saved["log"] if saved else None)
-        self.best = {"loss": saved["best_loss"], "step": saved["best_step"]} if saved else {"loss": None, "step": None}
+        self.best: dict[str, Any] = ({"loss": saved["best_loss"], "step": saved["best_step"]} if saved
+                                     else {"loss": None, "step": None})
         self.elapsed = float(saved["elapsed"]) if saved else 0.0     # training time of the whole run, all sessions
         n = self.opts["eval_chars"]
         self.eval_ids = run.val_ids[:max(2, n)] if n else run.val_ids
@@ -515,7 +518,7 @@ class Session:
         trainer, opts = self.run.trainer, self.opts
         start, elapsed0, first_step = time.monotonic(), self.elapsed, trainer.steps
         deadline = start + opts["minutes"] * 60 if opts["minutes"] else math.inf
-        recent = []                                          # (characters, seconds) of the last 20 steps
+        recent: list = []                                    # (characters, seconds) of the last 20 steps
         last_val = self.log.data["val_loss"][-1] if self.log.data["val_loss"] else None
         while not self.interrupts:
             t0 = time.monotonic()
@@ -530,7 +533,7 @@ class Session:
             self.elapsed = elapsed0 + time.monotonic() - start
             self.log.add_step(trainer.steps, self.elapsed, loss, norm, chars / max(step_time, 1e-9), val)
             if val is not None:
-                self.report(val, is_best)
+                self.report(val, bool(is_best))
             if finishing:
                 return
             # honest numbers: characters trained on per second of training steps; time left by the stopping rule
@@ -657,7 +660,7 @@ def main(argv=None) -> int:
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as done:                         # --help, --version, or a bad option (already printed)
-        return done.code
+        return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
     try:
         return args.func(args)
     except BrokenPipeError:                            # e.g. `seqnn sample run | head`

@@ -108,7 +108,7 @@ class GradcheckReport:
     @property
     def worst(self) -> str:
         """Name of the array with the largest error."""
-        return max(self.errors, key=self.errors.get)
+        return max(self.errors, key=lambda name: self.errors[name])
 
     def passed(self, tol: float = 1e-6) -> bool:
         return self.max_error <= tol
@@ -155,7 +155,8 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
     leaves = {name: x for name, x in _float_leaves(names, inputs)}
     for name, x in list(leaves.items()) + [(n, p.value) for n, p in params.items()]:
         if x.dtype != np.float64:
-            raise TypeError(f"{name}: gradcheck needs float64 (got {x.dtype}); float32 round-off swamps the differences")
+            raise TypeError(f"{name}: gradcheck needs float64 (got {x.dtype}); "
+                            "float32 round-off swamps the differences")
 
     # Analytic gradients from one forward and one backward with random upstream gradients.
     for p in params.values():

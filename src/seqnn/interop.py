@@ -120,11 +120,11 @@ def stack_from_state_dict(state: dict, kind: str | None = None, nonlinearity: st
     G = state["weight_ih_l0"].shape[0] // H
     inferred = {1: "rnn", 4: "lstm", 3: "gru"}.get(G)
     kind = kind or inferred
-    if kind != inferred:
+    if kind is None or kind != inferred:
         raise ValueError(f"kind: the weights have {G} gates, which is not a {kind!r}")
     num_layers = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"weight_ih_l(\d+)", k)))
     bidirectional = "weight_ih_l0_reverse" in state
-    extra = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
+    extra: dict = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
     dtype = dtype or state["weight_ih_l0"].dtype
     stack = RecurrentStack(kind, D, H, num_layers, bidirectional, dropout, bias="bias_ih_l0" in state,
                            dtype=dtype, rng=0, **extra)

@@ -16,6 +16,8 @@ file (the old file, if any, stays intact).
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import os
 import tempfile
@@ -164,7 +166,7 @@ def load_checkpoint(path, into: Module | None = None):
         if name not in MODELS:
             raise ValueError(f"path: unknown model class {name!r}; expected one of {sorted(MODELS)}")
         try:
-            model = MODELS[name](**config, rng=0)
+            model: Any = MODELS[name](**config, rng=0)
         except (TypeError, ValueError) as err:
             raise ValueError(f"path: {path} is not a valid seqnn model file (its config does not build a "
                              f"{name}: {err})") from None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import init
@@ -34,7 +36,7 @@ class Linear(Module):
         self.add_parameter("W_hy", init.uniform((out_features, in_features), bound, rng))
         if self.bias:
             self.add_parameter("b_y", init.uniform((out_features,), bound, rng))
-        self._cache = None
+        self._cache: Any = None
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias}, dtype={self.dtype}"
@@ -76,7 +78,7 @@ class Dropout(Module):
             raise ValueError(f"p: expected a probability in [0, 1), got {p!r}")
         self.p = float(p)
         self.rng = as_rng(rng)
-        self._scale = None
+        self._scale: np.ndarray | None = None
 
     def extra_repr(self):
         return f"p={self.p}"
@@ -113,7 +115,7 @@ class Embedding(Module):
         self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
         self.dtype = check_dtype_arg(dtype)
         self.add_parameter("W_embed", as_rng(rng).standard_normal((num_embeddings, embedding_dim)))
-        self._ids = None
+        self._ids: np.ndarray | None = None
 
     @property
     def output_size(self) -> int:

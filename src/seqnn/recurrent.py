@@ -21,6 +21,8 @@ across calls (truncated BPTT), pass it back in as ``state0``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._checks import check_float_array, check_int_array, read_only
@@ -72,7 +74,7 @@ class Recurrent(Module):
         self.reverse = bool(reverse)
         self.fast = bool(fast)
         self.dtype = cell.dtype
-        self._cache = None
+        self._cache: Any = None
 
     @property
     def kernel(self):

@@ -7,6 +7,8 @@ direction, concatenates the two, and applies dropout between layers.
 
 from __future__ import annotations
 
+from typing import Any
+
 import warnings
 
 import numpy as np
@@ -109,11 +111,12 @@ class RecurrentStack(Module):
         check_float_array("doutput", doutput, (T, B, self.output_size), self.dtype, "TBH")
         dfinals = self._split_state(dstate_T, B, "dstate_T")
         dstates0 = [None] * len(self.layers)
-        H, dout = self.hidden_size, doutput
+        H = self.hidden_size
+        dout: Any = doutput
         for l in reversed(range(self.num_layers)):
             if l < self.num_layers - 1:
                 dout = self.dropouts[l].backward(dout)
-            dinp = 0.0
+            dinp: Any = 0.0
             need = input_grad or l > 0               # the first layer's input may need no gradient (token ids)
             for d in range(self.num_directions):
                 k = l * self.num_directions + d

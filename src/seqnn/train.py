@@ -9,6 +9,8 @@ the case ``k = T``. Memory and time per update are O(k), whatever the stream's l
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,7 +158,8 @@ class StreamTrainer:
             raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
                              f"got {len(data)}")
         self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
-        self.epoch, self.chunk, self.steps, self.state = 0, 0, 0, None
+        self.epoch, self.chunk, self.steps = 0, 0, 0
+        self.state: Any = None
 
     @property
     def chunks_per_epoch(self) -> int:
@@ -177,7 +180,7 @@ class StreamTrainer:
 
     def state_dict(self) -> dict:
         """Position, carried state (a list of arrays, copies), optimizer state, generator states."""
-        parts = [] if self.state is None else list(self.state) if isinstance(self.state, tuple) else [self.state]
+        parts: list = [] if self.state is None else list(self.state) if isinstance(self.state, tuple) else [self.state]
         return {"epoch": self.epoch, "chunk": self.chunk, "steps": self.steps, "data_shape": list(self.data.shape),
                 "state": [p.copy() for p in parts], "optimizer": self.optimizer.state_dict(),
                 "generators": [g.bit_generator.state for g in self.model.generators()]}

@@ -26,7 +26,8 @@ def check_grads(fn, inputs, tol=TOL, **kwargs):
     assert report.errors, "gradcheck checked nothing"
     WORST.append((report.max_error, os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0], report.worst))
     assert report.max_error <= tol, (
-        f"gradient of {report.worst} is wrong: relative error {report.max_error:.2e} > {tol:.0e}\n{report}")
+        f"gradient of {', '.join(report.failures(tol))} is wrong: relative error {report.max_error:.2e} > "
+        f"{tol:.0e}\n{report}")
     return report
 
 

@@ -207,5 +207,33 @@ def test_gradcheck_refuses_float32(rng):
 def test_report_names_every_array(rng):
     cell = seqnn.LSTMCell(2, 3, rng=0)
     report = seqnn.gradcheck(cell, (rng.standard_normal((2, 2)), random_state(cell, 2, rng)))
-    assert set(report.errors) == {"x", "state.0", "state.1", "W_xh", "W_hh", "b_h"}
+    gates = {f"{p}[{g}]" for p in ("W_xh", "W_hh", "b_h") for g in "ifgo"}
+    assert set(report.errors) == {"x", "state.h", "state.c", "W_xh", "W_hh", "b_h"} | gates
     assert "worst:" in str(report)
+
+
+@pytest.mark.parametrize("kind,gate", [("lstm", g) for g in "ifgo"] + [("gru", g) for g in "rzn"])
+def test_a_wrong_gate_derivative_is_named_by_its_gate(kind, gate, rng):
+    """Break one gate's chain-rule factor by 1%: the report names that gate's rows and no other."""
+    cell = seqnn.cells.make_cell(kind, 2, 3, rng=0)
+    k, H = cell.gate_names.index(gate), cell.hidden_size
+    right = cell.step_backward
+
+    def broken(dstate, cache):
+        dz_x, dz_h, dprev = right(dstate, cache)
+        for dz in {id(dz_x): dz_x, id(dz_h): dz_h}.values():   # the same array for an LSTM
+            dz[:, k * H:(k + 1) * H] *= 1.01
+        return dz_x, dz_h, dprev
+
+    cell.step_backward = broken
+    report = seqnn.gradcheck(cell, (rng.standard_normal((2, 2)), random_state(cell, 2, rng)))
+    rows = [name for name in report.failures() if "[" in name]
+    assert rows and all(name.endswith(f"[{gate}]") for name in rows), str(report)   # that gate, no other
+    assert f"W_xh[{gate}]" in rows and report.max_error > 1e-3
+
+
+def test_state_parts_are_named_in_an_engine_check(rng):
+    layer = seqnn.Recurrent(seqnn.LSTMCell(2, 3, rng=0))
+    X = rng.standard_normal((3, 2, 2))
+    report = seqnn.gradcheck(layer, (X, random_state(layer.cell, 2, rng)))
+    assert {"X", "state0.h", "state0.c", "cell.W_hh[f]"} <= set(report.errors) and report.passed()

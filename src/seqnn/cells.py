@@ -55,6 +55,7 @@ class Cell(Module):
     cache_names: tuple[str, ...] = ()   # names of what step() keeps for backward, for traces
     sums_preactivations = True          # pre-activation = input term + recurrent term (traces show it)
     recurrent_grad_differs = False      # step_backward's dz_h differs from dz_x (GRU): the engine keeps both
+    gate_names: tuple[str, ...] = ()    # the blocks of rows stacked in W_xh, W_hh, b_h (gradcheck names them)
 
     def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
                  input_init=None, recurrent_init=None, dtype=np.float64, rng=None):
@@ -263,6 +264,7 @@ class LSTMCell(Cell):
 
     num_gates = 4
     state_names = ("h", "c")
+    gate_names = ("i", "f", "g", "o")
     cache_names = ("h_prev", "c_prev", "i", "f", "g", "o", "tanh_c")
 
     W_xi = _Gate("W_xh", 0, "(H, D): input weights of the input gate i")
@@ -342,6 +344,7 @@ class GRUCell(Cell):
     """
 
     num_gates = 3
+    gate_names = ("r", "z", "n")
     cache_names = ("h_prev", "r", "z", "n", "hn")
     sums_preactivations = False      # n's pre-activation is not x-term + h-term (r sits between)
     recurrent_grad_differs = True    # so dz_h (r * dz_n in the n block) differs from dz_x

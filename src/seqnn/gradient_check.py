@@ -94,7 +94,10 @@ class GradcheckReport:
 
     ``errors`` maps a name (an input such as ``"X"`` or ``"state0.c"``, or a
     parameter such as ``"W_hh"``) to its score; ``analytic`` and ``numeric`` keep
-    both gradients for inspection (plot them, diff them).
+    both gradients for inspection (plot them, diff them). A gated cell's stacked
+    parameters also get a row per gate, ``"W_hh[f]"`` (rows H:2H of an LSTM's
+    ``W_hh``), so that a wrong forget-gate derivative is named as such: ``worst``
+    names the gate's row rather than the whole array when both score the same.
     """
 
     errors: dict[str, float] = field(default_factory=dict)
@@ -112,6 +115,11 @@ class GradcheckReport:
 
     def passed(self, tol: float = 1e-6) -> bool:
         return self.max_error <= tol
+
+    def failures(self, tol: float = 1e-6) -> list[str]:
+        """The names whose error exceeds ``tol``, worst first (a gate's row before its whole array)."""
+        bad = [name for name, err in self.errors.items() if err > tol]
+        return sorted(bad, key=lambda name: (-self.errors[name], "[" not in name))
 
     def __str__(self):
         width = max((len(k) for k in self.errors), default=4)
@@ -149,10 +157,12 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
         backward = fn.backward
     if params is None:
         params = dict(fn.named_parameters()) if isinstance(fn, Module) else {}
+    layout = _gate_layout(params if isinstance(params, Module) else fn)
     if isinstance(params, Module):
         params = dict(params.named_parameters())
     names = _argument_names(forward, len(inputs))
-    leaves = {name: x for name, x in _float_leaves(names, inputs)}
+    parts = _state_names(fn)
+    leaves = {name: x for name, x in _float_leaves(names, inputs, parts=parts)}
     for name, x in list(leaves.items()) + [(n, p.value) for n, p in params.items()]:
         if x.dtype != np.float64:
             raise TypeError(f"{name}: gradcheck needs float64 (got {x.dtype}); "
@@ -168,7 +178,7 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
     if not isinstance(grads, tuple):
         grads = (grads,)
     report = GradcheckReport()
-    analytic = dict(_float_leaves(names, grads[:len(inputs)], keep_none=True))
+    analytic = dict(_float_leaves(names, grads[:len(inputs)], keep_none=True, parts=parts))
     analytic.update({name: p.grad.copy() for name, p in params.items()})
 
     def loss():
@@ -180,6 +190,9 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
             raise ValueError(f"{name}: backward returned no gradient for this input")
         n = numerical_gradient(loss, x, eps, order)
         report.analytic[name], report.numeric[name] = np.asarray(a), n
+        gates, H = layout.get(name, ((), 0))
+        for k, gate in enumerate(gates):                 # first, so that `worst` names the gate
+            report.errors[f"{name}[{gate}]"] = relative_error(np.asarray(a)[k * H:(k + 1) * H], n[k * H:(k + 1) * H])
         report.errors[name] = relative_error(a, n)
     return report
 
@@ -194,15 +207,44 @@ def _argument_names(f, count: int) -> list[str]:
     return names + [f"input{k}" for k in range(len(names), count)]
 
 
-def _float_leaves(names, values, keep_none=False):
-    """Yield (name, array) for float arrays in ``values``, descending into tuples/lists."""
+def _float_leaves(names, values, keep_none=False, parts=None):
+    """Yield (name, array) for float arrays in ``values``, descending into tuples/lists.
+
+    A tuple with as many items as ``parts`` (the state's names, ``("h", "c")``) names
+    them ``state0.h``, ``state0.c``; other tuples are numbered (``args.0``).
+    """
     for name, v in zip(names, values):
         if isinstance(v, (tuple, list)):
-            yield from _float_leaves([f"{name}.{k}" for k in range(len(v))], v, keep_none)
+            sub = parts if parts is not None and len(parts) == len(v) else range(len(v))
+            yield from _float_leaves([f"{name}.{k}" for k in sub], v, keep_none)
         elif isinstance(v, np.ndarray) and np.issubdtype(v.dtype, np.floating):
             yield name, v
         elif keep_none and v is None:
             yield name, None
+
+
+def _state_names(fn):
+    """The names of the parts of ``fn``'s state when it has several (an LSTM's ``("h", "c")``), else None."""
+    for obj in (fn, getattr(fn, "cell", None), getattr(fn, "rnn", None), getattr(fn, "encoder", None)):
+        names = getattr(obj, "state_names", None)
+        if names is not None and len(names) > 1:
+            return tuple(names)
+    return None
+
+
+def _gate_layout(module, prefix: str = "") -> dict:
+    """{parameter name: (gate names, H)} for the stacked parameters of every gated cell in ``module``."""
+    if not isinstance(module, Module):
+        return {}
+    layout = {}
+    gates = getattr(module, "gate_names", ())
+    if gates:
+        for name in ("W_xh", "W_hh", "b_h"):
+            if name in module.params:
+                layout[prefix + name] = (tuple(gates), module.hidden_size)
+    for key, child in module.children():
+        layout.update(_gate_layout(child, f"{prefix}{key}."))
+    return layout
 
 
 def _leaves(obj):

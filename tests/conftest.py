@@ -1,7 +1,14 @@
-"""Shared oracles for the test suite.
+"""Shared oracles and the one registry of cell kinds for the test suite.
+
+``CELL_KINDS``: every kind of cell, by name; a test that loops over cells
+parametrizes over it, so a new cell is one line here.
 
 ``check_grads`` is the one gradient oracle every test calls: it runs
-``seqnn.gradcheck`` and, on failure, names the array whose gradient is wrong.
+``seqnn.gradcheck`` and, on failure, names the arrays whose gradient is wrong.
+
+``layer_run`` and ``assert_same_run`` are the one oracle for "the same
+computation, two ways": a run is a dict of named arrays (outputs, final state
+parts, every gradient), and two runs must have the same names and numbers.
 """
 
 import os
@@ -10,6 +17,51 @@ import numpy as np
 import pytest
 
 import seqnn
+
+CELL_KINDS = {                   # name -> (seqnn.cells.make_cell kind, options)
+    "rnn-tanh": ("rnn", {"nonlinearity": "tanh"}),
+    "rnn-relu": ("rnn", {"nonlinearity": "relu"}),
+    "lstm": ("lstm", {}),
+    "gru": ("gru", {}),
+}
+
+
+def make_cell(name: str, D: int, H: int, **kwargs):
+    """A cell of kind ``name`` (a key of CELL_KINDS), input size D, hidden size H."""
+    kind, options = CELL_KINDS[name]
+    return seqnn.cells.make_cell(kind, D, H, **options, **kwargs)
+
+
+def parts(state) -> tuple:
+    """Public state -> tuple of arrays: h -> (h,), (h, c) -> (h, c)."""
+    return state if isinstance(state, tuple) else (state,)
+
+
+def named_state(prefix: str, state, names) -> dict:
+    """{"final.h": h, "final.c": c} from a public state and the state's part names."""
+    return {f"{prefix}.{n}": np.array(p) for n, p in zip(names, parts(state), strict=True)}
+
+
+def layer_run(layer, X, state0, dH, dstate=None, lengths=None) -> dict:
+    """Forward and backward of a ``Recurrent`` (or a stack) from zeroed gradients, as named arrays:
+    H, final.<part>, dX, dstate0.<part> and grad.<parameter> for every parameter."""
+    names = getattr(layer, "state_names", None) or layer.cell.state_names
+    layer.zero_grad()
+    H, final = layer.forward(X, state0, lengths)
+    run = {"H": np.array(H), **named_state("final", final, names)}
+    dX, dstate0 = layer.backward(dH, dstate)
+    run.update({"dX": np.array(dX), **named_state("dstate0", dstate0, names)})
+    run.update({f"grad.{n}": p.grad.copy() for n, p in layer.named_parameters()})
+    return run
+
+
+def assert_same_run(got: dict, want: dict, rtol: float = 1e-12, atol: float = 1e-12, what: str = ""):
+    """The one comparison of two runs: the same names, and every array the same to rtol/atol."""
+    assert set(got) == set(want), f"{what}: different arrays: {sorted(set(got) ^ set(want))}"
+    for name in want:
+        assert got[name].shape == want[name].shape, f"{what}: {name}: shape {got[name].shape}, not {want[name].shape}"
+        np.testing.assert_allclose(got[name], want[name], rtol=rtol, atol=atol, err_msg=f"{what}: {name}")
+
 
 TOL = 1e-6   # float64 central differences: a correct backward scores ~1e-8 or better
 WORST = []   # (error, test, array) of every gradient check, summarised at the end of the run

@@ -6,23 +6,9 @@ import pytest
 import seqnn
 from seqnn import fast
 
-CELLS = {
-    "rnn-tanh": lambda H=6, **kw: seqnn.RNNCell(5, H, **kw),
-    "rnn-relu": lambda H=6, **kw: seqnn.RNNCell(5, H, nonlinearity="relu", **kw),
-    "lstm": lambda H=6, **kw: seqnn.LSTMCell(5, H, **kw),
-    "gru": lambda H=6, **kw: seqnn.GRUCell(5, H, **kw),
-}
+from conftest import CELL_KINDS, assert_same_run, layer_run, make_cell
 
-
-def run(cell, X, state0, dH, dstate, lengths=None, reverse=False, fast=True):
-    layer = seqnn.Recurrent(cell, reverse=reverse, fast=fast)
-    assert (layer.kernel is not None) == fast
-    layer.zero_grad()
-    H, final = layer.forward(X, state0, lengths)
-    H = H.copy()
-    dX, ds0 = layer.backward(dH, dstate)
-    parts = lambda s: s if isinstance(s, tuple) else (s,)   # noqa: E731
-    return [H, *parts(final), dX, *parts(ds0)] + [p.grad.copy() for p in layer.parameters()]
+CELLS = {name: (lambda H=6, _n=name, **kw: make_cell(_n, 5, H, **kw)) for name in CELL_KINDS}
 
 
 @pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "lengths"])
@@ -41,11 +27,13 @@ def test_fast_path_equals_readable_loop(kind, bias, T, dtype, tol, with_lengths)
     dH = rng.standard_normal((T, B, H)).astype(dtype)
     lengths = np.array([T, max(1, T // 2), 1]) if with_lengths else None
     for reverse in (False, True):
-        quick = run(cell, X, state0, dH, dstate, lengths, reverse, fast=True)
-        readable = run(cell, X, state0, dH, dstate, lengths, reverse, fast=False)
-        for k, (a, b) in enumerate(zip(quick, readable)):
-            assert a.dtype == dtype
-            np.testing.assert_allclose(a, b, rtol=tol, atol=tol, err_msg=f"result {k}, reverse={reverse}")
+        runs = {}
+        for fast_loop in (True, False):
+            layer = seqnn.Recurrent(cell, reverse=reverse, fast=fast_loop)
+            assert (layer.kernel is not None) == fast_loop
+            runs[fast_loop] = layer_run(layer, X, state0, dH, dstate, lengths)
+        assert all(a.dtype == dtype for a in runs[True].values())
+        assert_same_run(runs[True], runs[False], rtol=tol, atol=tol, what=f"fast vs readable, reverse={reverse}")
 
 
 def test_fast_path_does_not_touch_its_inputs():

@@ -2,7 +2,7 @@
 gradients, random initial states, T >= 3, B > 1, fixed seeds), plus edge shapes,
 plus proof that the checker catches a broken backward.
 
-A new cell is covered by adding one line to CELLS.
+A new cell is covered by adding one line to conftest.CELL_KINDS.
 """
 
 import numpy as np
@@ -12,14 +12,9 @@ import seqnn
 from seqnn.gradient_check import numerical_gradient, relative_error
 from seqnn.models import CharLM, Seq2Seq, SequenceClassifier, SequenceTagger
 
-from conftest import check_grads, random_state
+from conftest import CELL_KINDS, check_grads, make_cell, random_state
 
-CELLS = {
-    "rnn-tanh": lambda D, H, **kw: seqnn.RNNCell(D, H, nonlinearity="tanh", **kw),
-    "rnn-relu": lambda D, H, **kw: seqnn.RNNCell(D, H, nonlinearity="relu", **kw),
-    "lstm": lambda D, H, **kw: seqnn.LSTMCell(D, H, **kw),
-    "gru": lambda D, H, **kw: seqnn.GRUCell(D, H, **kw),
-}
+CELLS = {name: (lambda D, H, _n=name, **kw: make_cell(_n, D, H, **kw)) for name in CELL_KINDS}
 
 
 @pytest.mark.parametrize("bias", [True, False])

@@ -30,11 +30,25 @@ def test_seq2seq_teacher_forcing_and_greedy_decoding(rng):
     assert np.array_equal(model.teacher_forcing_inputs(tgt), [[1, 1], [4, 5], [6, 2]])
     src = rng.integers(0, 6, (4, 2))
     out = model.greedy_decode(src, 5)
-    assert out.shape[1] == 2 and out.shape[0] <= 5
-    for b in range(2):                                 # after the first <eos>, only <eos>
-        ends = np.flatnonzero(out[:, b] == 2)
-        if ends.size:
-            assert (out[ends[0]:, b] == 2).all()
+    assert out.shape == (5, 2) and ((out >= 0) & (out < 7)).all()
+
+
+def test_greedy_decoding_pads_with_eos_after_the_first_eos(monkeypatch, rng):
+    """Scripted logits: sequence 0 says <eos> (2) at step 0 and 4 after it, sequence 1 says 5, then <eos>.
+    What comes after a sequence's first <eos> is <eos>, and decoding stops once every sequence has ended."""
+    model = Seq2Seq(6, 7, 8, cell="gru", bos_id=1, eos_id=2, rng=0)
+    script = iter([[2, 5], [4, 2], [4, 4]])            # the argmax each step would give, per sequence
+    steps = []
+
+    def scripted(H):
+        steps.append(H.shape)
+        return np.eye(7)[np.array(next(script))][None] * 10.0      # (1, B, V): one-hot logits
+
+    monkeypatch.setattr(model.out, "forward", scripted)
+    out = model.greedy_decode(rng.integers(0, 6, (4, 2)), 5)
+    assert out[:, 0].tolist() == [2, 2, 2, 2, 2]       # the 4 at step 1 came after <eos>: padded
+    assert out[:, 1].tolist() == [5, 2, 2, 2, 2]
+    assert len(steps) == 2                             # both ended at step 1: the third logits were never asked for
 
 
 def test_greedy_decoding_is_the_argmax_of_teacher_forcing_on_its_own_output(rng):

@@ -12,11 +12,12 @@ import seqnn
 from seqnn import interop
 from seqnn.models import CharLM, SequenceClassifier, SequenceTagger
 
+from conftest import CELL_KINDS
+
 torch = pytest.importorskip("torch")
 TOL = 1e-10
 
-KINDS = {"rnn-tanh": ("rnn", {"nonlinearity": "tanh"}), "rnn-relu": ("rnn", {"nonlinearity": "relu"}),
-         "lstm": ("lstm", {}), "gru": ("gru", {})}
+KINDS = CELL_KINDS                      # name -> (the stack's cell kind, options)
 
 
 def parts(state):

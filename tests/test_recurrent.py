@@ -1,61 +1,45 @@
 """The BPTT engine: the same numbers as stepping the cell by hand, and stateless calls."""
 
+import copy
+
 import numpy as np
 import pytest
 
 import seqnn
 
-from conftest import random_state
+from conftest import CELL_KINDS, assert_same_run, layer_run, make_cell, named_state, parts, random_state
 
-def parts(state):
-    """Public state -> tuple of arrays: h -> (h,), (h, c) -> (h, c)."""
-    return state if isinstance(state, tuple) else (state,)
-
-
-KINDS = [lambda: seqnn.RNNCell(3, 4, rng=0), lambda: seqnn.LSTMCell(3, 4, rng=0)]
-
-
-@pytest.mark.parametrize("make", KINDS)
-def test_forward_equals_stepping_the_cell(make, rng):
-    layer = seqnn.Recurrent(make())
-    X, s0 = rng.standard_normal((5, 2, 3)), random_state(layer.cell, 2, rng)
-    H, sT = layer.forward(X, s0)
-    state = s0
-    for t in range(5):
-        state = layer.cell.forward(X[t], state)
-        assert np.allclose(H[t], parts(state)[0], rtol=0, atol=1e-14), f"h at t={t}"
-    for got, want in zip(parts(sT), parts(state)):
-        assert np.allclose(got, want, rtol=0, atol=1e-14)
-
-
-@pytest.mark.parametrize("make", KINDS)
-def test_backward_equals_stepping_the_cell_backward(make, rng):
-    """The engine's hoisted products give the same gradients as T one-step backwards."""
-    layer = seqnn.Recurrent(make())
-    cell = layer.cell
-    X, s0 = rng.standard_normal((4, 2, 3)), random_state(cell, 2, rng)
-    dH = rng.standard_normal((4, 2, 4))
-    layer.forward(X, s0)
-    cell.zero_grad()
-    dX, ds0 = layer.backward(dH)
-    engine = {n: p.grad.copy() for n, p in cell.named_parameters()}
-
-    cell.zero_grad()
-    states, caches = [s0], []
-    for t in range(4):
-        states.append(cell.forward(X[t], states[-1]))
-        caches.append(cell._cache)
-    dstate = tuple(np.zeros((2, 4)) for _ in cell.state_names)
-    for t in reversed(range(4)):
-        cell._cache = caches[t]
-        dstate = (dstate[0] + dH[t],) + dstate[1:]
-        dx, dprev = cell.backward(*dstate)
-        assert np.allclose(dX[t], dx, rtol=0, atol=1e-13), f"dX at t={t}"
+def stepped_run(cell, X, state0, dH) -> dict:
+    """The lecture's unrolled graph by hand: one copy of ``cell`` per time step (each keeps its own
+    step's cache), stepped forward with ``cell.forward`` and backward with ``cell.backward``; the
+    weight gradient is the sum over the copies. Named as ``layer_run`` names a Recurrent's run."""
+    T = X.shape[0]
+    copies = [copy.deepcopy(cell) for _ in range(T)]
+    state, hs = state0, []
+    for t in range(T):
+        copies[t].zero_grad()
+        state = copies[t].forward(X[t], state)
+        hs.append(parts(state)[0])
+    run = {"H": np.stack(hs), **named_state("final", state, cell.state_names)}
+    dstate, dxs = tuple(np.zeros_like(p) for p in parts(state0)), [None] * T
+    for t in reversed(range(T)):
+        dstate = (dstate[0] + dH[t],) + dstate[1:]                 # own loss + what came from t+1
+        dxs[t], dprev = copies[t].backward(*dstate)
         dstate = parts(dprev)
-    for name, p in cell.named_parameters():
-        assert np.allclose(engine[name], p.grad, rtol=0, atol=1e-13), name
-    for a, b in zip(parts(ds0), dstate):
-        assert np.allclose(a, b, rtol=0, atol=1e-13)
+    run.update({"dX": np.stack(dxs), **named_state("dstate0", dstate, cell.state_names)})
+    run.update({f"grad.cell.{n}": sum(c.params[n].grad for c in copies) for n in cell.params})
+    return run
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "readable"])
+@pytest.mark.parametrize("kind", CELL_KINDS)
+def test_the_engine_equals_stepping_the_cell_by_hand(kind, fast, rng):
+    """Outputs, final state, dX, dstate0 and every weight gradient: the engine's hoisted products (and
+    its fast loop) give what T one-step forwards and backwards give."""
+    cell = make_cell(kind, 3, 4, rng=0)
+    X, s0, dH = rng.standard_normal((5, 2, 3)), random_state(cell, 2, rng), rng.standard_normal((5, 2, 4))
+    engine = layer_run(seqnn.Recurrent(cell, fast=fast), X, s0, dH)
+    assert_same_run(engine, stepped_run(cell, X, s0, dH), rtol=1e-11, atol=1e-13, what="engine vs by hand")
 
 
 def test_output_shapes_and_final_state_is_last_output(rng):

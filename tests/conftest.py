@@ -32,6 +32,12 @@ def make_cell(name: str, D: int, H: int, **kwargs):
     return seqnn.cells.make_cell(kind, D, H, **options, **kwargs)
 
 
+def make_stack(name: str, D: int, H: int, *args, **kwargs):
+    """A ``RecurrentStack`` of cells of kind ``name`` (a key of CELL_KINDS)."""
+    kind, options = CELL_KINDS[name]
+    return seqnn.RecurrentStack(kind, D, H, *args, **options, **kwargs)
+
+
 def parts(state) -> tuple:
     """Public state -> tuple of arrays: h -> (h,), (h, c) -> (h, c)."""
     return state if isinstance(state, tuple) else (state,)

@@ -157,20 +157,20 @@ def test_seq2seq(cell, rng):
 # --- the checker itself ------------------------------------------------------
 
 class TanhRNNWithoutDerivative(seqnn.RNNCell):
-    """A classic bug: backprop through tanh forgotten (dz = dh)."""
+    """A classic bug: backprop through tanh forgotten (da = dh)."""
 
     def step_backward(self, dstate, cache):
         (dh,) = dstate
-        dz = dh
-        return dz, dz, (dz @ self.W_hh,)
+        da = dh
+        return da, da, (da @ self.W_hh,)
 
 
 class LSTMWithoutForgetPath(seqnn.LSTMCell):
     """A classic bug: the cell-state gradient is not carried to the previous step."""
 
     def step_backward(self, dstate, cache):
-        dz, _, (dh_prev, dc_prev) = super().step_backward(dstate, cache)
-        return dz, dz, (dh_prev, np.zeros_like(dc_prev))
+        da, _, (dh_prev, dc_prev) = super().step_backward(dstate, cache)
+        return da, da, (dh_prev, np.zeros_like(dc_prev))
 
 
 @pytest.mark.parametrize("broken", [TanhRNNWithoutDerivative, LSTMWithoutForgetPath])
@@ -215,10 +215,10 @@ def test_a_wrong_gate_derivative_is_named_by_its_gate(kind, gate, rng):
     right = cell.step_backward
 
     def broken(dstate, cache):
-        dz_x, dz_h, dprev = right(dstate, cache)
-        for dz in {id(dz_x): dz_x, id(dz_h): dz_h}.values():   # the same array for an LSTM
-            dz[:, k * H:(k + 1) * H] *= 1.01
-        return dz_x, dz_h, dprev
+        da_x, da_h, dprev = right(dstate, cache)
+        for da in {id(da_x): da_x, id(da_h): da_h}.values():   # the same array for an LSTM
+            da[:, k * H:(k + 1) * H] *= 1.01
+        return da_x, da_h, dprev
 
     cell.step_backward = broken
     report = seqnn.gradcheck(cell, (rng.standard_normal((2, 2)), random_state(cell, 2, rng)))

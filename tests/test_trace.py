@@ -21,7 +21,7 @@ def test_worked_example_by_hand():
     assert np.allclose(values["x W_xh^T"], [0.5, -0.4], atol=1e-15)
     # h_prev W_hh^T + b_h = [0.2*0.5 + (-0.1)*0.1 + 0, 0.2*(-0.3) + (-0.1)*0.8 + 0.1]
     assert np.allclose(values["h_prev W_hh^T + b_h"], [0.09, -0.04], atol=1e-15)
-    assert np.allclose(values["z = sum of both"], [0.59, -0.44], atol=1e-15)
+    assert np.allclose(values["a = sum of both"], [0.59, -0.44], atol=1e-15)
     h = [math.tanh(0.59), math.tanh(-0.44)]
     assert np.allclose(values["h"], h, atol=1e-15)
     y = [2 * h[0], h[1], -h[0] + 0.5 * h[1], 0.5 * h[0] - h[1]]
@@ -36,7 +36,7 @@ def test_trace_prints_every_line_and_prediction():
     trace_step(cell, np.array([0.0, 1.0, 0.0, 0.0]), np.array([0.2, -0.1]), out=out,
                labels=vocab.tokens, file=buf)
     text = buf.getvalue()
-    for line in ["x W_xh^T = [ 0.5000 -0.4000]", "z = sum of both = [ 0.5900 -0.4400]",
+    for line in ["x W_xh^T = [ 0.5000 -0.4000]", "a = sum of both = [ 0.5900 -0.4400]",
                  "h = [ 0.5299 -0.4136]", "prediction = 'e' (p = 0.4812)"]:
         assert line in text
 

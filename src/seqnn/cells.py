@@ -13,8 +13,8 @@ with the gates stacked in PyTorch's order::
 A step is split in two so that the sequence engine (``seqnn.recurrent``) can do
 the input half for all time steps at once, outside its time loop:
 
-1. ``project_input(x)``: the input term ``zx = x W_xh^T + b_h`` (any number of rows).
-2. ``step(zx, state)``: everything that needs the previous state; returns the new
+1. ``project_input(x)``: the input term ``ax = x W_xh^T + b_h`` (any number of rows).
+2. ``step(ax, state)``: everything that needs the previous state; returns the new
    state and a cache of what backward needs.
 
 Backward mirrors it: ``step_backward(dstate, cache)`` returns the gradient of the
@@ -54,7 +54,7 @@ class Cell(Module):
     state_names: tuple[str, ...] = ("h",)
     cache_names: tuple[str, ...] = ()   # names of what step() keeps for backward, for traces
     sums_preactivations = True          # pre-activation = input term + recurrent term (traces show it)
-    recurrent_grad_differs = False      # step_backward's dz_h differs from dz_x (GRU): the engine keeps both
+    recurrent_grad_differs = False      # step_backward's da_h differs from da_x (GRU): the engine keeps both
     gate_names: tuple[str, ...] = ()    # the blocks of rows stacked in W_xh, W_hh, b_h (gradcheck names them)
 
     def __init__(self, input_size: int, hidden_size: int, *, bias: bool = True,
@@ -87,27 +87,27 @@ class Cell(Module):
     # --- the half of a step that does not depend on the previous state ------
     def project_input(self, x: np.ndarray) -> np.ndarray:
         """Input term of the pre-activations: ``x (N, D) -> x W_xh^T + b_h (N, G*H)``."""
-        zx = x @ self.W_xh.T
+        ax = x @ self.W_xh.T
         if self.bias:
-            zx += self.b_h
-        return zx
+            ax += self.b_h
+        return ax
 
-    def input_grad(self, dz_x: np.ndarray) -> np.ndarray:
-        """``dx = dz_x W_xh``: ``(N, G*H) -> (N, D)``."""
-        return dz_x @ self.W_xh
+    def input_grad(self, da_x: np.ndarray) -> np.ndarray:
+        """``dx = da_x W_xh``: ``(N, G*H) -> (N, D)``."""
+        return da_x @ self.W_xh
 
-    def accumulate_grads(self, x, h_prev, dz_x, dz_h) -> None:
+    def accumulate_grads(self, x, h_prev, da_x, da_h) -> None:
         """Add this step's (or all steps') weight gradients, one product each.
 
-        x (N, D), h_prev (N, H), dz_x and dz_h (N, G*H): the gradients of the
+        x (N, D), h_prev (N, H), da_x and da_h (N, G*H): the gradients of the
         input-side and recurrent-side pre-activations (the same array for RNN
         and LSTM). With N = T*B this is the lecture's sum over time
         ``dE/dW = sum_t dE_t/dW`` as one matrix product.
         """
-        self.params["W_xh"].grad += dz_x.T @ x
-        self.params["W_hh"].grad += dz_h.T @ h_prev
+        self.params["W_xh"].grad += da_x.T @ x
+        self.params["W_hh"].grad += da_h.T @ h_prev
         if self.bias:
-            self.params["b_h"].grad += dz_x.sum(axis=0)
+            self.params["b_h"].grad += da_x.sum(axis=0)
 
     # --- states -------------------------------------------------------------
     def initial_state(self, batch_size: int) -> tuple:
@@ -156,12 +156,12 @@ class Cell(Module):
             raise TypeError(f"dstate: expected {len(self.state_names)} arrays "
                             f"({', '.join('d' + s for s in self.state_names)}), got {len(dstate)}")
         dstate = self.as_state_tuple(dstate[0] if len(dstate) == 1 else dstate, x.shape[0], "dstate")
-        dz_x, dz_h, dstate_prev = self.step_backward(dstate, cache)
-        self.accumulate_grads(x, h_prev, dz_x, dz_h)
-        return self.input_grad(dz_x), self.public_state(dstate_prev)
+        da_x, da_h, dstate_prev = self.step_backward(dstate, cache)
+        self.accumulate_grads(x, h_prev, da_x, da_h)
+        return self.input_grad(da_x), self.public_state(dstate_prev)
 
     # --- to be written by each cell -----------------------------------------
-    def step(self, zx, state):  # pragma: no cover - abstract
+    def step(self, ax, state):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def step_backward(self, dstate, cache):  # pragma: no cover - abstract
@@ -219,26 +219,26 @@ class RNNCell(Cell):
     def extra_repr(self):
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
 
-    def step(self, zx, state):
-        """zx (B, H) = x_t W_xh^T + b_h; state (h_prev,). Returns ((h,), cache)."""
+    def step(self, ax, state):
+        """ax (B, H) = x_t W_xh^T + b_h; state (h_prev,). Returns ((h,), cache)."""
         (h_prev,) = state
-        z = zx + h_prev @ self.W_hh.T                 # pre-activation
-        h = np.tanh(z) if self.nonlinearity == "tanh" else relu(z)
+        a = ax + h_prev @ self.W_hh.T                 # pre-activation
+        h = np.tanh(a) if self.nonlinearity == "tanh" else relu(a)
         return (h,), (h_prev, h)
 
     def step_backward(self, dstate, cache):
         """dstate (dh,): dE/dh_t, from this step's output and from step t+1.
 
-        Returns (dz, dz, (dh_prev,)) with dz = dE/dz_t (B, H).
+        Returns (da, da, (dh_prev,)) with da = dE/da_t (B, H), a_t the pre-activation.
         """
         (dh,) = dstate
         h_prev, h = cache
         if self.nonlinearity == "tanh":
-            dz = dh * (1.0 - h * h)                   # backprop through tanh: tanh' = 1 - h^2
+            da = dh * (1.0 - h * h)                   # backprop through tanh: tanh' = 1 - h^2
         else:
-            dz = dh * (h > 0)                         # backprop through relu
-        dh_prev = dz @ self.W_hh                      # into the previous state
-        return dz, dz, (dh_prev,)
+            da = dh * (h > 0)                         # backprop through relu
+        dh_prev = da @ self.W_hh                      # into the previous state
+        return da, da, (dh_prev,)
 
 
 class LSTMCell(Cell):
@@ -287,15 +287,15 @@ class LSTMCell(Cell):
                 raise ValueError("forget_bias: needs bias=True")
             self.b_f = np.full(self.hidden_size, forget_bias)
 
-    def step(self, zx, state):
-        """zx (B, 4H) = x_t W_xh^T + b_h; state (h_prev, c_prev). Returns ((h, c), cache)."""
+    def step(self, ax, state):
+        """ax (B, 4H) = x_t W_xh^T + b_h; state (h_prev, c_prev). Returns ((h, c), cache)."""
         h_prev, c_prev = state
         H = self.hidden_size
-        z = zx + h_prev @ self.W_hh.T                 # all four pre-activations (B, 4H)
-        i = sigmoid(z[:, 0 * H:1 * H])                # input gate
-        f = sigmoid(z[:, 1 * H:2 * H])                # forget gate
-        g = np.tanh(z[:, 2 * H:3 * H])                # candidate C~
-        o = sigmoid(z[:, 3 * H:4 * H])                # output gate
+        a = ax + h_prev @ self.W_hh.T                 # all four pre-activations (B, 4H)
+        i = sigmoid(a[:, 0 * H:1 * H])                # input gate
+        f = sigmoid(a[:, 1 * H:2 * H])                # forget gate
+        g = np.tanh(a[:, 2 * H:3 * H])                # candidate C~
+        o = sigmoid(a[:, 3 * H:4 * H])                # output gate
         c = f * c_prev + i * g                        # forget some, store some
         tanh_c = np.tanh(c)
         h = o * tanh_c                                # output what the gate lets through
@@ -304,7 +304,7 @@ class LSTMCell(Cell):
     def step_backward(self, dstate, cache):
         """dstate (dh, dc): dE/dh_t and dE/dc_t (each includes what came from step t+1).
 
-        Returns (dz, dz, (dh_prev, dc_prev)) with dz = dE/d(pre-activations) (B, 4H).
+        Returns (da, da, (dh_prev, dc_prev)) with da = dE/d(pre-activations) (B, 4H).
         """
         dh, dc = dstate
         h_prev, c_prev, i, f, g, o, tanh_c = cache
@@ -314,14 +314,14 @@ class LSTMCell(Cell):
         df = dc * c_prev
         dg = dc * i
         dc_prev = dc * f                              # the gradient highway: only a product with f
-        dz = np.concatenate([
+        da = np.concatenate([
             di * i * (1.0 - i),                       # through sigmoid: s' = s (1 - s)
             df * f * (1.0 - f),
             dg * (1.0 - g ** 2),                      # through tanh: 1 - g^2
             do * o * (1.0 - o),
         ], axis=1)
-        dh_prev = dz @ self.W_hh                      # into the previous state
-        return dz, dz, (dh_prev, dc_prev)
+        dh_prev = da @ self.W_hh                      # into the previous state
+        return da, da, (dh_prev, dc_prev)
 
 
 class GRUCell(Cell):
@@ -347,7 +347,7 @@ class GRUCell(Cell):
     gate_names = ("r", "z", "n")
     cache_names = ("h_prev", "r", "z", "n", "hn")
     sums_preactivations = False      # n's pre-activation is not x-term + h-term (r sits between)
-    recurrent_grad_differs = True    # so dz_h (r * dz_n in the n block) differs from dz_x
+    recurrent_grad_differs = True    # so da_h (r * da_n in the n block) differs from da_x
 
     W_xr = _Gate("W_xh", 0, "(H, D): input weights of the reset gate r")
     W_xz = _Gate("W_xh", 1, "(H, D): input weights of the update gate z")
@@ -362,39 +362,39 @@ class GRUCell(Cell):
     def add_extra_biases(self, rng, bound):
         self.add_parameter("b_hn", init.uniform((self.hidden_size,), bound, rng))
 
-    def step(self, zx, state):
-        """zx (B, 3H) = x_t W_xh^T + b_h; state (h_prev,). Returns ((h,), cache)."""
+    def step(self, ax, state):
+        """ax (B, 3H) = x_t W_xh^T + b_h; state (h_prev,). Returns ((h,), cache)."""
         (h_prev,) = state
         H = self.hidden_size
-        zh = h_prev @ self.W_hh.T                          # recurrent terms of r, z, n (B, 3H)
-        r = sigmoid(zx[:, :H] + zh[:, :H])                 # reset gate
-        z = sigmoid(zx[:, H:2 * H] + zh[:, H:2 * H])       # update gate
-        hn = zh[:, 2 * H:] + self.b_hn if self.bias else zh[:, 2 * H:]   # h_prev W_hn^T + b_hn
-        n = np.tanh(zx[:, 2 * H:] + r * hn)                # candidate, reset applied after the product
+        ah = h_prev @ self.W_hh.T                          # recurrent terms of r, z, n (B, 3H)
+        r = sigmoid(ax[:, :H] + ah[:, :H])                 # reset gate
+        z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])       # update gate
+        hn = ah[:, 2 * H:] + self.b_hn if self.bias else ah[:, 2 * H:]   # h_prev W_hn^T + b_hn
+        n = np.tanh(ax[:, 2 * H:] + r * hn)                # candidate, reset applied after the product
         h = (1.0 - z) * n + z * h_prev                     # interpolate new and old
         return (h,), (h_prev, r, z, n, hn)
 
     def step_backward(self, dstate, cache):
-        """dstate (dh,). Returns (dz_x, dz_h, (dh_prev,)): the input-side and recurrent-side
+        """dstate (dh,). Returns (da_x, da_h, (dh_prev,)): the input-side and recurrent-side
         pre-activation gradients differ in the n block, where r multiplies the recurrent term."""
         (dh,) = dstate
         h_prev, r, z, n, hn = cache
         dn = dh * (1.0 - z)                                # h = (1 - z) n + z h_prev
-        dz = dh * (h_prev - n)
-        dn_pre = dn * (1.0 - n ** 2)                       # through tanh
-        dr = dn_pre * hn                                   # n_pre = x-term + r * hn
-        dhn = dn_pre * r
-        dr_pre = dr * r * (1.0 - r)                        # through sigmoid
-        dz_pre = dz * z * (1.0 - z)
-        dz_x = np.concatenate([dr_pre, dz_pre, dn_pre], axis=1)
-        dz_h = np.concatenate([dr_pre, dz_pre, dhn], axis=1)
-        dh_prev = dh * z + dz_h @ self.W_hh                # direct path + through the gates
-        return dz_x, dz_h, (dh_prev,)
+        dz = dh * (h_prev - n)                             # (dz: the update gate's gradient)
+        da_n = dn * (1.0 - n ** 2)                         # through tanh
+        dr = da_n * hn                                     # a_n = x-term + r * hn
+        dhn = da_n * r
+        da_r = dr * r * (1.0 - r)                          # through sigmoid
+        da_z = dz * z * (1.0 - z)
+        da_x = np.concatenate([da_r, da_z, da_n], axis=1)
+        da_h = np.concatenate([da_r, da_z, dhn], axis=1)
+        dh_prev = dh * z + da_h @ self.W_hh                # direct path + through the gates
+        return da_x, da_h, (dh_prev,)
 
-    def accumulate_grads(self, x, h_prev, dz_x, dz_h):
-        super().accumulate_grads(x, h_prev, dz_x, dz_h)
+    def accumulate_grads(self, x, h_prev, da_x, da_h):
+        super().accumulate_grads(x, h_prev, da_x, da_h)
         if self.bias:
-            self.params["b_hn"].grad += dz_h[:, 2 * self.hidden_size:].sum(axis=0)
+            self.params["b_hn"].grad += da_h[:, 2 * self.hidden_size:].sum(axis=0)
 
 
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}

@@ -5,12 +5,12 @@ rearranged for speed. Read ``cells.py`` for the equations; read this for how the
 cell is exactly an ``RNNCell``, ``LSTMCell`` or ``GRUCell`` (not a subclass,
 which may change the maths); ``fast=False``, or any other cell, runs the
 readable loop over ``step`` and ``step_backward``. A kernel only runs time: the
-engine hands it the input term of every step, ``Zx`` (T, B, G*H), already
+engine hands it the input term of every step, ``Ax`` (T, B, G*H), already
 projected (one product), and after the backward loop it turns the
 pre-activation gradients into the weight and input gradients itself (one
 product each). Both loops take the same ``mask`` (T, B, 1): True where a
 sequence is still running (``lengths``); past its end the forward copies the
-previous state, and the backward zeroes the chain-rule factors (so dz = 0) and
+previous state, and the backward zeroes the chain-rule factors (so da = 0) and
 passes the state gradient straight through. ``tests/test_fast.py`` checks that
 the two loops give the same numbers (to round-off), and every gradient check
 runs through both.
@@ -19,7 +19,7 @@ What the fast paths do differently (each measured in benchmarks/, see README the
 
 1. **Buffers written in place, one per sequence.** The engine's input
    projection for all T steps becomes the buffer that holds each step's gates
-   (the kernel overwrites it: ``Zx`` is the kernel's to keep), and the
+   (the kernel overwrites it: ``Ax`` is the kernel's to keep), and the
    gradients of the pre-activations overwrite the gates in the backward loop.
    No array is allocated inside a time loop, and the LSTM's peak memory stays
    close to the activations BPTT must keep.
@@ -41,12 +41,12 @@ from .cells import GRUCell, LSTMCell, RNNCell
 CHUNK = 16   # time steps whose derivative factors are computed together (bounds the extra memory)
 
 
-def _sigmoid_(z: np.ndarray) -> np.ndarray:
-    """In-place logistic function: z <- 1 / (1 + exp(-z)). Call under np.errstate(over="ignore")."""
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    z += 1.0
-    return np.reciprocal(z, out=z)
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """In-place logistic function: a <- 1 / (1 + exp(-a)). Call under np.errstate(over="ignore")."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1.0
+    return np.reciprocal(a, out=a)
 
 
 def _frozen(mask):
@@ -61,11 +61,11 @@ def _pass_frozen(dprev, d, frozen, t) -> None:
 
 
 class RNNKernel:
-    """h_t = act(Zx[t] + h_{t-1} W_hh^T), each h_t written in its place in Hs."""
+    """h_t = act(Ax[t] + h_{t-1} W_hh^T), each h_t written in its place in Hs."""
 
     @staticmethod
-    def forward(cell, Zx, state, mask=None):
-        T, B, H = Zx.shape
+    def forward(cell, Ax, state, mask=None):
+        T, B, H = Ax.shape
         frozen = _frozen(mask)
         Hs = np.empty((T + 1, B, H), cell.dtype)
         Hs[0] = state[0]
@@ -73,7 +73,7 @@ class RNNKernel:
         for t in range(T):
             h = Hs[t + 1]
             np.matmul(Hs[t], W_hT, out=h)
-            h += Zx[t]
+            h += Ax[t]
             if cell.nonlinearity == "tanh":
                 np.tanh(h, out=h)
             else:
@@ -87,42 +87,42 @@ class RNNKernel:
         T, B, H = dH.shape
         frozen = _frozen(mask)
         W_hh = cell.W_hh
-        dZ = np.empty((T, B, H), cell.dtype)
+        dA = np.empty((T, B, H), cell.dtype)
         dh, dh_prev = dstate[0].copy(), np.empty((B, H), cell.dtype)
         deriv_buf = np.empty((min(CHUNK, T), B, H), cell.dtype)
         for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):      # blocks of steps, last block first
             t1 = min(t0 + CHUNK, T)
             h, deriv = Hs[t0 + 1:t1 + 1], deriv_buf[:t1 - t0]
-            if cell.nonlinearity == "tanh":                   # act'(z) = 1 - h^2, written into one buffer
+            if cell.nonlinearity == "tanh":                   # act'(a) = 1 - h^2, written into one buffer
                 np.multiply(h, h, out=deriv)
                 np.subtract(1.0, deriv, out=deriv)
             else:
-                np.greater(h, 0, out=deriv)                   # relu'(z) = [h > 0]
+                np.greater(h, 0, out=deriv)                   # relu'(a) = [h > 0]
             if frozen is not None:
-                deriv *= ~frozen[t0:t1]                       # a frozen step: dz = 0
+                deriv *= ~frozen[t0:t1]                       # a frozen step: da = 0
             for t in reversed(range(t0, t1)):
                 dh += dH[t]                                   # own loss + from t+1
-                np.multiply(dh, deriv[t - t0], out=dZ[t])     # through the non-linearity
-                np.matmul(dZ[t], W_hh, out=dh_prev)           # into the previous state
+                np.multiply(dh, deriv[t - t0], out=dA[t])     # through the non-linearity
+                np.matmul(dA[t], W_hh, out=dh_prev)           # into the previous state
                 _pass_frozen(dh_prev, dh, frozen, t)
                 dh, dh_prev = dh_prev, dh
-        return dZ, None, (dh,)
+        return dA, None, (dh,)
 
 
 class LSTMKernel:
-    """The LSTM over a sequence; ``gates[t]`` holds Zx[t], then i, f, g, o, then dz_t."""
+    """The LSTM over a sequence; ``gates[t]`` holds Ax[t], then i, f, g, o, then da_t."""
 
     @staticmethod
-    def forward(cell, Zx, state, mask=None):
-        T, B, _ = Zx.shape
+    def forward(cell, Ax, state, mask=None):
+        T, B, _ = Ax.shape
         H, dtype = cell.hidden_size, cell.dtype
         frozen = _frozen(mask)
-        gates = Zx                                            # the input term of every step, overwritten
+        gates = Ax                                            # the input term of every step, overwritten
         Hs = np.empty((T + 1, B, H), dtype)
         Cs = np.empty((T + 1, B, H), dtype)
         tanh_C = np.empty((T, B, H), dtype)
         Hs[0], Cs[0] = state
-        # tanh(z_g) = 2 sigmoid(2 z_g) - 1: double the g rows once (input terms of all steps, and a
+        # tanh(a_g) = 2 sigmoid(2 a_g) - 1: double the g rows once (input terms of all steps, and a
         # contiguous copy of W_hh^T), so that each step needs one sigmoid over all four gates.
         gates[:, :, 2 * H:3 * H] *= 2.0
         W_hT = cell.W_hh.T.copy()                             # a copy (C order): never scale the parameter
@@ -131,18 +131,18 @@ class LSTMKernel:
         ig = np.empty((B, H), dtype)
         with np.errstate(over="ignore"):
             for t in range(T):
-                z = gates[t]
+                a = gates[t]
                 np.matmul(Hs[t], W_hT, out=rec)
-                z += rec                                      # all four pre-activations (g doubled)
-                g = z[:, 2 * H:3 * H]
-                _sigmoid_(z)                                  # i, f, o and sigmoid(2 z_g) in one pass
+                a += rec                                      # all four pre-activations (g doubled)
+                g = a[:, 2 * H:3 * H]
+                _sigmoid_(a)                                  # i, f, o and sigmoid(2 a_g) in one pass
                 g *= 2.0
-                g -= 1.0                                      # g = 2 sigmoid(2 z_g) - 1 = tanh(z_g)
-                np.multiply(z[:, H:2 * H], Cs[t], out=Cs[t + 1])       # f * c_prev
-                np.multiply(z[:, :H], g, out=ig)
+                g -= 1.0                                      # g = 2 sigmoid(2 a_g) - 1 = tanh(a_g)
+                np.multiply(a[:, H:2 * H], Cs[t], out=Cs[t + 1])       # f * c_prev
+                np.multiply(a[:, :H], g, out=ig)
                 Cs[t + 1] += ig                                        # + i * g
                 np.tanh(Cs[t + 1], out=tanh_C[t])
-                np.multiply(z[:, 3 * H:], tanh_C[t], out=Hs[t + 1])    # h = o * tanh(c)
+                np.multiply(a[:, 3 * H:], tanh_C[t], out=Hs[t + 1])    # h = o * tanh(c)
                 if frozen is not None:                        # finished sequences keep their state
                     np.copyto(Cs[t + 1], Cs[t], where=frozen[t])
                     np.copyto(Hs[t + 1], Hs[t], where=frozen[t])
@@ -159,7 +159,7 @@ class LSTMKernel:
         dh_prev, tmp = np.empty((2, B, H), dtype=cell.dtype)
         n = min(CHUNK, T)
         # Factors of the chain rule that do not depend on the incoming gradient, for a block of steps:
-        #   dc += dh * A,  dz_i = dc * Pi,  dz_f = dc * Pf,  dz_g = dc * Pg,  dz_o = dh * Q,  dc_prev = dc * F
+        #   dc += dh * A,  da_i = dc * Pi,  da_f = dc * Pf,  da_g = dc * Pg,  da_o = dh * Q,  dc_prev = dc * F
         A, Pi, Pf, Pg, Q, F = np.empty((6, n, B, H), cell.dtype)
         for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):      # blocks of steps, last block first
             t1 = min(t0 + CHUNK, T)
@@ -172,7 +172,7 @@ class LSTMKernel:
             np.multiply(g, g, out=Pg[:m]); np.subtract(1.0, Pg[:m], out=Pg[:m]); Pg[:m] *= i  # i (1 - g^2)
             np.subtract(1.0, o, out=Q[:m]); Q[:m] *= o; Q[:m] *= tc                          # tanh(c) o (1 - o)
             F[:m] = f                                         # kept: the gates are overwritten below
-            if frozen is not None:                            # a frozen step: dz = 0, dc passes through
+            if frozen is not None:                            # a frozen step: da = 0, dc passes through
                 live = ~frozen[t0:t1]
                 for factor in (A, Pi, Pf, Pg, Q):
                     factor[:m] *= live
@@ -182,11 +182,11 @@ class LSTMKernel:
                 dh += dH[t]                                   # own loss + from t+1
                 np.multiply(dh, A[k], out=tmp)
                 dc += tmp                                     # through h = o tanh(c)
-                dz = G4[t]                                    # dz_t overwrites this step's gates
-                np.multiply(dc, Pi[k], out=dz[:, 0])
-                np.multiply(dc, Pf[k], out=dz[:, 1])
-                np.multiply(dc, Pg[k], out=dz[:, 2])
-                np.multiply(dh, Q[k], out=dz[:, 3])
+                da = G4[t]                                    # da_t overwrites this step's gates
+                np.multiply(dc, Pi[k], out=da[:, 0])
+                np.multiply(dc, Pf[k], out=da[:, 1])
+                np.multiply(dc, Pg[k], out=da[:, 2])
+                np.multiply(dh, Q[k], out=da[:, 3])
                 dc *= F[k]                                    # the gradient highway
                 np.matmul(gates[t], W_hh, out=dh_prev)        # into the previous state
                 _pass_frozen(dh_prev, dh, frozen, t)
@@ -195,32 +195,32 @@ class LSTMKernel:
 
 
 class GRUKernel:
-    """The GRU over a sequence; ``gates[t]`` holds Zx[t], then r, z, n, then dz_x."""
+    """The GRU over a sequence; ``gates[t]`` holds Ax[t], then r, z, n, then da_x."""
 
     @staticmethod
-    def forward(cell, Zx, state, mask=None):
-        T, B, _ = Zx.shape
+    def forward(cell, Ax, state, mask=None):
+        T, B, _ = Ax.shape
         H, dtype = cell.hidden_size, cell.dtype
         frozen = _frozen(mask)
-        gates = Zx                                            # the input term of every step, overwritten
+        gates = Ax                                            # the input term of every step, overwritten
         Hs = np.empty((T + 1, B, H), dtype)
         Hs[0] = state[0]
         HN = np.empty((T, B, H), dtype)                       # h_prev W_hn^T + b_hn, kept for backward
         W_hT = cell.W_hh.T.copy()
-        zh = np.empty((B, 3 * H), dtype)
+        ah = np.empty((B, 3 * H), dtype)
         tmp = np.empty((B, H), dtype)
         with np.errstate(over="ignore"):
             for t in range(T):
                 x = gates[t]
-                np.matmul(Hs[t], W_hT, out=zh)
+                np.matmul(Hs[t], W_hT, out=ah)
                 rz = x[:, :2 * H]
-                rz += zh[:, :2 * H]
+                rz += ah[:, :2 * H]
                 _sigmoid_(rz)                                 # r and z in one pass
                 hn = HN[t]
                 if cell.bias:
-                    np.add(zh[:, 2 * H:], cell.b_hn, out=hn)
+                    np.add(ah[:, 2 * H:], cell.b_hn, out=hn)
                 else:
-                    hn[...] = zh[:, 2 * H:]
+                    hn[...] = ah[:, 2 * H:]
                 n = x[:, 2 * H:]
                 np.multiply(x[:, :H], hn, out=tmp)
                 n += tmp
@@ -238,11 +238,11 @@ class GRUKernel:
         T, B, H = dH.shape
         frozen = _frozen(mask)
         W_hh = cell.W_hh
-        dZh = np.empty((T, B, 3 * H), cell.dtype)             # recurrent side: differs in the n block
+        dAh = np.empty((T, B, 3 * H), cell.dtype)             # recurrent side: differs in the n block
         dh = dstate[0].copy()
         tmp = np.empty((B, H), cell.dtype)
         # Factors of the chain rule that do not depend on the incoming gradient, for a block of steps:
-        #   dz_z = dh * Qz,  dz_n = dh * Qn,  dz_r = dz_n * Qr;  R, Z: copies of r, z (overwritten below)
+        #   da_z = dh * Qz,  da_n = dh * Qn,  da_r = da_n * Qr;  R, Z: copies of r, z (overwritten below)
         factors = np.empty((5, min(CHUNK, T), B, H), cell.dtype)
         for t0 in range(((T - 1) // CHUNK) * CHUNK, -1, -CHUNK):
             t1 = min(t0 + CHUNK, T)
@@ -256,23 +256,23 @@ class GRUKernel:
             np.subtract(1.0, r, out=Qr); Qr *= r; Qr *= hn                                   # hn r (1 - r)
             np.copyto(R, r)
             np.copyto(Z, z)
-            if frozen is not None:                            # a frozen step: dz = 0, and with z = 1
+            if frozen is not None:                            # a frozen step: da = 0, and with z = 1
                 Qz *= ~frozen[t0:t1]                          # the direct path passes dh through
                 Qn *= ~frozen[t0:t1]
                 np.copyto(Z, 1.0, where=frozen[t0:t1])
             for t in reversed(range(t0, t1)):
                 k = t - t0
                 dh += dH[t]
-                dzx, dzh = gates[t], dZh[t]
-                np.multiply(dh, Qn[k], out=dzx[:, 2 * H:])    # dz_n (input side)
-                np.multiply(dzx[:, 2 * H:], Qr[k], out=dzh[:, :H])     # dz_r
-                np.multiply(dh, Qz[k], out=dzh[:, H:2 * H])            # dz_z
-                np.multiply(dzx[:, 2 * H:], R[k], out=dzh[:, 2 * H:])  # recurrent side of n: r * dz_n
-                dzx[:, :2 * H] = dzh[:, :2 * H]
+                dax, dah = gates[t], dAh[t]
+                np.multiply(dh, Qn[k], out=dax[:, 2 * H:])    # da_n (input side)
+                np.multiply(dax[:, 2 * H:], Qr[k], out=dah[:, :H])     # da_r
+                np.multiply(dh, Qz[k], out=dah[:, H:2 * H])            # da_z
+                np.multiply(dax[:, 2 * H:], R[k], out=dah[:, 2 * H:])  # recurrent side of n: r * da_n
+                dax[:, :2 * H] = dah[:, :2 * H]
                 np.multiply(dh, Z[k], out=tmp)                # direct path: z * dh
-                np.matmul(dzh, W_hh, out=dh)
+                np.matmul(dah, W_hh, out=dh)
                 dh += tmp
-        return gates, dZh, (dh,)
+        return gates, dAh, (dh,)
 
 
 KERNELS = {RNNCell: RNNKernel, LSTMCell: LSTMKernel, GRUCell: GRUKernel}

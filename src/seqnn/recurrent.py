@@ -4,14 +4,14 @@ Shapes: X (T, B, D) time-major, every hidden state (T, B, H), a state (B, H).
 
 Forward (the lecture's unrolled graph)::
 
-    Zx = X W_xh^T + b_h                       one product for all T steps, before the loop
-    for t = 0 .. T-1:  state_t = step(Zx[t], state_{t-1})
+    Ax = X W_xh^T + b_h                       one product for all T steps, before the loop
+    for t = 0 .. T-1:  state_t = step(Ax[t], state_{t-1})
 
 Backward (backpropagation through time)::
 
-    for t = T-1 .. 0:  dz_t, dstate_{t-1} = step_backward(dh_t + dstate_t, cache_t)
-    dW_xh = sum_t dz_t^T x_t     dW_hh = sum_t dz_t^T h_{t-1}     db_h = sum_t dz_t
-    dX = dZ W_xh                 -- each one product over all T*B rows, after the loop
+    for t = T-1 .. 0:  da_t, dstate_{t-1} = step_backward(dh_t + dstate_t, cache_t)
+    dW_xh = sum_t da_t^T x_t     dW_hh = sum_t da_t^T h_{t-1}     db_h = sum_t da_t
+    dX = dA W_xh                 -- each one product over all T*B rows, after the loop
 
 The layer keeps nothing between calls except the cache of the last forward,
 which its backward consumes: running a new sequence after an optimizer step
@@ -48,7 +48,7 @@ class Recurrent(Module):
         dstate_T is the gradient arriving at the final state (zeros if None).
         Returns dX (T, B, D) and the gradient of the initial state, and adds
         every parameter's gradient to its ``.grad``. Padded steps get and give
-        no gradient. ``input_grad=False`` skips the product ``dX = dZ W_xh``
+        no gradient. ``input_grad=False`` skips the product ``dX = dA W_xh``
         and returns dX None (for inputs that need no gradient, such as one-hot
         token ids; PyTorch decides the same from ``requires_grad``).
 
@@ -123,24 +123,24 @@ class Recurrent(Module):
     def _forward(self, X, state, mask):
         cell, kernel = self.cell, self.kernel
         T, B, D = X.shape
-        Zx = cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1)   # input term, all steps at once
+        Ax = cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1)   # input term, all steps at once
         if kernel is not None:                                           # same maths, arranged for speed
-            Hs, state, caches = kernel.forward(cell, Zx, state, mask)
+            Hs, state, caches = kernel.forward(cell, Ax, state, mask)
         else:
-            Hs, state, caches = self._forward_loop(Zx, state, mask)
+            Hs, state, caches = self._forward_loop(Ax, state, mask)
         self._cache = (X, Hs, caches, mask, kernel)
         H = Hs[1:] if mask is None else Hs[1:] * mask                    # outputs past the end are zero
         return H, state
 
-    def _forward_loop(self, Zx, state, mask):
+    def _forward_loop(self, Ax, state, mask):
         """The readable loop: the lecture's unrolled graph, one ``cell.step`` per time step."""
         cell = self.cell
-        T, B, _ = Zx.shape
+        T, B, _ = Ax.shape
         Hs = np.empty((T + 1, B, cell.hidden_size), cell.dtype)          # h_0 .. h_T
         Hs[0] = state[0]
         caches = []
         for t in range(T):
-            new_state, cache = cell.step(Zx[t], state)
+            new_state, cache = cell.step(Ax[t], state)
             if mask is not None:                                         # finished sequences keep their state
                 new_state = tuple(np.where(mask[t], new, old) for new, old in zip(new_state, state))
             state = new_state
@@ -155,14 +155,14 @@ class Recurrent(Module):
         if mask is not None:
             dH = dH * mask                                               # outputs past the end are constants
         if kernel is not None:
-            dZx, dZh, dstate0 = kernel.backward(cell, Hs, caches, dH, dstate, mask)
+            dAx, dAh, dstate0 = kernel.backward(cell, Hs, caches, dH, dstate, mask)
         else:
-            dZx, dZh, dstate0 = self._backward_loop(Hs, caches, mask, dH, dstate)
+            dAx, dAh, dstate0 = self._backward_loop(Hs, caches, mask, dH, dstate)
         # The sum over time, dE/dW = sum_t dE_t/dW: one product each over all T*B rows.
-        dZx2 = dZx.reshape(T * B, -1)
-        dZh2 = dZx2 if dZh is None else dZh.reshape(T * B, -1)
-        cell.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dZx2, dZh2)
-        dX = cell.input_grad(dZx2).reshape(T, B, D) if input_grad else None
+        dAx2 = dAx.reshape(T * B, -1)
+        dAh2 = dAx2 if dAh is None else dAh.reshape(T * B, -1)
+        cell.accumulate_grads(X.reshape(T * B, D), Hs[:-1].reshape(T * B, -1), dAx2, dAh2)
+        dX = cell.input_grad(dAx2).reshape(T, B, D) if input_grad else None
         return dX, dstate0
 
     def _backward_loop(self, Hs, caches, mask, dH, dstate):
@@ -170,21 +170,21 @@ class Recurrent(Module):
         cell = self.cell
         T, B, _ = dH.shape
         GH = cell.num_gates * cell.hidden_size
-        dZx = np.empty((T, B, GH), cell.dtype)   # dE/d(input-side pre-activations), every step
-        dZh = np.empty((T, B, GH), cell.dtype) if cell.recurrent_grad_differs else None
+        dAx = np.empty((T, B, GH), cell.dtype)   # dE/d(input-side pre-activations), every step
+        dAh = np.empty((T, B, GH), cell.dtype) if cell.recurrent_grad_differs else None
         for t in reversed(range(T)):
             dh = dstate[0] + dH[t]                                      # own loss + what came from t+1
             dstate = (dh,) + dstate[1:]
             if mask is None:
-                dz_x, dz_h, dstate = cell.step_backward(dstate, caches[t])
+                da_x, da_h, dstate = cell.step_backward(dstate, caches[t])
             else:                                # a frozen step passes its gradient straight through
                 live = tuple(d * mask[t] for d in dstate)
-                dz_x, dz_h, dprev = cell.step_backward(live, caches[t])
+                da_x, da_h, dprev = cell.step_backward(live, caches[t])
                 dstate = tuple(np.where(mask[t], p, d) for p, d in zip(dprev, dstate))
-            dZx[t] = dz_x
-            if dZh is not None:
-                dZh[t] = dz_h
-        return dZx, dZh, dstate
+            dAx[t] = da_x
+            if dAh is not None:
+                dAh[t] = da_h
+        return dAx, dAh, dstate
 
 
 def check_lengths(lengths, T: int, B: int):

@@ -47,7 +47,7 @@ def trace_step(cell, x, state=None, out=None, *, labels=None, precision: int = 4
     values["x W_xh^T"] = input_term
     values["h_prev W_hh^T + b_h" if cell.bias else "h_prev W_hh^T"] = recurrent_term
     if cell.sums_preactivations:
-        values["z = sum of both"] = input_term + recurrent_term
+        values["a = sum of both"] = input_term + recurrent_term
     new_state, cache = cell.step(cell.project_input(x2), state)
     for name, v in zip(cell.cache_names, cache):
         if not name.endswith("_prev") and name not in cell.state_names:

@@ -61,6 +61,15 @@ def layer_run(layer, X, state0, dH, dstate=None, lengths=None) -> dict:
     return run
 
 
+def stack_run_torch_names(stack, X, state0, dH, dstate=None, lengths=None) -> dict:
+    """``layer_run`` of a RecurrentStack with its gradients under PyTorch's names (``grad.weight_hh_l0``):
+    what a PyTorch run (live, or the golden fixtures) is compared with."""
+    from seqnn import interop
+    run = {k: v for k, v in layer_run(stack, X, state0, dH, dstate, lengths).items() if not k.startswith("grad.")}
+    run.update({f"grad.{k}": v for k, v in interop.stack_grads_state_dict(stack).items()})
+    return run
+
+
 def assert_same_run(got: dict, want: dict, rtol: float = 1e-12, atol: float = 1e-12, what: str = ""):
     """The one comparison of two runs: the same names, and every array the same to rtol/atol."""
     assert set(got) == set(want), f"{what}: different arrays: {sorted(set(got) ^ set(want))}"

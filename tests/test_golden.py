@@ -8,6 +8,8 @@ import pytest
 
 from seqnn import interop
 
+from conftest import assert_same_run, stack_run_torch_names
+
 DATA = np.load(Path(__file__).resolve().parent / "data" / "golden.npz")
 CASES = sorted({key.split("/")[0] for key in DATA.files if "/" in key})
 TOL = 1e-10
@@ -35,23 +37,12 @@ def test_fixtures_are_present():
 def test_matches_pytorch(name):
     c = case(name)
     stack = build(c)
-    lengths = c.get("lengths")
-    stack.zero_grad()
-    out, final = stack.forward(c["X"], pair(c, "h0", "c0"), lengths)
-    dX, dstate0 = stack.backward(c["dout"], pair(c, "dh_n", "dc_n"))
-
-    np.testing.assert_allclose(out, c["out"], rtol=0, atol=TOL, err_msg="outputs")
-    finals = final if isinstance(final, tuple) else (final,)
-    np.testing.assert_allclose(finals[0], c["h_n"], rtol=0, atol=TOL, err_msg="h_n")
-    np.testing.assert_allclose(dX, c["dX"], rtol=0, atol=TOL, err_msg="dX")
-    d0 = dstate0 if isinstance(dstate0, tuple) else (dstate0,)
-    np.testing.assert_allclose(d0[0], c["dh0"], rtol=0, atol=TOL, err_msg="dh0")
-    if "c_n" in c:
-        np.testing.assert_allclose(finals[1], c["c_n"], rtol=0, atol=TOL, err_msg="c_n")
-        np.testing.assert_allclose(d0[1], c["dc0"], rtol=0, atol=TOL, err_msg="dc0")
-    grads = interop.stack_grads_state_dict(stack)
-    for key in (k for k in c if k.startswith("g.")):
-        np.testing.assert_allclose(grads[key[2:]], c[key], rtol=0, atol=TOL, err_msg=f"gradient of {key[2:]}")
+    got = stack_run_torch_names(stack, c["X"], pair(c, "h0", "c0"), c["dout"], pair(c, "dh_n", "dc_n"),
+                                c.get("lengths"))
+    want = {"H": c["out"], "final.h": c["h_n"], "dX": c["dX"], "dstate0.h": c["dh0"],
+            **({"final.c": c["c_n"], "dstate0.c": c["dc0"]} if "c_n" in c else {}),
+            **{"grad." + k[2:]: v for k, v in c.items() if k.startswith("g.")}}
+    assert_same_run(got, want, rtol=0, atol=TOL, what=f"seqnn vs PyTorch 2.13's fixture {name}")
 
 
 @pytest.mark.parametrize("name", ["lstm", "gru"])

@@ -12,7 +12,7 @@ import seqnn
 from seqnn import interop
 from seqnn.models import CharLM, SequenceClassifier, SequenceTagger
 
-from conftest import CELL_KINDS
+from conftest import CELL_KINDS, assert_same_run, stack_run_torch_names
 
 torch = pytest.importorskip("torch")
 TOL = 1e-10
@@ -24,8 +24,8 @@ def parts(state):
     return state if isinstance(state, tuple) else (state,)
 
 
-def torch_run(module, X, state0, lengths, dout, dfinal):
-    """Forward and backward in PyTorch; returns numpy outputs, final states and gradients."""
+def torch_run(module, X, state0, lengths, dout, dfinal, state_names) -> dict:
+    """Forward and backward in PyTorch, named as ``conftest.layer_run`` names a seqnn run."""
     Xt = torch.tensor(X, requires_grad=True)
     s0 = tuple(torch.tensor(s, requires_grad=True) for s in parts(state0))
     hx = s0 if len(s0) == 2 else s0[0]
@@ -39,9 +39,11 @@ def torch_run(module, X, state0, lengths, dout, dfinal):
                                                   for f, d in zip(parts(final), parts(dfinal)))
     module.zero_grad()
     loss.backward()
-    grads = {n: p.grad.numpy() for n, p in module.named_parameters()}
-    return (out.detach().numpy(), tuple(f.detach().numpy() for f in parts(final)), Xt.grad.numpy(),
-            tuple(s.grad.numpy() for s in s0), grads)
+    run = {"H": out.detach().numpy(), "dX": Xt.grad.numpy()}
+    run.update({f"final.{n}": f.detach().numpy() for n, f in zip(state_names, parts(final), strict=True)})
+    run.update({f"dstate0.{n}": s.grad.numpy() for n, s in zip(state_names, s0, strict=True)})
+    run.update({f"grad.{n}": p.grad.numpy() for n, p in module.named_parameters()})
+    return run
 
 
 @pytest.mark.parametrize("with_lengths", [False, True], ids=["full", "packed"])
@@ -67,21 +69,9 @@ def test_parity_with_pytorch(kind, num_layers, bidirectional, with_lengths):
     dfinal = tuple(rng.standard_normal((n, B, H)) for _ in stack.state_names)
     dfinal = dfinal if len(dfinal) == 2 else dfinal[0]
 
-    t_out, t_final, t_dX, t_ds0, t_grads = torch_run(module, X, state0, lengths, dout, dfinal)
-    stack.zero_grad()
-    out, final = stack.forward(X, state0, lengths)
-    dX, ds0 = stack.backward(dout, dfinal)
-
-    np.testing.assert_allclose(out, t_out, rtol=0, atol=TOL, err_msg="outputs")
-    for name, a, b in zip(stack.state_names, parts(final), t_final):
-        np.testing.assert_allclose(a, b, rtol=0, atol=TOL, err_msg=f"final state {name}")
-    np.testing.assert_allclose(dX, t_dX, rtol=0, atol=TOL, err_msg="gradient of the inputs")
-    for name, a, b in zip(stack.state_names, parts(ds0), t_ds0):
-        np.testing.assert_allclose(a, b, rtol=0, atol=TOL, err_msg=f"gradient of the initial state {name}")
-    expected = interop.stack_grads_state_dict(stack)
-    assert set(expected) == set(t_grads)
-    for name, g in t_grads.items():
-        np.testing.assert_allclose(expected[name], g, rtol=0, atol=TOL, err_msg=f"gradient of {name}")
+    want = torch_run(module, X, state0, lengths, dout, dfinal, stack.state_names)
+    got = stack_run_torch_names(stack, X, state0, dout, dfinal, lengths)
+    assert_same_run(got, want, rtol=0, atol=TOL, what="seqnn vs live PyTorch")
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])

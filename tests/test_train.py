@@ -9,12 +9,15 @@ from seqnn.gradient_check import numerical_gradient, relative_error
 from seqnn.models import CharLM
 from seqnn.train import StreamTrainer, evaluate, truncated_bptt
 
+from conftest import CELL_KINDS, parts
+
 N, B, V, K = 12, 2, 5, 4
 
 
-def setup(cell, seed=0):
+def setup(kind, seed=0):
     rng = np.random.default_rng(seed)
-    model = CharLM(V, 3, cell=cell, rng=seed)
+    cell, options = CELL_KINDS[kind]
+    model = CharLM(V, 3, cell=cell, rng=seed, **options)
     stream = rng.integers(0, V, (N + 1, B))
     return model, stream[:-1], stream[1:]
 
@@ -38,9 +41,9 @@ def carried_states(model, inputs):
     return states
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_truncated_gradient_is_the_gradient_of_each_chunk_alone(cell):
-    model, inputs, targets = setup(cell)
+@pytest.mark.parametrize("kind", CELL_KINDS)
+def test_truncated_gradient_is_the_gradient_of_each_chunk_alone(kind):
+    model, inputs, targets = setup(kind)
     model.zero_grad()
     truncated_bptt(model, inputs, targets, K)                      # no optimizer: gradients summed
     truncated = {n: p.grad.copy() for n, p in model.named_parameters()}
@@ -52,9 +55,9 @@ def test_truncated_gradient_is_the_gradient_of_each_chunk_alone(cell):
             f"{name}: truncated gradient != gradient of the chunks from their carried states")
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_truncated_gradient_differs_from_full_bptt(cell):
-    model, inputs, targets = setup(cell)
+@pytest.mark.parametrize("kind", CELL_KINDS)
+def test_truncated_gradient_differs_from_full_bptt(kind):
+    model, inputs, targets = setup(kind)
     model.zero_grad()
     truncated_bptt(model, inputs, targets, K)
     cut = {n: p.grad.copy() for n, p in model.named_parameters()}
@@ -72,12 +75,12 @@ def test_truncated_gradient_differs_from_full_bptt(cell):
     assert np.allclose(cut["out.W_hy"], full["out.W_hy"], rtol=1e-12, atol=1e-15)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_state_value_is_carried(cell):
-    model, inputs, targets = setup(cell)
+@pytest.mark.parametrize("kind", CELL_KINDS)
+def test_state_value_is_carried(kind):
+    model, inputs, targets = setup(kind)
     history = truncated_bptt(model, inputs, targets, K)
     _, whole = model.forward(inputs)
-    as_tuple = (lambda s: (s,)) if cell == "rnn" else tuple
+    as_tuple = parts
     for a, b in zip(as_tuple(history.state), as_tuple(whole)):
         assert np.allclose(a, b, rtol=0, atol=1e-14), "the final state is that of one pass over the stream"
     assert len(history.losses) == N // K
@@ -99,7 +102,7 @@ def test_training_on_a_stream_lowers_the_loss():
 
 
 def test_bad_arguments():
-    model, inputs, targets = setup("rnn")
+    model, inputs, targets = setup("rnn-tanh")
     with pytest.raises(ValueError, match="k: expected a positive int"):
         truncated_bptt(model, inputs, targets, 0)
     with pytest.raises(ValueError, match="targets: expected shape"):

@@ -99,4 +99,6 @@ def mean_squared_error(pred: np.ndarray, target: np.ndarray):
     if pred.size == 0:
         raise ValueError("pred: expected at least one value, got an empty array")
     diff = pred - target
-    return float((diff * diff).sum() / pred.size), diff * (2.0 / pred.size)
+    with np.errstate(over="ignore"):            # an overflow gives inf, which train_step reports as divergence
+        loss = float((diff * diff).sum() / pred.size)
+    return loss, diff * (2.0 / pred.size)

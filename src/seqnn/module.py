@@ -18,18 +18,19 @@ import numpy as np
 class Parameter:
     """A trainable array ``value`` and its gradient ``grad`` (same shape and dtype)."""
 
-    __slots__ = ("value", "grad")
+    __slots__ = ("value", "grad", "name")
 
-    def __init__(self, value: np.ndarray):
+    def __init__(self, value: np.ndarray, name: str = "parameter"):
         self.value = value
         self.grad = np.zeros_like(value)
+        self.name = name                    # the lecture's name in its module ("W_hh"), for messages
 
     @property
     def shape(self):
         return self.value.shape
 
     def __repr__(self):
-        return f"Parameter(shape={self.value.shape}, dtype={self.value.dtype})"
+        return f"Parameter({self.name}, shape={self.value.shape}, dtype={self.value.dtype})"
 
 
 class Module:
@@ -47,7 +48,7 @@ class Module:
 
     # --- parameters by name -------------------------------------------------
     def add_parameter(self, name: str, value: np.ndarray) -> None:
-        self.params[name] = Parameter(np.ascontiguousarray(value, dtype=self.dtype))
+        self.params[name] = Parameter(np.ascontiguousarray(value, dtype=self.dtype), name)
 
     def __getattr__(self, name):
         # Only called when normal lookup fails: parameters are looked up here.

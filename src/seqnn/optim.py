@@ -23,6 +23,10 @@ from .module import Module, Parameter
 def _param_list(params) -> list[Parameter]:
     if isinstance(params, Module):
         return params.parameters()
+    if callable(params):
+        raise TypeError("params: got a method, not a list of parameters; call it: model.parameters()")
+    if isinstance(params, (str, bytes, Parameter, np.ndarray)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"params: expected a list of seqnn Parameters (or a Module), got {type(params).__name__}")
     params = list(params)
     for p in params:
         if not isinstance(p, Parameter):
@@ -30,9 +34,46 @@ def _param_list(params) -> list[Parameter]:
     return params
 
 
+def _positive(name: str, value, upper: float = math.inf) -> float:
+    """A finite real number in (0, upper); anything else is a clear error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__} {value!r}")
+    if not (0 < value < upper and math.isfinite(value)):
+        bound = "" if upper == math.inf else f" below {upper:g}"
+        raise ValueError(f"{name}: expected a positive number{bound}, got {value!r}")
+    return float(value)
+
+
+def _fraction(name: str, value) -> float:
+    """A real number in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a number in [0, 1), got {type(value).__name__} {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
+    return float(value)
+
+
+def _nonfinite(params) -> str | None:
+    """The first parameter whose gradient holds a NaN or an inf, described; None if all are finite."""
+    for k, p in enumerate(params):
+        if not np.isfinite(p.grad).all():
+            bad = p.grad[~np.isfinite(p.grad)].flat[0]
+            return f"{p.name} (params[{k}], shape {p.value.shape}) has a gradient of {bad}"
+    return None
+
+
 def grad_norm(params) -> float:
-    """The global L2 norm of all gradients: ``sqrt(sum over every parameter of sum(grad**2))``."""
-    return math.sqrt(sum(float(np.vdot(p.grad, p.grad)) for p in _param_list(params)))
+    """The global L2 norm of all gradients: ``sqrt(sum over every parameter of sum(grad**2))``.
+
+    Computed without overflow for any finite gradients (a float32 gradient of 1e20
+    squares to inf: then the sum is taken again, scaled by the largest entry).
+    """
+    params = _param_list(params)
+    total = sum(float(np.vdot(p.grad, p.grad)) for p in params)
+    if math.isfinite(total) or _nonfinite(params) is not None:
+        return math.sqrt(total)
+    top = max(float(np.abs(p.grad).max()) for p in params if p.grad.size)
+    return top * math.sqrt(sum(float(np.vdot(p.grad / top, p.grad / top)) for p in params))
 
 
 def clip_grad_norm(params, max_norm: float) -> float:
@@ -46,11 +87,11 @@ def clip_grad_norm(params, max_norm: float) -> float:
     Raises ValueError if the norm is not finite (a NaN or inf gradient).
     """
     params = _param_list(params)
-    if not max_norm > 0:
-        raise ValueError(f"max_norm: expected a positive number, got {max_norm!r}")
+    _positive("max_norm", max_norm)
+    bad = _nonfinite(params)
+    if bad is not None:
+        raise ValueError(f"gradients: {bad}; a NaN or inf gradient cannot be clipped")
     norm = grad_norm(params)
-    if not math.isfinite(norm):
-        raise ValueError(f"gradients: the global norm is {norm}; a NaN or inf gradient cannot be clipped")
     if norm > max_norm:
         scale = max_norm / (norm + 1e-6)
         for p in params:
@@ -62,11 +103,15 @@ def clip_grad_value(params, clip_value: float) -> None:
     """Clamp every gradient entry to ``[-clip_value, clip_value]`` in place.
 
     Unlike ``clip_grad_norm`` this changes the gradient's direction
-    (min-char-rnn's ``np.clip(dparam, -5, 5)``).
+    (min-char-rnn's ``np.clip(dparam, -5, 5)``). Raises ValueError, as
+    ``clip_grad_norm`` does, if a gradient holds a NaN or an inf.
     """
-    if not clip_value > 0:
-        raise ValueError(f"clip_value: expected a positive number, got {clip_value!r}")
-    for p in _param_list(params):
+    params = _param_list(params)
+    _positive("clip_value", clip_value)
+    bad = _nonfinite(params)
+    if bad is not None:                  # np.clip would pass a NaN on (and make an inf look like clip_value)
+        raise ValueError(f"gradients: {bad}; a NaN or inf gradient cannot be clipped")
+    for p in params:
         np.clip(p.grad, -clip_value, clip_value, out=p.grad)
 
 
@@ -87,17 +132,28 @@ class Optimizer:
 
     def __init__(self, params, lr: float, lr_schedule=None):
         self.params = _param_list(params)
-        if not lr > 0:
-            raise ValueError(f"lr: expected a positive number, got {lr!r}")
-        self.lr = float(lr)
+        if not self.params:
+            raise ValueError("params: expected at least one Parameter, got none")
+        self.lr = _positive("lr", lr)
+        if lr_schedule is not None and not callable(lr_schedule):
+            raise TypeError(f"lr_schedule: expected a function step -> learning rate, got {type(lr_schedule).__name__}")
         self.lr_schedule = lr_schedule
         self.steps = 0
         self.state: dict[tuple[str, int], np.ndarray] = {}
 
     def step(self) -> None:
-        """Update every parameter from its gradient."""
+        """Update every parameter from its gradient.
+
+        Raises ``FloatingPointError`` before anything is updated if a gradient
+        holds a NaN or an inf (the message names the parameter), and ValueError
+        if the learning-rate schedule returns anything but a positive number:
+        a step never writes NaN into the weights.
+        """
+        bad = _nonfinite(self.params)
+        if bad is not None:
+            raise FloatingPointError(f"optimizer step {self.steps + 1}: {bad}; nothing was updated")
         if self.lr_schedule is not None:
-            self.lr = float(self.lr_schedule(self.steps))
+            self.lr = _positive(f"lr_schedule (at step {self.steps})", self.lr_schedule(self.steps))
         for k, p in enumerate(self.params):
             self.update(k, p)
         self.steps += 1
@@ -169,8 +225,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
                  lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum: expected a number in [0, 1), got {momentum!r}")
+        momentum = _fraction("momentum", momentum)
         if nesterov and momentum == 0.0:
             raise ValueError("nesterov: needs momentum > 0")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
@@ -192,7 +247,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr: float = 0.1, eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
-        self.eps = float(eps)
+        self.eps = _positive("eps", eps)     # > 0: a gradient that has been 0 so far would give 0 / 0
 
     def update(self, k, p):
         G = self._slot("sum_sq", k, p)
@@ -207,9 +262,7 @@ class RMSProp(Optimizer):
 
     def __init__(self, params, lr: float = 0.01, rho: float = 0.99, eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
-        if not 0.0 <= rho < 1.0:
-            raise ValueError(f"rho: expected a number in [0, 1), got {rho!r}")
-        self.rho, self.eps = float(rho), float(eps)
+        self.rho, self.eps = _fraction("rho", rho), _positive("eps", eps)
 
     def update(self, k, p):
         s = self._slot("mean_sq", k, p)
@@ -229,10 +282,10 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
-        b1, b2 = betas
-        if not (0.0 <= b1 < 1.0 and 0.0 <= b2 < 1.0):
-            raise ValueError(f"betas: expected two numbers in [0, 1), got {betas!r}")
-        self.b1, self.b2, self.eps = float(b1), float(b2), float(eps)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas: expected two numbers (b1, b2) in [0, 1), got {betas!r}")
+        self.b1, self.b2 = _fraction("betas[0]", betas[0]), _fraction("betas[1]", betas[1])
+        self.eps = _positive("eps", eps)
 
     def update(self, k, p):
         m, v = self._slot("m", k, p), self._slot("v", k, p)

@@ -21,6 +21,29 @@ from .losses import softmax_cross_entropy
 from .optim import clip_grad_norm, grad_norm
 
 
+class DivergedError(FloatingPointError):
+    """Training met a non-finite loss or gradient and stopped before updating anything.
+
+    ``history`` holds what was gathered before (for ``truncated_bptt``: the
+    losses and gradient norms of the chunks that did train); ``chunk`` or
+    ``step`` says where it stopped.
+    """
+
+    def __init__(self, message: str, history=None, chunk: int | None = None, step: int | None = None):
+        super().__init__(message)
+        self.history, self.chunk, self.step = history, chunk, step
+
+
+def _check_owner(model, optimizer) -> None:
+    """An optimizer that holds none of the model's parameters would train nothing, silently."""
+    if optimizer is None:
+        return
+    held = {id(p) for p in getattr(optimizer, "params", ())}
+    if not any(id(p) in held for p in model.parameters()):
+        raise ValueError("optimizer: holds none of the model's parameters (was it built for another model? "
+                         "pass model.parameters() to it)")
+
+
 @dataclass
 class History:
     """What a training run saw, chunk by chunk: losses and pre-clip gradient norms."""
@@ -87,17 +110,26 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
         state: the initial state (zeros if None).
 
     Returns a ``History`` with each chunk's mean loss and pre-clip gradient norm,
-    and the final state. Raises ``FloatingPointError`` (from ``tbptt_chunk``) at
-    the first chunk whose logits, loss or gradient are not finite, before it
-    updates anything.
+    and the final state. Raises ``DivergedError`` (a ``FloatingPointError``) at
+    the first chunk whose logits, loss or gradient are not finite, before that
+    chunk updates anything; its message names the chunk and its ``history``
+    keeps the losses and norms of the chunks before it.
     """
     check_int_array("inputs", inputs, (None, None), np.iinfo(np.int64).max)
     check_int_array("targets", targets, inputs.shape, np.iinfo(np.int64).max)
     k = check_positive_int("k", k)
+    _check_owner(model, optimizer)
     history = History()
-    for start in range(0, inputs.shape[0], k):
-        loss, norm, state = tbptt_chunk(model, inputs[start:start + k], targets[start:start + k], state,
-                                        optimizer=optimizer, clip_norm=clip_norm)
+    chunks = -(-inputs.shape[0] // k)
+    for c, start in enumerate(range(0, inputs.shape[0], k)):
+        try:
+            loss, norm, state = tbptt_chunk(model, inputs[start:start + k], targets[start:start + k], state,
+                                            optimizer=optimizer, clip_norm=clip_norm)
+        except FloatingPointError as err:
+            history.state = state
+            raise DivergedError(f"chunk {c + 1} of {chunks} (steps {start}..{min(start + k, inputs.shape[0]) - 1}):"
+                                f" {err}; the {c} chunks before it trained (history kept on this error)",
+                                history, chunk=c) from None
         history.losses.append(loss)
         history.grad_norms.append(norm)
     history.state = state
@@ -211,16 +243,20 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimize
     (any ``loss(outputs, targets[, mask]) -> (value, doutputs)`` will do);
     ``mask`` (...) for padding, passed to ``loss``. Returns ``(loss, pre-clip norm or None)``.
 
-    Raises ``FloatingPointError`` before any update if the loss is not finite
-    (and clipping raises ValueError for a non-finite gradient).
+    Raises ``DivergedError`` (a ``FloatingPointError``) before any update if the
+    loss is not finite, naming the optimizer's step (and clipping or the
+    optimizer itself refuse a non-finite gradient).
     """
+    _check_owner(model, optimizer)
     model.zero_grad()
     outputs = model.forward(*inputs)
     if isinstance(outputs, tuple):
         outputs = outputs[0]
     value, doutputs = loss(outputs, targets) if mask is None else loss(outputs, targets, mask)
     if not np.isfinite(value):
-        raise FloatingPointError(f"the loss is {value} (the run has diverged)")
+        step = optimizer.steps + 1
+        raise DivergedError(f"step {step}: the loss is {value} (the run has diverged); nothing was updated",
+                            step=step)
     model.backward(doutputs)
     norm = clip_grad_norm(model.parameters(), clip_norm) if clip_norm is not None else None
     optimizer.step()

@@ -1,0 +1,122 @@
+"""Bad inputs over the public API, one row per case: the exception's type, and a message that names
+what the user passed. (Issue 12's catalogue; more rows belong here as more of the API is covered.)"""
+
+import math
+
+import numpy as np
+import pytest
+
+import seqnn
+from seqnn.models import CharLM
+
+
+def model():
+    return CharLM(4, 3, rng=0)
+
+
+def nan_grad():
+    m = model()
+    p = m.parameters()[1]
+    p.grad[0, 0] = np.nan
+    return m
+
+
+CASES = {
+    # optimizers: parameters
+    "params is a method": (lambda: seqnn.Adam(model().parameters), TypeError, "call it: model.parameters()"),
+    "params is empty": (lambda: seqnn.SGD([]), ValueError, "params: expected at least one Parameter"),
+    "params is a string": (lambda: seqnn.SGD("W_hh"), TypeError, "params: expected a list of seqnn Parameters"),
+    "params holds arrays": (lambda: seqnn.SGD([np.zeros(3)]), TypeError, "params: expected seqnn Parameters"),
+    # optimizers: hyper-parameters
+    "lr is a string": (lambda: seqnn.Adam(model(), lr="0.01"), TypeError, "lr: expected a positive number, got str"),
+    "lr is nan": (lambda: seqnn.Adam(model(), lr=math.nan), ValueError, "lr: expected a positive number, got nan"),
+    "lr is negative": (lambda: seqnn.SGD(model(), lr=-1), ValueError, "lr: expected a positive number, got -1"),
+    "lr is inf": (lambda: seqnn.SGD(model(), lr=math.inf), ValueError, "lr: expected a positive number, got inf"),
+    "one beta": (lambda: seqnn.Adam(model(), betas=0.9), ValueError, r"betas: expected two numbers \(b1, b2\)"),
+    "beta of 1": (lambda: seqnn.Adam(model(), betas=(0.9, 1.0)), ValueError, r"betas\[1\]: expected a number in"),
+    "negative eps": (lambda: seqnn.Adam(model(), eps=-1e-8), ValueError, "eps: expected a positive number"),
+    "Adagrad eps 0": (lambda: seqnn.Adagrad(model(), eps=0.0), ValueError, "eps: expected a positive number"),
+    "RMSProp eps 0": (lambda: seqnn.RMSProp(model(), eps=0), ValueError, "eps: expected a positive number"),
+    "rho a string": (lambda: seqnn.RMSProp(model(), rho="0.9"), TypeError, r"rho: expected a number in \[0, 1\)"),
+    "momentum 1": (lambda: seqnn.SGD(model(), momentum=1.0), ValueError, r"momentum: expected a number in \[0, 1\)"),
+    "schedule not callable": (lambda: seqnn.SGD(model(), lr_schedule=0.1), TypeError, "lr_schedule: expected a"),
+    # the update path
+    "schedule returns nan": (lambda: seqnn.SGD(model(), lr_schedule=lambda k: math.nan).step(), ValueError,
+                             r"lr_schedule \(at step 0\): expected a positive number, got nan"),
+    "schedule returns a negative": (lambda: seqnn.Adam(model(), lr_schedule=lambda k: -0.1).step(), ValueError,
+                                    r"lr_schedule \(at step 0\): expected a positive number, got -0.1"),
+    "step with a nan gradient": (lambda: seqnn.Adam(nan_grad()).step(), FloatingPointError,
+                                 r"optimizer step 1: W_hh \(params\[1\], shape \(3, 3\)\) has a gradient of nan"),
+    # clipping
+    "clip norm a string": (lambda: seqnn.clip_grad_norm(model(), "5"), TypeError, "max_norm: expected a positive"),
+    "clip norm 0": (lambda: seqnn.clip_grad_norm(model(), 0), ValueError, "max_norm: expected a positive number"),
+    "clip value nan": (lambda: seqnn.clip_grad_value(model(), math.nan), ValueError, "clip_value: expected a positive"),
+    "clip value of a nan gradient": (lambda: seqnn.clip_grad_value(nan_grad(), 1.0), ValueError,
+                                     r"gradients: W_hh \(params\[1\], shape \(3, 3\)\) has a gradient of nan"),
+    "clip norm of a nan gradient": (lambda: seqnn.clip_grad_norm(nan_grad(), 1.0), ValueError,
+                                    r"W_hh \(params\[1\], shape \(3, 3\)\) has a gradient of nan"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_gets_a_clear_error(case):
+    call, error, message = CASES[case]
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_nan_gradient_updates_nothing():
+    m = nan_grad()
+    before = [p.value.copy() for p in m.parameters()]
+    opt = seqnn.Adam(m, lr=0.1)
+    with pytest.raises(FloatingPointError):
+        opt.step()
+    assert all(np.array_equal(b, p.value) for b, p in zip(before, m.parameters())) and opt.steps == 0
+
+
+def test_the_global_norm_of_huge_finite_float32_gradients_does_not_overflow():
+    m = CharLM(4, 3, dtype=np.float32, rng=0)
+    for p in m.parameters():
+        p.grad[...] = 1e20                                    # squares overflow float32
+    n = sum(p.grad.size for p in m.parameters())
+    assert seqnn.optim.grad_norm(m) == pytest.approx(1e20 * math.sqrt(n), rel=1e-6)
+    norm = seqnn.clip_grad_norm(m, 1.0)
+    assert math.isfinite(norm) and seqnn.optim.grad_norm(m) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_truncated_bptt_names_the_chunk_that_diverged_and_keeps_the_history(monkeypatch):
+    from seqnn.train import DivergedError, truncated_bptt
+    m = CharLM(4, 3, rng=0)
+    ids = np.random.default_rng(0).integers(0, 4, (31, 2))
+    opt = seqnn.SGD(m, lr=0.1)
+    forward, calls = m.forward, []
+
+    def diverging(x, state0=None):                            # the second chunk's logits are NaN
+        calls.append(1)
+        logits, state = forward(x, state0)
+        return (logits * np.nan if len(calls) == 2 else logits), state
+
+    monkeypatch.setattr(m, "forward", diverging)
+    with pytest.raises(DivergedError, match=r"chunk 2 of 3 \(steps 10\.\.19\): the logits are not finite") as info:
+        truncated_bptt(m, ids[:-1], ids[1:], 10, optimizer=opt)
+    assert len(info.value.history.losses) == 1 and info.value.chunk == 1 and isinstance(info.value, FloatingPointError)
+    assert opt.steps == 1                                     # chunk 2 updated nothing
+
+
+def test_an_optimizer_for_another_model_is_refused():
+    from seqnn.train import train_step, truncated_bptt
+    m, other = CharLM(4, 3, rng=0), CharLM(4, 3, rng=1)
+    ids = np.zeros((5, 2), dtype=int)
+    with pytest.raises(ValueError, match="optimizer: holds none of the model's parameters"):
+        truncated_bptt(m, ids[:-1], ids[1:], 2, optimizer=seqnn.SGD(other))
+    with pytest.raises(ValueError, match="optimizer: holds none of the model's parameters"):
+        train_step(m, (ids[:-1],), ids[1:], optimizer=seqnn.Adam(other))
+
+
+def test_train_step_names_the_step_of_a_non_finite_loss():
+    from seqnn.train import DivergedError, train_step
+    m = seqnn.Linear(2, 1, dtype=np.float32, rng=0)
+    opt = seqnn.SGD(m, lr=0.1)
+    x, y = np.full((3, 2), 1e20, np.float32), np.zeros((3, 1), np.float32)   # (1e20)^2 overflows float32
+    with pytest.raises(DivergedError, match=r"step 1: the loss is inf .* nothing was updated"):
+        train_step(m, (x,), y, optimizer=opt, loss=seqnn.mean_squared_error)

@@ -8,6 +8,7 @@ import pytest
 
 import seqnn
 from seqnn.models import CharLM
+from seqnn.sample import generate, next_token_distribution
 
 
 def model():
@@ -55,6 +56,22 @@ CASES = {
                                      r"gradients: W_hh \(params\[1\], shape \(3, 3\)\) has a gradient of nan"),
     "clip norm of a nan gradient": (lambda: seqnn.clip_grad_norm(nan_grad(), 1.0), ValueError,
                                     r"W_hh \(params\[1\], shape \(3, 3\)\) has a gradient of nan"),
+    # sampling
+    "n negative": (lambda: generate(model(), np.array([1]), -1), ValueError, "n: expected a number of tokens >= 0"),
+    "n a float": (lambda: generate(model(), np.array([1]), 2.5), ValueError, "n: expected a number of tokens"),
+    "top_k 0": (lambda: generate(model(), np.array([1]), 3, top_k=0), ValueError,
+                r"top_k: expected an int in \[1, 4\]"),
+    "top_k a float": (lambda: generate(model(), np.array([1]), 3, top_k=2.0), ValueError, "top_k: expected an int"),
+    "temperature nan": (lambda: generate(model(), np.array([1]), 3, temperature=math.nan), ValueError,
+                        "temperature: expected a positive number"),
+    "temperature a string": (lambda: generate(model(), np.array([1]), 3, temperature="1"), TypeError,
+                             "temperature: expected a positive number"),
+    "NaN logits": (lambda: next_token_distribution(np.array([0.0, np.nan])), ValueError,
+                   "logits: expected finite values, got NaN or inf"),
+    # gradient checking
+    "gradcheck with active dropout": (
+        lambda: seqnn.gradcheck(seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0), (np.ones((3, 1, 2)),)),
+        ValueError, r"fn: dropouts\.0 \(dropout p=0\.5\) is active \(training mode\)"),
 }
 
 
@@ -120,3 +137,8 @@ def test_train_step_names_the_step_of_a_non_finite_loss():
     x, y = np.full((3, 2), 1e20, np.float32), np.zeros((3, 1), np.float32)   # (1e20)^2 overflows float32
     with pytest.raises(DivergedError, match=r"step 1: the loss is inf .* nothing was updated"):
         train_step(m, (x,), y, optimizer=opt, loss=seqnn.mean_squared_error)
+
+
+def test_gradcheck_of_a_dropout_model_in_evaluation_mode_passes():
+    m = seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0).eval()
+    assert seqnn.gradcheck(m, (np.random.default_rng(0).standard_normal((3, 2, 2)),)).passed()

@@ -37,3 +37,23 @@ def test_generation_continues_the_state():
     full = np.concatenate([[0, 3], out])
     logits, _ = model.forward(full[:, None])
     assert np.array_equal(np.argmax(logits[1:-1, 0], axis=-1), out), "each token is the argmax after its prefix"
+
+
+def test_generate_runs_in_evaluation_mode_and_restores_the_mode():
+    """Dropout is off while generating, so the same seed gives the same text, in training mode too."""
+    from seqnn.models import CharLM
+    from seqnn.sample import generate
+    model = CharLM(5, 8, cell="lstm", num_layers=2, dropout=0.5, rng=0)
+    assert model.training
+    a = generate(model, np.array([1, 2]), 12, rng=3)
+    b = generate(model, np.array([1, 2]), 12, rng=3)
+    assert np.array_equal(a, b) and model.training
+    model.eval()
+    assert np.array_equal(generate(model, np.array([1, 2]), 12, rng=3), a) and not model.training
+
+
+def test_top_k_keeps_exactly_k_tokens_when_logits_tie():
+    from seqnn.sample import next_token_distribution
+    p = next_token_distribution(np.array([1.0, 3.0, 2.0, 2.0, 2.0]), top_k=2)
+    assert np.count_nonzero(p) == 2 and p[1] > 0 and p[2] > 0          # of the tied 2.0s, the lowest id
+    assert np.count_nonzero(next_token_distribution(np.zeros(6), top_k=4)) == 4

@@ -147,9 +147,16 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
         rng: seed or Generator for the random upstream gradients.
 
     Returns a ``GradcheckReport``; ``report.max_error <= 1e-6`` is a pass.
+    Refuses (ValueError) a module in training mode with active dropout, whose
+    every forward draws new masks: call ``eval()`` first.
     """
     if not isinstance(inputs, tuple):
         inputs = (inputs,)
+    dropout = _active_dropout(fn)
+    if dropout is not None:
+        raise ValueError(f"fn: {dropout} is active (training mode): every forward draws new masks, so the "
+                         "finite differences would compare different functions; call fn.eval() first, or check "
+                         "a function that redraws the same masks at every call")
     forward = fn.forward if isinstance(fn, Module) else fn
     if backward is None:
         if not isinstance(fn, Module):
@@ -195,6 +202,19 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
             report.errors[f"{name}[{gate}]"] = relative_error(np.asarray(a)[k * H:(k + 1) * H], n[k * H:(k + 1) * H])
         report.errors[name] = relative_error(a, n)
     return report
+
+
+def _active_dropout(module, prefix: str = "") -> str | None:
+    """The name of a sub-module that draws random masks in training mode (dropout with p > 0), or None."""
+    if not isinstance(module, Module):
+        return None
+    if module.training and getattr(module, "p", 0) > 0 and hasattr(module, "rng"):
+        return f"{prefix.rstrip('.') or type(module).__name__} (dropout p={module.p})"
+    for key, child in module.children():
+        found = _active_dropout(child, f"{prefix}{key}.")
+        if found is not None:
+            return found
+    return None
 
 
 def _argument_names(f, count: int) -> list[str]:

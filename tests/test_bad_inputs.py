@@ -142,3 +142,30 @@ def test_train_step_names_the_step_of_a_non_finite_loss():
 def test_gradcheck_of_a_dropout_model_in_evaluation_mode_passes():
     m = seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0).eval()
     assert seqnn.gradcheck(m, (np.random.default_rng(0).standard_normal((3, 2, 2)),)).passed()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_a_second_backward_after_one_forward_raises(kind, fast):
+    """The fast loops overwrite the gate cache during backward: a second backward would be silently wrong."""
+    layer = seqnn.Recurrent(seqnn.cells.make_cell(kind, 2, 3, rng=0), fast=fast)
+    H, _ = layer.forward(np.ones((4, 2, 2)))
+    layer.backward(np.ones_like(H))
+    with pytest.raises(RuntimeError, match=r"backward\(\) called without a forward\(\) to match"):
+        layer.backward(np.ones_like(H))
+    m = CharLM(4, 3, cell=kind, rng=0)
+    logits, _ = m.forward(np.zeros((3, 2), dtype=int))
+    m.backward(np.ones_like(logits))
+    with pytest.raises(RuntimeError, match="without a forward"):
+        m.backward(np.ones_like(logits))
+
+
+def test_backward_belongs_to_the_latest_forward():
+    """Two forwards, then one backward: the gradients are those of the second forward (documented)."""
+    rng = np.random.default_rng(0)
+    X1, X2, dH = rng.standard_normal((3, 2, 2)), rng.standard_normal((3, 2, 2)), rng.standard_normal((3, 2, 3))
+    a, b = seqnn.LSTM(2, 3, rng=0), seqnn.LSTM(2, 3, rng=0)
+    a.forward(X1)
+    a.forward(X2)
+    b.forward(X2)
+    np.testing.assert_array_equal(a.backward(dH)[0], b.backward(dH)[0])

@@ -188,7 +188,7 @@ def test_float32_cell_stays_float32(rng):
 
 
 def test_backward_before_forward_is_an_error():
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match=r"backward\(\) called without a forward\(\) to match"):
         seqnn.RNNCell(2, 3).backward(np.zeros((1, 3)))
 
 

@@ -81,7 +81,7 @@ def test_backward_does_not_modify_upstream_gradient(rng):
 
 
 def test_backward_before_forward_is_an_error():
-    with pytest.raises(RuntimeError, match="before forward"):
+    with pytest.raises(RuntimeError, match=r"backward\(\) called without a forward\(\) to match"):
         seqnn.Recurrent(seqnn.RNNCell(2, 3)).backward(np.zeros((1, 1, 3)))
 
 

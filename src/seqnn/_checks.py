@@ -79,6 +79,10 @@ def check_int_array(name: str, ids, shape, upper: int) -> np.ndarray:
     return ids
 
 
+NO_FORWARD = ("backward() called without a forward() to match: each forward's cache serves exactly one backward "
+              "(the backward of the latest forward); call forward() again")
+
+
 def read_only(a: np.ndarray) -> np.ndarray:
     """A read-only view of ``a``: what a forward returns, so that writing into it cannot
     silently change the cache its backward reads (numpy raises ``ValueError: assignment

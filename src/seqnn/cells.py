@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from . import init
-from ._checks import as_rng, check_dtype_arg, check_float_array, check_positive_int, read_only
+from ._checks import NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_positive_int, read_only
 from .functional import relu, sigmoid
 from .module import Module
 
@@ -150,13 +150,14 @@ class Cell(Module):
         weight gradients to each parameter's ``.grad``.
         """
         if self._cache is None:
-            raise RuntimeError("backward() called before forward()")
+            raise RuntimeError(NO_FORWARD)
         x, h_prev, cache = self._cache
         if len(dstate) != len(self.state_names):
             raise TypeError(f"dstate: expected {len(self.state_names)} arrays "
                             f"({', '.join('d' + s for s in self.state_names)}), got {len(dstate)}")
         dstate = self.as_state_tuple(dstate[0] if len(dstate) == 1 else dstate, x.shape[0], "dstate")
         da_x, da_h, dstate_prev = self.step_backward(dstate, cache)
+        self._cache = None                                    # consumed: one backward per forward
         self.accumulate_grads(x, h_prev, da_x, da_h)
         return self.input_grad(da_x), self.public_state(dstate_prev)
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import init
-from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
+from ._checks import NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
 from .functional import one_hot
 from .module import Module
 
@@ -53,9 +53,10 @@ class Linear(Module):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._cache is None:
-            raise RuntimeError("backward() called before forward()")
+            raise RuntimeError(NO_FORWARD)
         h = self._cache
         check_float_array("dy", dy, h.shape[:-1] + (self.out_features,), self.dtype)
+        self._cache = None                                   # consumed: one backward per forward
         h2 = h.reshape(-1, self.in_features)
         dy2 = dy.reshape(-1, self.out_features)
         self.params["W_hy"].grad += dy2.T @ h2        # sum over every time step and example
@@ -131,9 +132,10 @@ class Embedding(Module):
 
     def backward(self, dx: np.ndarray):
         if self._ids is None:
-            raise RuntimeError("backward() called before forward()")
+            raise RuntimeError(NO_FORWARD)
         check_float_array("dx", dx, self._ids.shape + (self.embedding_dim,), self.dtype)
         np.add.at(self.params["W_embed"].grad, self._ids, dx)   # repeated ids accumulate
+        self._ids = None                                     # consumed: one backward per forward
         return None
 
 

@@ -7,7 +7,9 @@ A module's parameters are read and written by their lecture names::
     cell.params["W_hh"].grad   # its gradient, accumulated by backward()
 
 Gradients accumulate (``+=``) across backward calls, as in PyTorch: call
-``zero_grad()`` before each backward unless you mean to add them up.
+``zero_grad()`` before each backward unless you mean to add them up. A forward
+keeps what its backward needs and the backward consumes it: one backward per
+forward (a second raises), and a backward belongs to the latest forward.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_float_array, check_int_array, read_only
+from ._checks import NO_FORWARD, check_float_array, check_int_array, read_only
 from . import fast as _fast
 from .cells import Cell
 from .module import Module
@@ -106,7 +106,7 @@ class Recurrent(Module):
 
     def backward(self, dH: np.ndarray, dstate_T=None, *, input_grad: bool = True):
         if self._cache is None:
-            raise RuntimeError("backward() called before forward()")
+            raise RuntimeError(NO_FORWARD)
         cell = self.cell
         X = self._cache[0]
         T, B, D = X.shape
@@ -115,6 +115,7 @@ class Recurrent(Module):
         if self.reverse:
             dH = reverse_padded(dH, self._lengths)
         dX, dstate0 = self._backward(dH, dstate, input_grad)
+        self._cache = None                                   # consumed (the fast loops overwrite the gates)
         if self.reverse and dX is not None:
             dX = reverse_padded(dX, self._lengths)
         return dX, cell.public_state(dstate0)

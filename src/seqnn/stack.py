@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import as_rng, check_dtype_arg, check_float_array, check_positive_int
+from ._checks import NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_positive_int
 from .cells import CELLS, make_cell
 from .layers import Dropout
 from .module import Module
@@ -106,7 +106,7 @@ class RecurrentStack(Module):
 
     def backward(self, doutput: np.ndarray, dstate_T=None, *, input_grad: bool = True):
         if not self.layers[-1]._cache:
-            raise RuntimeError("backward() called before forward()")
+            raise RuntimeError(NO_FORWARD)
         T, B = self.layers[-1]._cache[0].shape[:2]
         check_float_array("doutput", doutput, (T, B, self.output_size), self.dtype, "TBH")
         dfinals = self._split_state(dstate_T, B, "dstate_T")

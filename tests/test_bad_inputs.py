@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import seqnn
+from seqnn.data import Vocabulary, lengths_to_mask, pad_sequences
 from seqnn.models import CharLM
 from seqnn.sample import generate, next_token_distribution
 
@@ -68,6 +69,27 @@ CASES = {
                              "temperature: expected a positive number"),
     "NaN logits": (lambda: next_token_distribution(np.array([0.0, np.nan])), ValueError,
                    "logits: expected finite values, got NaN or inf"),
+    # data helpers
+    "pad_sequences of floats": (lambda: pad_sequences([np.array([1.0, 2.0])]), TypeError,
+                                r"seqs\[0\]: expected integer token ids, got dtype float64"),
+    "lengths_to_mask of 0": (lambda: lengths_to_mask(np.array([2, 0]), 3), ValueError,
+                             r"lengths: expected lengths in \[1, T\] = \[1, 3\], got 0"),
+    "lengths_to_mask past T": (lambda: lengths_to_mask(np.array([4]), 3), ValueError,
+                               r"lengths: expected lengths in \[1, T\] = \[1, 3\], got 4"),
+    "lengths_to_mask of floats": (lambda: lengths_to_mask(np.array([1.5]), 3), TypeError,
+                                  "lengths: expected a 1-D array of integer lengths"),
+    "specials as a string": (lambda: Vocabulary("abc", specials="<pad>"), TypeError,
+                             "specials: expected a list of tokens"),
+    "specials twice": (lambda: Vocabulary("abc", specials=["<pad>", "<pad>"]), ValueError,
+                       r"specials: each special token once, got \['<pad>'\]"),
+    "mixed tokens": (lambda: Vocabulary(["a", 1, "b"]), TypeError,
+                     r"tokens: expected tokens of one sortable kind .* \['int', 'str'\]"),
+    "layer lengths negative": (lambda: seqnn.LSTM(2, 3).forward(np.ones((3, 2, 2)), None, np.array([3, -1])),
+                               ValueError, r"lengths: expected values in \[1, T\] = \[1, 3\], got -1"),
+    "layer lengths of floats": (lambda: seqnn.LSTM(2, 3).forward(np.ones((3, 2, 2)), None, np.array([3.0, 1.0])),
+                                TypeError, "lengths: expected integer lengths, got dtype float64"),
+    "layer lengths, one per sequence": (lambda: seqnn.LSTM(2, 3).forward(np.ones((3, 2, 2)), None, np.array([3])),
+                                        ValueError, r"lengths: expected shape \(B,\) = \(2,\)"),
     # gradient checking
     "gradcheck with active dropout": (
         lambda: seqnn.gradcheck(seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0), (np.ones((3, 1, 2)),)),

@@ -24,8 +24,20 @@ class Vocabulary:
     """
 
     def __init__(self, tokens, specials=()):
+        if isinstance(specials, (str, bytes)):
+            raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], got the string "
+                            f"{specials!r} (a string would be split into characters)")
         specials = list(specials)
-        self.tokens = specials + sorted(set(tokens) - set(specials))
+        repeated = sorted({s for s in specials if specials.count(s) > 1}, key=str)
+        if repeated:
+            raise ValueError(f"specials: each special token once, got {repeated} more than once")
+        try:
+            rest = sorted(set(tokens) - set(specials))
+        except TypeError as err:
+            kinds = sorted({type(t).__name__ for t in set(tokens)})
+            raise TypeError(f"tokens: expected tokens of one sortable kind (characters or words), got a mix of "
+                            f"{kinds}: {err}") from None
+        self.tokens = specials + rest
         if not self.tokens:
             raise ValueError("tokens: expected at least one token, got none")
         self.specials = specials
@@ -131,6 +143,10 @@ def pad_sequences(seqs, pad_id: int = 0):
     seqs = [np.asarray(s) for s in seqs]
     if not seqs or any(s.ndim != 1 or len(s) == 0 for s in seqs):
         raise ValueError("seqs: expected a non-empty list of non-empty 1-D id arrays")
+    for b, s in enumerate(seqs):
+        if not np.issubdtype(s.dtype, np.integer):
+            raise TypeError(f"seqs[{b}]: expected integer token ids, got dtype {s.dtype} "
+                            "(seqnn never casts silently)")
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     ids = np.full((lengths.max(), len(seqs)), pad_id, dtype=np.int64)
     for b, s in enumerate(seqs):
@@ -139,8 +155,16 @@ def pad_sequences(seqs, pad_id: int = 0):
 
 
 def lengths_to_mask(lengths, T: int) -> np.ndarray:
-    """lengths (B,) -> mask (T, B) bool, True where t < lengths[b]."""
-    return np.arange(T)[:, None] < np.asarray(lengths)[None, :]
+    """lengths (B,) ints in [1, T] (the rule of the recurrent layers) -> mask (T, B) bool, True where t < lengths[b]."""
+    T = check_positive_int("T", T)
+    lengths = np.asarray(lengths)
+    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
+        raise TypeError(f"lengths: expected a 1-D array of integer lengths, got dtype {lengths.dtype} "
+                        f"and shape {lengths.shape}")
+    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
+        bad = lengths.min() if lengths.min() < 1 else lengths.max()
+        raise ValueError(f"lengths: expected lengths in [1, T] = [1, {T}], got {bad}")
+    return np.arange(T)[:, None] < lengths[None, :]
 
 
 def adding_problem(T: int, batch_size: int, rng=None, dtype=np.float64):

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import NO_FORWARD, check_float_array, check_int_array, read_only
+from ._checks import NO_FORWARD, check_float_array, read_only
 from . import fast as _fast
 from .cells import Cell
 from .module import Module
@@ -192,7 +192,11 @@ def check_lengths(lengths, T: int, B: int):
     """Validate ``lengths`` (B,) ints in [1, T]; None stays None."""
     if lengths is None:
         return None
-    lengths = check_int_array("lengths", np.asarray(lengths), (B,), np.iinfo(np.int64).max)
+    lengths = np.asarray(lengths)
+    if not np.issubdtype(lengths.dtype, np.integer):
+        raise TypeError(f"lengths: expected integer lengths, got dtype {lengths.dtype}")
+    if lengths.shape != (B,):
+        raise ValueError(f"lengths: expected shape (B,) = ({B},), one length per sequence, got {lengths.shape}")
     if lengths.size and (lengths.min() < 1 or lengths.max() > T):
         bad = lengths.min() if lengths.min() < 1 else lengths.max()
         raise ValueError(f"lengths: expected values in [1, T] = [1, {T}], got {bad}")

@@ -16,6 +16,18 @@ def model():
     return CharLM(4, 3, rng=0)
 
 
+def logits_then_backward(dlogits):
+    m = model()
+    m.forward(np.zeros((3, 2), int))
+    return m.backward(dlogits)
+
+
+def step_with(**options):
+    m = model()
+    ids = np.zeros((3, 2), int)
+    return seqnn.train.train_step(m, (ids,), ids, optimizer=seqnn.SGD(m), **options)
+
+
 def nan_grad():
     m = model()
     p = m.parameters()[1]
@@ -90,6 +102,20 @@ CASES = {
                                 TypeError, "lengths: expected integer lengths, got dtype float64"),
     "layer lengths, one per sequence": (lambda: seqnn.LSTM(2, 3).forward(np.ones((3, 2, 2)), None, np.array([3])),
                                         ValueError, r"lengths: expected shape \(B,\) = \(2,\)"),
+    # messages name what the user passed
+    "stack dropout": (lambda: seqnn.GRU(2, 3, num_layers=2, dropout=-0.1), ValueError, "^dropout: expected a probab"),
+    "model dropout": (lambda: CharLM(4, 3, num_layers=2, dropout="0.3"), ValueError, "^dropout: expected a probab"),
+    "forget_bias a string": (lambda: seqnn.LSTMCell(2, 3, forget_bias="1"), ValueError,
+                             "^forget_bias: expected a finite number"),
+    "forget_bias nan": (lambda: seqnn.LSTM(2, 3, forget_bias=math.nan), ValueError, "^forget_bias: expected a finite"),
+    "recurrent_init unknown": (lambda: seqnn.RNN(2, 3, recurrent_init="eye"), ValueError, "^recurrent_init: expected"),
+    "input_init unknown": (lambda: seqnn.GRUCell(2, 3, input_init=3), ValueError, "^input_init: expected"),
+    "dlogits of a wrong shape": (lambda: logits_then_backward(np.ones((3, 2, 5))), ValueError,
+                                 r"^dlogits: expected shape \(3, 2, 4\)"),
+    "clip_norm negative in train_step": (lambda: step_with(clip_norm=-1), ValueError, "^clip_norm: expected"),
+    "clip_norm a string in truncated_bptt": (
+        lambda: seqnn.train.truncated_bptt(model(), np.zeros((4, 2), int), np.zeros((4, 2), int), 2, clip_norm="5"),
+        TypeError, "^clip_norm: expected a positive number"),
     # gradient checking
     "gradcheck with active dropout": (
         lambda: seqnn.gradcheck(seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0), (np.ones((3, 1, 2)),)),

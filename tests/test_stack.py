@@ -146,7 +146,7 @@ def test_dropout_between_layers_only_in_training(rng):
 
 
 def test_dropout_argument_checked():
-    with pytest.raises(ValueError, match=r"p: expected a probability in \[0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match=r"^dropout: expected a probability in \[0, 1\), got 1.5"):
         seqnn.LSTM(3, 4, num_layers=2, dropout=1.5)
 
 

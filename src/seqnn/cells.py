@@ -284,6 +284,10 @@ class LSTMCell(Cell):
     def __init__(self, input_size, hidden_size, forget_bias: float | None = None, **kwargs):
         super().__init__(input_size, hidden_size, **kwargs)
         if forget_bias is not None:
+            if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(forget_bias):
+                raise ValueError(f"forget_bias: expected a finite number (1.0 is the usual choice), "
+                                 f"got {forget_bias!r}")
             if not self.bias:
                 raise ValueError("forget_bias: needs bias=True")
             self.b_f = np.full(self.hidden_size, forget_bias)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_rng, check_dtype_arg, check_int_array, check_positive_int
+from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
 from .layers import Embedding, Linear, OneHot
 from .module import Module
 from .stack import RecurrentStack
@@ -61,6 +61,12 @@ class _Model(Module):
                                   dropout, dtype=dtype, rng=rng, **cell_kwargs)
         self.out = Linear(self.rnn.output_size, check_positive_int("num_outputs", num_outputs),
                           dtype=dtype, rng=rng)
+
+    def _out_backward(self, dlogits: np.ndarray) -> np.ndarray:
+        """The output layer's backward, its gradient checked under the name the user passed it: dlogits."""
+        if self.out._cache is not None:
+            check_float_array("dlogits", dlogits, self.out._cache.shape[:-1] + (self.out.out_features,), self.dtype)
+        return self.out.backward(dlogits)
 
     @property
     def _input_grad(self) -> bool:
@@ -103,7 +109,7 @@ class CharLM(_Model):
         return self.out.forward(H), state
 
     def backward(self, dlogits: np.ndarray, dstate_T=None):
-        dX, dstate0 = self.rnn.backward(self.out.backward(dlogits), dstate_T, input_grad=self._input_grad)
+        dX, dstate0 = self.rnn.backward(self._out_backward(dlogits), dstate_T, input_grad=self._input_grad)
         self.embed.backward(dX)
         return None, dstate0
 
@@ -143,7 +149,7 @@ class SequenceClassifier(_Model):
 
     def backward(self, dlogits: np.ndarray):
         out_shape, state = self._shapes
-        dfeature = self.out.backward(dlogits)                           # (B, Dirs*H)
+        dfeature = self._out_backward(dlogits)                           # (B, Dirs*H)
         dstate = _zeros_like_state(state)
         dh_n = dstate[0] if isinstance(dstate, tuple) else dstate
         Dirs, H = self.rnn.num_directions, self.rnn.hidden_size
@@ -188,7 +194,7 @@ class SequenceTagger(_Model):
         return self.out.forward(H)
 
     def backward(self, dlogits: np.ndarray):
-        dX, _ = self.rnn.backward(self.out.backward(dlogits), input_grad=self._input_grad)
+        dX, _ = self.rnn.backward(self._out_backward(dlogits), input_grad=self._input_grad)
         self.embed.backward(dX)
         return None, None
 
@@ -249,7 +255,7 @@ class Seq2Seq(_Model):
         return self.out.forward(H)
 
     def backward(self, dlogits: np.ndarray):
-        dXd, dstate = self.decoder.backward(self.out.backward(dlogits))
+        dXd, dstate = self.decoder.backward(self._out_backward(dlogits))
         self.tgt_embed.backward(dXd)
         dXe, _ = self.encoder.backward(np.zeros(self._enc_shape, self.dtype), dstate)   # only via the state
         self.src_embed.backward(dXe)

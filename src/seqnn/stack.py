@@ -67,6 +67,9 @@ class RecurrentStack(Module):
                                 dtype=dtype, rng=rng, **cell_kwargs), reverse=(d == 1), fast=fast)
             for l in range(self.num_layers) for d in range(self.num_directions)
         ]
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.integer, np.floating)) \
+                or not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
         self.dropouts = [Dropout(dropout, rng) for _ in range(self.num_layers - 1)]
         if dropout and self.num_layers == 1:
             warnings.warn("dropout: applies between stacked layers only, so with num_layers=1 it does nothing",

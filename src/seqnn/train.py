@@ -18,7 +18,7 @@ import numpy as np
 from ._checks import as_rng, check_int_array, check_positive_int
 from .data import batchify
 from .losses import softmax_cross_entropy
-from .optim import clip_grad_norm, grad_norm
+from .optim import _positive, clip_grad_norm, grad_norm
 
 
 class DivergedError(FloatingPointError):
@@ -73,6 +73,8 @@ def tbptt_chunk(model, x: np.ndarray, y: np.ndarray, state=None, *, optimizer=No
     loss or the gradient are not finite: a diverged run never writes NaN into
     the weights.
     """
+    if clip_norm is not None:
+        _positive("clip_norm", clip_norm)
     logits, next_state = model.forward(x, state)
     if not np.isfinite(logits).all():
         raise FloatingPointError("the logits are not finite (the run has diverged)")
@@ -248,6 +250,8 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimize
     optimizer itself refuse a non-finite gradient).
     """
     _check_owner(model, optimizer)
+    if clip_norm is not None:
+        _positive("clip_norm", clip_norm)
     model.zero_grad()
     outputs = model.forward(*inputs)
     if isinstance(outputs, tuple):

@@ -176,6 +176,16 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["model.npz"]
 
 
+def test_a_save_killed_hard_leaves_one_temporary_file_that_the_next_save_reuses(tmp_path, monkeypatch):
+    """A hard kill cannot run cleanup: simulate it by letting the write escape the cleanup's notice."""
+    path = tmp_path / "model.npz"
+    stale = tmp_path / ".model.npz.seqnn-tmp"
+    stale.write_bytes(b"what a killed save left behind")          # as after SIGKILL mid-write
+    seqnn.io.save(MODELS["tagger"](), path)
+    assert sorted(os.listdir(tmp_path)) == ["model.npz"]          # reused, then renamed: nothing stale
+    seqnn.io.load(path)
+
+
 def test_only_models_can_be_saved(tmp_path):
     with pytest.raises(TypeError, match="model: expected one of"):
         seqnn.io.save(seqnn.Linear(2, 3), tmp_path / "x.npz")

@@ -5,6 +5,8 @@ sequences), in float64: outputs, final states and the gradients of a random loss
 with respect to the inputs, the initial states and every parameter agree to 1e-10.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -178,3 +180,29 @@ def test_training_both_libraries_gives_the_same_model_with_seqnn_parameters(kind
     H = 5
     bias_hh = twin.rnn.bias_hh_l0.detach()
     assert float(bias_hh[:2 * H].abs().max() if kind == "gru" else bias_hh.abs().max()) == 0.0
+
+
+def test_from_torch_refuses_batch_first_and_warns_about_an_unnamed_nonlinearity():
+    with pytest.raises(ValueError, match="batch_first=True module reads \\(B, T, D\\); seqnn's layers are time-major"):
+        interop.from_torch(torch.nn.GRU(3, 4, batch_first=True))
+    stack = interop.from_torch(torch.nn.GRU(3, 4, batch_first=True).state_dict())   # the weights are the same
+    assert stack.kind == "gru"
+    with pytest.warns(UserWarning, match="nonlinearity: not given, so this vanilla RNN's state_dict is read as tanh"):
+        interop.from_torch(torch.nn.RNN(3, 4, nonlinearity="relu").state_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        interop.from_torch(torch.nn.RNN(3, 4).state_dict(), nonlinearity="tanh")     # said: no warning
+        interop.from_torch(torch.nn.LSTM(3, 4).state_dict())                         # not a vanilla RNN
+
+
+def test_state_dict_errors_name_pytorch_keys():
+    stack = seqnn.LSTM(3, 4, rng=0)
+    state = interop.to_torch(stack)
+    wrong = dict(state, weight_hh_l0=torch.zeros(16, 5, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"state: weight_hh_l0 has shape \(16, 5\), this stack needs \(16, 4\)"):
+        interop.load_stack_state_dict(stack, wrong)
+    with pytest.raises(ValueError, match=r"missing \['bias_hh_l0'\], unexpected \['bias_hh_l9'\]"):
+        interop.load_stack_state_dict(stack, {**{k: v for k, v in state.items() if k != "bias_hh_l0"},
+                                              "bias_hh_l9": state["bias_hh_l0"]})
+    with pytest.raises(ValueError, match="state: expected PyTorch RNN/LSTM/GRU keys such as 'weight_ih_l0'"):
+        interop.from_torch({"weight": torch.zeros(3, 3)})

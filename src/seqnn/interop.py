@@ -22,6 +22,7 @@ n block of ``bias_hh`` apart as ``b_hn``). ``Linear`` maps to ``nn.Linear``
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 
@@ -89,9 +90,15 @@ def stack_grads_state_dict(stack: RecurrentStack) -> dict[str, np.ndarray]:
 def load_stack_state_dict(stack: RecurrentStack, state: dict) -> None:
     """Copy PyTorch-named weights (numpy arrays or tensors) into ``stack``; names and shapes are checked."""
     state = {k: _to_numpy(v) for k, v in state.items()}
-    expected = set(stack_state_dict(stack))
-    if set(state) != expected:
-        raise ValueError(f"state: expected the keys {sorted(expected)}, got {sorted(state)}")
+    expected = stack_state_dict(stack)
+    if set(state) != set(expected):
+        missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        raise ValueError(f"state: expected the keys {sorted(expected)}; missing {missing}, unexpected {extra}")
+    for key, want in expected.items():
+        if state[key].shape != want.shape:
+            raise ValueError(f"state: {key} has shape {state[key].shape}, this stack needs {want.shape}")
+        if not np.isfinite(state[key]).all():
+            raise ValueError(f"state: {key} holds NaN or inf")
     H = stack.hidden_size
     for sfx, cell in _cells(stack):
         cell.W_xh = state["weight_ih" + sfx]
@@ -113,8 +120,9 @@ def stack_from_state_dict(state: dict, kind: str | None = None, nonlinearity: st
     a vanilla RNN's ``nonlinearity`` cannot be seen in the weights, so pass it.
     """
     state = {k: _to_numpy(v) for k, v in state.items()}
-    if "weight_ih_l0" not in state:
-        raise ValueError("state: expected PyTorch RNN/LSTM/GRU keys such as 'weight_ih_l0'")
+    if "weight_ih_l0" not in state or "weight_hh_l0" not in state:
+        raise ValueError(f"state: expected PyTorch RNN/LSTM/GRU keys such as 'weight_ih_l0' and 'weight_hh_l0', "
+                         f"got {sorted(state)[:6]}")
     H = state["weight_hh_l0"].shape[1]
     D = state["weight_ih_l0"].shape[1]
     G = state["weight_ih_l0"].shape[0] // H
@@ -266,7 +274,10 @@ def from_torch(source, kind: str | None = None, nonlinearity: str | None = None,
     nonlinearity, dropout) is read from it. From a state_dict, sizes, layers,
     directions and bias are read from the keys and shapes; ``kind`` is inferred
     from the number of gates, and ``nonlinearity`` ("tanh" by default) must be
-    given for a ReLU RNN. The dtype follows the weights unless ``dtype`` is given.
+    given for a ReLU RNN (a vanilla RNN's state_dict read without it warns). The
+    dtype follows the weights unless ``dtype`` is given. A ``batch_first=True``
+    module is refused (seqnn is time-major): convert its ``state_dict()`` instead.
+    Errors about a state_dict name PyTorch's keys (``weight_hh_l0``).
     """
     torch = _torch()
     if isinstance(source, torch.nn.RNNBase):
@@ -274,11 +285,28 @@ def from_torch(source, kind: str | None = None, nonlinearity: str | None = None,
         kind = {"LSTM": "lstm", "GRU": "gru"}.get(mode, "rnn")
         if getattr(source, "proj_size", 0):
             raise ValueError("source: LSTMs with proj_size > 0 have no seqnn equivalent")
+        if source.batch_first:
+            raise ValueError("source: a batch_first=True module reads (B, T, D); seqnn's layers are time-major, "
+                             "(T, B, D). The weights are the same either way: convert source.state_dict() "
+                             "(from_torch(module.state_dict())) and feed seqnn X.transpose(1, 0, 2)")
         nonlinearity = "relu" if mode == "RNN_RELU" else "tanh"
         return stack_from_state_dict(source.state_dict(), kind, nonlinearity, dtype, float(source.dropout))
     if isinstance(source, dict):
+        if nonlinearity is None and (kind or _kind_of(source)) == "rnn":
+            warnings.warn("nonlinearity: not given, so this vanilla RNN's state_dict is read as tanh; the weights "
+                          "cannot tell tanh from ReLU: pass nonlinearity='relu' (or 'tanh') to say which",
+                          UserWarning, stacklevel=2)
         return stack_from_state_dict(source, kind, nonlinearity or "tanh", dtype)
     raise TypeError(f"source: expected a torch nn.RNN/LSTM/GRU or its state_dict, got {type(source).__name__}")
+
+
+def _kind_of(state: dict) -> str | None:
+    """The kind a state_dict's gate count says ("rnn", "lstm", "gru"), or None if it cannot tell."""
+    try:
+        G = state["weight_ih_l0"].shape[0] // state["weight_hh_l0"].shape[1]
+    except (KeyError, AttributeError, IndexError, ZeroDivisionError):
+        return None
+    return {1: "rnn", 4: "lstm", 3: "gru"}.get(G)
 
 
 def _to_numpy(value) -> np.ndarray:

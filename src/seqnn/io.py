@@ -9,9 +9,11 @@ No pickles: ``np.load(allow_pickle=False)`` reads it, so loading a file cannot
 run code. A checkpoint is also a model file: ``load`` reads its model and
 ignores the rest.
 
-Writing is atomic: the data goes to a temporary file in the same folder, which
-is then renamed over the target, so a crash mid-save never leaves a half-written
-file (the old file, if any, stays intact).
+Writing is atomic: the data goes to a temporary file in the same folder
+(``.<name>.seqnn-tmp``), which is then renamed over the target, so a crash
+mid-save never leaves a half-written file (the old file, if any, stays intact).
+An exception removes the temporary file; a hard kill can leave it, and the next
+save of the same target reuses and replaces it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from typing import Any
 
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
@@ -65,15 +66,15 @@ def _write_atomic(path: str, arrays: dict) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"path: the folder of {path} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".seqnn-", suffix=".npz.tmp")
+    # One temporary name per target, next to it: a save killed hard (SIGKILL, power loss) leaves at
+    # most this one file, and the next save of the same target truncates and reuses it.
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.seqnn-tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)  # umask applies
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)      # an ordinary file's permissions, not mkstemp's 0600
         os.replace(tmp, path)              # atomic on POSIX and Windows
     except BaseException:
         if os.path.exists(tmp):

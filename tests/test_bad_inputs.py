@@ -116,6 +116,17 @@ CASES = {
     "clip_norm a string in truncated_bptt": (
         lambda: seqnn.train.truncated_bptt(model(), np.zeros((4, 2), int), np.zeros((4, 2), int), 2, clip_norm="5"),
         TypeError, "^clip_norm: expected a positive number"),
+    # an empty batch (B = 0) is refused on every path
+    "empty batch, layer": (lambda: seqnn.LSTM(2, 3).forward(np.zeros((3, 0, 2))), ValueError,
+                           r"X: expected at least one sequence, got an empty batch \(B = 0\)"),
+    "empty batch, cell": (lambda: seqnn.GRUCell(2, 3).forward(np.zeros((0, 2))), ValueError,
+                          r"x: expected at least one example, got an empty batch"),
+    "empty batch, model": (lambda: model().forward(np.zeros((3, 0), int)), ValueError,
+                           r"ids: expected at least one time step and one sequence, got shape \(3, 0\)"),
+    "empty batch, linear": (lambda: seqnn.Linear(3, 2).forward(np.zeros((0, 3))), ValueError,
+                            r"h: expected at least one vector, got an empty batch"),
+    "empty batch, loss": (lambda: seqnn.softmax_cross_entropy(np.zeros((3, 0, 4)), np.zeros((3, 0), int)),
+                          ValueError, r"logits: expected at least one token, got an empty batch"),
     # gradient checking
     "gradcheck with active dropout": (
         lambda: seqnn.gradcheck(seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0), (np.ones((3, 1, 2)),)),

@@ -137,6 +137,8 @@ class Cell(Module):
         Keeps what ``backward`` needs.
         """
         check_float_array("x", x, (None, self.input_size), self.dtype, "BD")
+        if x.shape[0] == 0:
+            raise ValueError("x: expected at least one example, got an empty batch (B = 0)")
         state = self.as_state_tuple(state, x.shape[0])
         new_state, cache = self.step(self.project_input(x), state)
         self._cache = (x, state[0], cache)

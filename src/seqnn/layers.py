@@ -45,6 +45,8 @@ class Linear(Module):
         if not isinstance(h, np.ndarray) or h.ndim < 1:
             raise TypeError(f"h: expected a numpy array of shape (..., {self.in_features})")
         check_float_array("h", h, (None,) * (h.ndim - 1) + (self.in_features,), self.dtype)
+        if h.size == 0:
+            raise ValueError(f"h: expected at least one vector, got an empty batch of shape {h.shape}")
         self._cache = h
         y = h.reshape(-1, self.in_features) @ self.W_hy.T   # one product over every step and example
         if self.bias:                                        # (a 3-D matmul would run one per time step)

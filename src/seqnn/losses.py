@@ -54,6 +54,8 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndar
         count = weight.sum()
         total = -(logp_target * weight).sum()
     if count == 0:
+        if weight is None:
+            raise ValueError(f"logits: expected at least one token, got an empty batch of shape {logits.shape}")
         raise ValueError("mask: selects no tokens, so the mean loss is undefined")
     scale = 1.0 / count if reduction == "mean" else 1.0
 

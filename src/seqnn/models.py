@@ -36,6 +36,12 @@ def token_input(vocab_size: int, embedding_dim, dtype, rng) -> Module:
     return Embedding(vocab_size, embedding_dim, dtype=dtype, rng=rng)
 
 
+def _check_batch(name: str, ids: np.ndarray) -> None:
+    """Token ids (T, B): at least one step and one sequence (an empty batch is refused everywhere)."""
+    if ids.shape[0] == 0 or ids.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one time step and one sequence, got shape {ids.shape}")
+
+
 def _zeros_like_state(state):
     return tuple(np.zeros_like(s) for s in state) if isinstance(state, tuple) else np.zeros_like(state)
 
@@ -105,6 +111,7 @@ class CharLM(_Model):
 
     def forward(self, ids: np.ndarray, state0=None):
         check_int_array("ids", ids, (None, None), self.vocab_size)
+        _check_batch("ids", ids)
         H, state = self.rnn.forward(self.embed.forward(ids), state0)
         return self.out.forward(H), state
 
@@ -140,6 +147,7 @@ class SequenceClassifier(_Model):
 
     def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
         check_int_array("ids", ids, (None, None), self.vocab_size)
+        _check_batch("ids", ids)
         outputs, state = self.rnn.forward(self.embed.forward(ids), None, lengths)
         h_n = state[0] if isinstance(state, tuple) else state           # (L*Dirs, B, H)
         Dirs = self.rnn.num_directions
@@ -190,6 +198,7 @@ class SequenceTagger(_Model):
 
     def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
         check_int_array("ids", ids, (None, None), self.vocab_size)
+        _check_batch("ids", ids)
         H, _ = self.rnn.forward(self.embed.forward(ids), None, lengths)
         return self.out.forward(H)
 
@@ -244,6 +253,7 @@ class Seq2Seq(_Model):
     def encode(self, src: np.ndarray, src_lengths=None):
         """src (S, B) -> the encoder's final state (the "thought vector")."""
         check_int_array("src", src, (None, None), self.src_vocab_size)
+        _check_batch("src", src)
         H, state = self.encoder.forward(self.src_embed.forward(src), None, src_lengths)
         self._enc_shape = H.shape
         return state

@@ -93,6 +93,8 @@ class Recurrent(Module):
         T, B, D = X.shape
         if T == 0:
             raise ValueError("X: expected at least one time step, got T = 0")
+        if B == 0:
+            raise ValueError("X: expected at least one sequence, got an empty batch (B = 0)")
         lengths = check_lengths(lengths, T, B)
         state0 = cell.as_state_tuple(state0, B, "state0")
         if self.reverse:

@@ -127,6 +127,18 @@ CASES = {
                             r"h: expected at least one vector, got an empty batch"),
     "empty batch, loss": (lambda: seqnn.softmax_cross_entropy(np.zeros((3, 0, 4)), np.zeros((3, 0), int)),
                           ValueError, r"logits: expected at least one token, got an empty batch"),
+    # found by trying more (beyond the list)
+    "bidirectional a string": (lambda: seqnn.LSTM(2, 3, bidirectional="no"), TypeError,
+                               "bidirectional: expected True or False, got str 'no'"),
+    "nesterov a string": (lambda: seqnn.SGD(model(), momentum=0.5, nesterov="yes"), TypeError,
+                          "nesterov: expected True or False"),
+    "StreamTrainer clip_norm a string": (
+        lambda: seqnn.train.StreamTrainer(model(), np.zeros((9, 2), int), 3, seqnn.SGD(model()), clip_norm="5"),
+        TypeError, "^clip_norm: expected a positive number"),
+    "gradcheck eps 0": (lambda: seqnn.gradcheck(seqnn.RNNCell(2, 2, rng=0), (np.ones((1, 2)),), eps=0), ValueError,
+                        "eps: expected a positive step"),
+    "save to a folder": (lambda: seqnn.io.save(model(), "/tmp"), IsADirectoryError,
+                         "path: /tmp is a folder; expected a file path such as /tmp/model.npz"),
     # gradient checking
     "gradcheck with active dropout": (
         lambda: seqnn.gradcheck(seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0), (np.ones((3, 1, 2)),)),

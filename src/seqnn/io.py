@@ -64,6 +64,9 @@ def save(model: Module, path, vocab: Vocabulary | None = None, *, training: dict
 
 def _write_atomic(path: str, arrays: dict) -> None:
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"path: {path} is a folder; expected a file path such as "
+                                f"{os.path.join(path, 'model.npz')}")
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"path: the folder of {path} does not exist")
     # One temporary name per target, next to it: a save killed hard (SIGKILL, power loss) leaves at

@@ -228,6 +228,8 @@ class SGD(Optimizer):
         momentum = _fraction("momentum", momentum)
         if nesterov and momentum == 0.0:
             raise ValueError("nesterov: needs momentum > 0")
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise TypeError(f"nesterov: expected True or False, got {type(nesterov).__name__} {nesterov!r}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def update(self, k, p):

@@ -58,6 +58,9 @@ class RecurrentStack(Module):
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
+        if not isinstance(bidirectional, (bool, np.bool_)):
+            raise TypeError(f"bidirectional: expected True or False, got {type(bidirectional).__name__} "
+                            f"{bidirectional!r}")
         self.num_directions = 2 if bidirectional else 1
         self.dtype = check_dtype_arg(dtype)
         self.cell_kwargs = dict(cell_kwargs)

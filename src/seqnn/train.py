@@ -188,6 +188,9 @@ class StreamTrainer:
     def __init__(self, model, data: np.ndarray, k: int, optimizer, clip_norm: float | None = None):
         self.data = check_int_array("data", data, (None, None), model.vocab_size)
         self.k = check_positive_int("k", k)
+        if clip_norm is not None:
+            _positive("clip_norm", clip_norm)
+        _check_owner(model, optimizer)
         if len(data) < self.k + 1:
             raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
                              f"got {len(data)}")

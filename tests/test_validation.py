@@ -1,11 +1,15 @@
-"""Bad input gets a clear error naming the argument, what was expected and what came."""
+"""Bad input gets a clear error naming the argument, what was expected and what came: one row per case
+(the exception's type and a message that names what the user passed), then the behaviours behind them."""
+
+import math
 
 import numpy as np
 import pytest
 
 import seqnn
-from seqnn.data import Vocabulary, one_hot
+from seqnn.data import Vocabulary, lengths_to_mask, one_hot, pad_sequences
 from seqnn.models import CharLM
+from seqnn.sample import generate, next_token_distribution
 
 rnn = seqnn.Recurrent(seqnn.RNNCell(3, 4, rng=0))
 lstm = seqnn.Recurrent(seqnn.LSTMCell(3, 4, rng=0))
@@ -77,6 +81,142 @@ CASES = {
 }
 
 
+# The update path, sampling, data helpers, messages that name the user's argument, empty batches,
+# interop and what turned up beyond issue 12's list.
+def model():
+    return CharLM(4, 3, rng=0)
+
+
+def logits_then_backward(dlogits):
+    m = model()
+    m.forward(np.zeros((3, 2), int))
+    return m.backward(dlogits)
+
+
+def step_with(**options):
+    m = model()
+    ids = np.zeros((3, 2), int)
+    return seqnn.train.train_step(m, (ids,), ids, optimizer=seqnn.SGD(m), **options)
+
+
+def nan_grad():
+    m = model()
+    p = m.parameters()[1]
+    p.grad[0, 0] = np.nan
+    return m
+
+
+CASES.update({
+    # optimizers: parameters
+    "params is a method": (lambda: seqnn.Adam(model().parameters), TypeError, "call it: model.parameters()"),
+    "params is empty": (lambda: seqnn.SGD([]), ValueError, "params: expected at least one Parameter"),
+    "params is a string": (lambda: seqnn.SGD("W_hh"), TypeError, "params: expected a list of seqnn Parameters"),
+    "params holds arrays": (lambda: seqnn.SGD([np.zeros(3)]), TypeError, "params: expected seqnn Parameters"),
+    # optimizers: hyper-parameters
+    "lr is a string": (lambda: seqnn.Adam(model(), lr="0.01"), TypeError, "lr: expected a positive number, got str"),
+    "lr is nan": (lambda: seqnn.Adam(model(), lr=math.nan), ValueError, "lr: expected a positive number, got nan"),
+    "lr is negative": (lambda: seqnn.SGD(model(), lr=-1), ValueError, "lr: expected a positive number, got -1"),
+    "lr is inf": (lambda: seqnn.SGD(model(), lr=math.inf), ValueError, "lr: expected a positive number, got inf"),
+    "one beta": (lambda: seqnn.Adam(model(), betas=0.9), ValueError, r"betas: expected two numbers \(b1, b2\)"),
+    "beta of 1": (lambda: seqnn.Adam(model(), betas=(0.9, 1.0)), ValueError, r"betas\[1\]: expected a number in"),
+    "negative eps": (lambda: seqnn.Adam(model(), eps=-1e-8), ValueError, "eps: expected a positive number"),
+    "Adagrad eps 0": (lambda: seqnn.Adagrad(model(), eps=0.0), ValueError, "eps: expected a positive number"),
+    "RMSProp eps 0": (lambda: seqnn.RMSProp(model(), eps=0), ValueError, "eps: expected a positive number"),
+    "rho a string": (lambda: seqnn.RMSProp(model(), rho="0.9"), TypeError, r"rho: expected a number in \[0, 1\)"),
+    "momentum 1": (lambda: seqnn.SGD(model(), momentum=1.0), ValueError, r"momentum: expected a number in \[0, 1\)"),
+    "schedule not callable": (lambda: seqnn.SGD(model(), lr_schedule=0.1), TypeError, "lr_schedule: expected a"),
+    # the update path
+    "schedule returns nan": (lambda: seqnn.SGD(model(), lr_schedule=lambda k: math.nan).step(), ValueError,
+                             r"lr_schedule \(at step 0\): expected a positive number, got nan"),
+    "schedule returns a negative": (lambda: seqnn.Adam(model(), lr_schedule=lambda k: -0.1).step(), ValueError,
+                                    r"lr_schedule \(at step 0\): expected a positive number, got -0.1"),
+    "step with a nan gradient": (lambda: seqnn.Adam(nan_grad()).step(), FloatingPointError,
+                                 r"optimizer step 1: W_hh \(params\[1\], shape \(3, 3\)\) has a gradient of nan"),
+    # clipping
+    "clip norm a string": (lambda: seqnn.clip_grad_norm(model(), "5"), TypeError, "max_norm: expected a positive"),
+    "clip norm 0": (lambda: seqnn.clip_grad_norm(model(), 0), ValueError, "max_norm: expected a positive number"),
+    "clip value nan": (lambda: seqnn.clip_grad_value(model(), math.nan), ValueError, "clip_value: expected a positive"),
+    "clip value of a nan gradient": (lambda: seqnn.clip_grad_value(nan_grad(), 1.0), ValueError,
+                                     r"gradients: W_hh \(params\[1\], shape \(3, 3\)\) has a gradient of nan"),
+    "clip norm of a nan gradient": (lambda: seqnn.clip_grad_norm(nan_grad(), 1.0), ValueError,
+                                    r"W_hh \(params\[1\], shape \(3, 3\)\) has a gradient of nan"),
+    # sampling
+    "n negative": (lambda: generate(model(), np.array([1]), -1), ValueError, "n: expected a number of tokens >= 0"),
+    "n a float": (lambda: generate(model(), np.array([1]), 2.5), ValueError, "n: expected a number of tokens"),
+    "top_k 0": (lambda: generate(model(), np.array([1]), 3, top_k=0), ValueError,
+                r"top_k: expected an int in \[1, 4\]"),
+    "top_k a float": (lambda: generate(model(), np.array([1]), 3, top_k=2.0), ValueError, "top_k: expected an int"),
+    "temperature nan": (lambda: generate(model(), np.array([1]), 3, temperature=math.nan), ValueError,
+                        "temperature: expected a positive number"),
+    "temperature a string": (lambda: generate(model(), np.array([1]), 3, temperature="1"), TypeError,
+                             "temperature: expected a positive number"),
+    "NaN logits": (lambda: next_token_distribution(np.array([0.0, np.nan])), ValueError,
+                   "logits: expected finite values, got NaN or inf"),
+    # data helpers
+    "pad_sequences of floats": (lambda: pad_sequences([np.array([1.0, 2.0])]), TypeError,
+                                r"seqs\[0\]: expected integer token ids, got dtype float64"),
+    "lengths_to_mask of 0": (lambda: lengths_to_mask(np.array([2, 0]), 3), ValueError,
+                             r"lengths: expected lengths in \[1, T\] = \[1, 3\], got 0"),
+    "lengths_to_mask past T": (lambda: lengths_to_mask(np.array([4]), 3), ValueError,
+                               r"lengths: expected lengths in \[1, T\] = \[1, 3\], got 4"),
+    "lengths_to_mask of floats": (lambda: lengths_to_mask(np.array([1.5]), 3), TypeError,
+                                  "lengths: expected a 1-D array of integer lengths"),
+    "specials as a string": (lambda: Vocabulary("abc", specials="<pad>"), TypeError,
+                             "specials: expected a list of tokens"),
+    "specials twice": (lambda: Vocabulary("abc", specials=["<pad>", "<pad>"]), ValueError,
+                       r"specials: each special token once, got \['<pad>'\]"),
+    "mixed tokens": (lambda: Vocabulary(["a", 1, "b"]), TypeError,
+                     r"tokens: expected tokens of one sortable kind .* \['int', 'str'\]"),
+    "layer lengths negative": (lambda: seqnn.LSTM(2, 3).forward(np.ones((3, 2, 2)), None, np.array([3, -1])),
+                               ValueError, r"lengths: expected values in \[1, T\] = \[1, 3\], got -1"),
+    "layer lengths of floats": (lambda: seqnn.LSTM(2, 3).forward(np.ones((3, 2, 2)), None, np.array([3.0, 1.0])),
+                                TypeError, "lengths: expected integer lengths, got dtype float64"),
+    "layer lengths, one per sequence": (lambda: seqnn.LSTM(2, 3).forward(np.ones((3, 2, 2)), None, np.array([3])),
+                                        ValueError, r"lengths: expected shape \(B,\) = \(2,\)"),
+    # messages name what the user passed
+    "stack dropout": (lambda: seqnn.GRU(2, 3, num_layers=2, dropout=-0.1), ValueError, "^dropout: expected a probab"),
+    "model dropout": (lambda: CharLM(4, 3, num_layers=2, dropout="0.3"), ValueError, "^dropout: expected a probab"),
+    "forget_bias a string": (lambda: seqnn.LSTMCell(2, 3, forget_bias="1"), ValueError,
+                             "^forget_bias: expected a finite number"),
+    "forget_bias nan": (lambda: seqnn.LSTM(2, 3, forget_bias=math.nan), ValueError, "^forget_bias: expected a finite"),
+    "recurrent_init unknown": (lambda: seqnn.RNN(2, 3, recurrent_init="eye"), ValueError, "^recurrent_init: expected"),
+    "input_init unknown": (lambda: seqnn.GRUCell(2, 3, input_init=3), ValueError, "^input_init: expected"),
+    "dlogits of a wrong shape": (lambda: logits_then_backward(np.ones((3, 2, 5))), ValueError,
+                                 r"^dlogits: expected shape \(3, 2, 4\)"),
+    "clip_norm negative in train_step": (lambda: step_with(clip_norm=-1), ValueError, "^clip_norm: expected"),
+    "clip_norm a string in truncated_bptt": (
+        lambda: seqnn.train.truncated_bptt(model(), np.zeros((4, 2), int), np.zeros((4, 2), int), 2, clip_norm="5"),
+        TypeError, "^clip_norm: expected a positive number"),
+    # an empty batch (B = 0) is refused on every path
+    "empty batch, layer": (lambda: seqnn.LSTM(2, 3).forward(np.zeros((3, 0, 2))), ValueError,
+                           r"X: expected at least one sequence, got an empty batch \(B = 0\)"),
+    "empty batch, cell": (lambda: seqnn.GRUCell(2, 3).forward(np.zeros((0, 2))), ValueError,
+                          r"x: expected at least one example, got an empty batch"),
+    "empty batch, model": (lambda: model().forward(np.zeros((3, 0), int)), ValueError,
+                           r"ids: expected at least one time step and one sequence, got shape \(3, 0\)"),
+    "empty batch, linear": (lambda: seqnn.Linear(3, 2).forward(np.zeros((0, 3))), ValueError,
+                            r"h: expected at least one vector, got an empty batch"),
+    "empty batch, loss": (lambda: seqnn.softmax_cross_entropy(np.zeros((3, 0, 4)), np.zeros((3, 0), int)),
+                          ValueError, r"logits: expected at least one token, got an empty batch"),
+    # found by trying more (beyond the issue's list)
+    "bidirectional a string": (lambda: seqnn.LSTM(2, 3, bidirectional="no"), TypeError,
+                               "bidirectional: expected True or False, got str 'no'"),
+    "nesterov a string": (lambda: seqnn.SGD(model(), momentum=0.5, nesterov="yes"), TypeError,
+                          "nesterov: expected True or False"),
+    "StreamTrainer clip_norm a string": (
+        lambda: seqnn.train.StreamTrainer(model(), np.zeros((9, 2), int), 3, seqnn.SGD(model()), clip_norm="5"),
+        TypeError, "^clip_norm: expected a positive number"),
+    "gradcheck eps 0": (lambda: seqnn.gradcheck(seqnn.RNNCell(2, 2, rng=0), (np.ones((1, 2)),), eps=0), ValueError,
+                        "eps: expected a positive step"),
+    "save to a folder": (lambda: seqnn.io.save(model(), "/tmp"), IsADirectoryError,
+                         "path: /tmp is a folder; expected a file path such as /tmp/model.npz"),
+    # gradient checking
+    "gradcheck with active dropout": (
+        lambda: seqnn.gradcheck(seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0), (np.ones((3, 1, 2)),)),
+        ValueError, r"fn: dropouts\.0 \(dropout p=0\.5\) is active \(training mode\)"),
+})
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_named(case):
     call, error, message = CASES[case]
@@ -86,3 +226,92 @@ def test_bad_input_is_named(case):
 
 def test_validation_does_not_cast_or_copy():
     assert rnn.forward(X)[0].dtype == np.float64
+
+
+def test_a_nan_gradient_updates_nothing():
+    m = nan_grad()
+    before = [p.value.copy() for p in m.parameters()]
+    opt = seqnn.Adam(m, lr=0.1)
+    with pytest.raises(FloatingPointError):
+        opt.step()
+    assert all(np.array_equal(b, p.value) for b, p in zip(before, m.parameters())) and opt.steps == 0
+
+
+def test_the_global_norm_of_huge_finite_float32_gradients_does_not_overflow():
+    m = CharLM(4, 3, dtype=np.float32, rng=0)
+    for p in m.parameters():
+        p.grad[...] = 1e20                                    # squares overflow float32
+    n = sum(p.grad.size for p in m.parameters())
+    assert seqnn.optim.grad_norm(m) == pytest.approx(1e20 * math.sqrt(n), rel=1e-6)
+    norm = seqnn.clip_grad_norm(m, 1.0)
+    assert math.isfinite(norm) and seqnn.optim.grad_norm(m) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_truncated_bptt_names_the_chunk_that_diverged_and_keeps_the_history(monkeypatch):
+    from seqnn.train import DivergedError, truncated_bptt
+    m = CharLM(4, 3, rng=0)
+    ids = np.random.default_rng(0).integers(0, 4, (31, 2))
+    opt = seqnn.SGD(m, lr=0.1)
+    forward, calls = m.forward, []
+
+    def diverging(x, state0=None):                            # the second chunk's logits are NaN
+        calls.append(1)
+        logits, state = forward(x, state0)
+        return (logits * np.nan if len(calls) == 2 else logits), state
+
+    monkeypatch.setattr(m, "forward", diverging)
+    with pytest.raises(DivergedError, match=r"chunk 2 of 3 \(steps 10\.\.19\): the logits are not finite") as info:
+        truncated_bptt(m, ids[:-1], ids[1:], 10, optimizer=opt)
+    assert len(info.value.history.losses) == 1 and info.value.chunk == 1 and isinstance(info.value, FloatingPointError)
+    assert opt.steps == 1                                     # chunk 2 updated nothing
+
+
+def test_an_optimizer_for_another_model_is_refused():
+    from seqnn.train import train_step, truncated_bptt
+    m, other = CharLM(4, 3, rng=0), CharLM(4, 3, rng=1)
+    ids = np.zeros((5, 2), dtype=int)
+    with pytest.raises(ValueError, match="optimizer: holds none of the model's parameters"):
+        truncated_bptt(m, ids[:-1], ids[1:], 2, optimizer=seqnn.SGD(other))
+    with pytest.raises(ValueError, match="optimizer: holds none of the model's parameters"):
+        train_step(m, (ids[:-1],), ids[1:], optimizer=seqnn.Adam(other))
+
+
+def test_train_step_names_the_step_of_a_non_finite_loss():
+    from seqnn.train import DivergedError, train_step
+    m = seqnn.Linear(2, 1, dtype=np.float32, rng=0)
+    opt = seqnn.SGD(m, lr=0.1)
+    x, y = np.full((3, 2), 1e20, np.float32), np.zeros((3, 1), np.float32)   # (1e20)^2 overflows float32
+    with pytest.raises(DivergedError, match=r"step 1: the loss is inf .* nothing was updated"):
+        train_step(m, (x,), y, optimizer=opt, loss=seqnn.mean_squared_error)
+
+
+def test_gradcheck_of_a_dropout_model_in_evaluation_mode_passes():
+    m = seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0).eval()
+    assert seqnn.gradcheck(m, (np.random.default_rng(0).standard_normal((3, 2, 2)),)).passed()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_a_second_backward_after_one_forward_raises(kind, fast):
+    """The fast loops overwrite the gate cache during backward: a second backward would be silently wrong."""
+    layer = seqnn.Recurrent(seqnn.cells.make_cell(kind, 2, 3, rng=0), fast=fast)
+    H, _ = layer.forward(np.ones((4, 2, 2)))
+    layer.backward(np.ones_like(H))
+    with pytest.raises(RuntimeError, match=r"backward\(\) called without a forward\(\) to match"):
+        layer.backward(np.ones_like(H))
+    m = CharLM(4, 3, cell=kind, rng=0)
+    logits, _ = m.forward(np.zeros((3, 2), dtype=int))
+    m.backward(np.ones_like(logits))
+    with pytest.raises(RuntimeError, match="without a forward"):
+        m.backward(np.ones_like(logits))
+
+
+def test_backward_belongs_to_the_latest_forward():
+    """Two forwards, then one backward: the gradients are those of the second forward (documented)."""
+    rng = np.random.default_rng(0)
+    X1, X2, dH = rng.standard_normal((3, 2, 2)), rng.standard_normal((3, 2, 2)), rng.standard_normal((3, 2, 3))
+    a, b = seqnn.LSTM(2, 3, rng=0), seqnn.LSTM(2, 3, rng=0)
+    a.forward(X1)
+    a.forward(X2)
+    b.forward(X2)
+    np.testing.assert_array_equal(a.backward(dH)[0], b.backward(dH)[0])

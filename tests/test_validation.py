@@ -175,8 +175,8 @@ CASES.update({
                                         ValueError, r"lengths: expected shape \(B,\) = \(2,\)"),
     # messages name what the user passed
     "stack dropout": (lambda: seqnn.GRU(2, 3, num_layers=2, dropout=-0.1), ValueError, "^dropout: expected a probab"),
-    "model dropout": (lambda: CharLM(4, 3, num_layers=2, dropout="0.3"), ValueError, "^dropout: expected a probab"),
-    "forget_bias a string": (lambda: seqnn.LSTMCell(2, 3, forget_bias="1"), ValueError,
+    "model dropout": (lambda: CharLM(4, 3, num_layers=2, dropout="0.3"), TypeError, "^dropout: expected a probab"),
+    "forget_bias a string": (lambda: seqnn.LSTMCell(2, 3, forget_bias="1"), TypeError,
                              "^forget_bias: expected a finite number"),
     "forget_bias nan": (lambda: seqnn.LSTM(2, 3, forget_bias=math.nan), ValueError, "^forget_bias: expected a finite"),
     "recurrent_init unknown": (lambda: seqnn.RNN(2, 3, recurrent_init="eye"), ValueError, "^recurrent_init: expected"),
@@ -207,7 +207,7 @@ CASES.update({
         lambda: seqnn.train.StreamTrainer(model(), np.zeros((9, 2), int), 3, seqnn.SGD(model()), clip_norm="5"),
         TypeError, "^clip_norm: expected a positive number"),
     "gradcheck eps 0": (lambda: seqnn.gradcheck(seqnn.RNNCell(2, 2, rng=0), (np.ones((1, 2)),), eps=0), ValueError,
-                        "eps: expected a positive step"),
+                        "eps: expected a positive number, got 0"),
     "save to a folder": (lambda: seqnn.io.save(model(), "/tmp"), IsADirectoryError,
                          "path: /tmp is a folder; expected a file path such as /tmp/model.npz"),
     # gradient checking

@@ -38,6 +38,35 @@ def check_positive_int(name: str, value) -> int:
     return int(value)
 
 
+def _is_real(value) -> bool:
+    """A Python or numpy real number (not a bool, not a string)."""
+    return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def check_real(name: str, value, what: str = "a finite number") -> float:
+    """A finite real number: TypeError for anything that is not a number, ValueError for NaN or inf."""
+    if not _is_real(value):
+        raise TypeError(f"{name}: expected {what}, got {type(value).__name__} {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name}: expected {what}, got {value!r}")
+    return float(value)
+
+
+def check_positive_number(name: str, value) -> float:
+    """A finite real number > 0 (learning rates, eps, clip thresholds, temperatures)."""
+    what = "a positive number"
+    if check_real(name, value, what) <= 0:
+        raise ValueError(f"{name}: expected {what}, got {value!r}")
+    return float(value)
+
+
+def check_fraction(name: str, value, what: str = "a number") -> float:
+    """A real number in [0, 1) (momentum, betas, rho, dropout)."""
+    if not 0.0 <= check_real(name, value, f"{what} in [0, 1)") < 1.0:
+        raise ValueError(f"{name}: expected {what} in [0, 1), got {value!r}")
+    return float(value)
+
+
 def _shape_str(shape) -> str:
     return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
 

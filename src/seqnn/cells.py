@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from . import init
-from ._checks import NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_positive_int, read_only
+from ._checks import (NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_positive_int, check_real,
+                      read_only)
 from .functional import relu, sigmoid
 from .module import Module
 
@@ -286,10 +287,7 @@ class LSTMCell(Cell):
     def __init__(self, input_size, hidden_size, forget_bias: float | None = None, **kwargs):
         super().__init__(input_size, hidden_size, **kwargs)
         if forget_bias is not None:
-            if isinstance(forget_bias, bool) or not isinstance(forget_bias, (int, float, np.integer, np.floating)) \
-                    or not np.isfinite(forget_bias):
-                raise ValueError(f"forget_bias: expected a finite number (1.0 is the usual choice), "
-                                 f"got {forget_bias!r}")
+            check_real("forget_bias", forget_bias, "a finite number (1.0 is the usual choice)")
             if not self.bias:
                 raise ValueError("forget_bias: needs bias=True")
             self.b_f = np.full(self.hidden_size, forget_bias)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_rng
+from ._checks import as_rng, check_positive_number
 from .module import Module
 
 
@@ -68,8 +68,7 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-3, order: int = 4) -> n
     ``f`` takes no arguments and must read ``x`` (and not keep a copy of it).
     Returns an array of ``x``'s shape.
     """
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not (0 < eps < np.inf):
-        raise ValueError(f"eps: expected a positive step, got {eps!r}")
+    check_positive_number("eps", eps)
     if order not in STENCILS:
         raise ValueError(f"order: expected one of {sorted(STENCILS)}, got {order!r}")
     grad = np.zeros(x.shape, np.float64)

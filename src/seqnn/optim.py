@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ._checks import check_fraction, check_positive_number
 from .module import Module, Parameter
 
 
@@ -32,25 +33,6 @@ def _param_list(params) -> list[Parameter]:
         if not isinstance(p, Parameter):
             raise TypeError(f"params: expected seqnn Parameters (or a Module), got {type(p).__name__}")
     return params
-
-
-def _positive(name: str, value, upper: float = math.inf) -> float:
-    """A finite real number in (0, upper); anything else is a clear error naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__} {value!r}")
-    if not (0 < value < upper and math.isfinite(value)):
-        bound = "" if upper == math.inf else f" below {upper:g}"
-        raise ValueError(f"{name}: expected a positive number{bound}, got {value!r}")
-    return float(value)
-
-
-def _fraction(name: str, value) -> float:
-    """A real number in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a number in [0, 1), got {type(value).__name__} {value!r}")
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name}: expected a number in [0, 1), got {value!r}")
-    return float(value)
 
 
 def _nonfinite(params) -> str | None:
@@ -87,7 +69,7 @@ def clip_grad_norm(params, max_norm: float) -> float:
     Raises ValueError if the norm is not finite (a NaN or inf gradient).
     """
     params = _param_list(params)
-    _positive("max_norm", max_norm)
+    check_positive_number("max_norm", max_norm)
     bad = _nonfinite(params)
     if bad is not None:
         raise ValueError(f"gradients: {bad}; a NaN or inf gradient cannot be clipped")
@@ -107,7 +89,7 @@ def clip_grad_value(params, clip_value: float) -> None:
     ``clip_grad_norm`` does, if a gradient holds a NaN or an inf.
     """
     params = _param_list(params)
-    _positive("clip_value", clip_value)
+    check_positive_number("clip_value", clip_value)
     bad = _nonfinite(params)
     if bad is not None:                  # np.clip would pass a NaN on (and make an inf look like clip_value)
         raise ValueError(f"gradients: {bad}; a NaN or inf gradient cannot be clipped")
@@ -134,7 +116,7 @@ class Optimizer:
         self.params = _param_list(params)
         if not self.params:
             raise ValueError("params: expected at least one Parameter, got none")
-        self.lr = _positive("lr", lr)
+        self.lr = check_positive_number("lr", lr)
         if lr_schedule is not None and not callable(lr_schedule):
             raise TypeError(f"lr_schedule: expected a function step -> learning rate, got {type(lr_schedule).__name__}")
         self.lr_schedule = lr_schedule
@@ -153,7 +135,7 @@ class Optimizer:
         if bad is not None:
             raise FloatingPointError(f"optimizer step {self.steps + 1}: {bad}; nothing was updated")
         if self.lr_schedule is not None:
-            self.lr = _positive(f"lr_schedule (at step {self.steps})", self.lr_schedule(self.steps))
+            self.lr = check_positive_number(f"lr_schedule (at step {self.steps})", self.lr_schedule(self.steps))
         for k, p in enumerate(self.params):
             self.update(k, p)
         self.steps += 1
@@ -225,7 +207,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
                  lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
-        momentum = _fraction("momentum", momentum)
+        momentum = check_fraction("momentum", momentum)
         if nesterov and momentum == 0.0:
             raise ValueError("nesterov: needs momentum > 0")
         if not isinstance(nesterov, (bool, np.bool_)):
@@ -249,7 +231,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr: float = 0.1, eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
-        self.eps = _positive("eps", eps)     # > 0: a gradient that has been 0 so far would give 0 / 0
+        self.eps = check_positive_number("eps", eps)     # > 0: a gradient that has been 0 so far would give 0 / 0
 
     def update(self, k, p):
         G = self._slot("sum_sq", k, p)
@@ -264,7 +246,7 @@ class RMSProp(Optimizer):
 
     def __init__(self, params, lr: float = 0.01, rho: float = 0.99, eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
-        self.rho, self.eps = _fraction("rho", rho), _positive("eps", eps)
+        self.rho, self.eps = check_fraction("rho", rho), check_positive_number("eps", eps)
 
     def update(self, k, p):
         s = self._slot("mean_sq", k, p)
@@ -286,8 +268,8 @@ class Adam(Optimizer):
         super().__init__(params, lr, lr_schedule)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"betas: expected two numbers (b1, b2) in [0, 1), got {betas!r}")
-        self.b1, self.b2 = _fraction("betas[0]", betas[0]), _fraction("betas[1]", betas[1])
-        self.eps = _positive("eps", eps)
+        self.b1, self.b2 = check_fraction("betas[0]", betas[0]), check_fraction("betas[1]", betas[1])
+        self.eps = check_positive_number("eps", eps)
 
     def update(self, k, p):
         m, v = self._slot("m", k, p), self._slot("v", k, p)

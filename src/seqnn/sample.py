@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_rng, check_int_array
+from ._checks import as_rng, check_int_array, check_positive_number
 from .functional import softmax
 
 
@@ -20,10 +20,7 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
     Raises ValueError for NaN or inf logits (a diverged model) rather than
     returning NaN probabilities.
     """
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
-        raise TypeError(f"temperature: expected a positive number, got {type(temperature).__name__}")
-    if not (temperature > 0 and np.isfinite(temperature)):
-        raise ValueError(f"temperature: expected a positive number (use greedy=True for argmax), got {temperature!r}")
+    check_positive_number("temperature", temperature)      # for argmax, use greedy=True
     logits = np.asarray(logits)
     if not np.isfinite(logits).all():
         raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_positive_int
+from ._checks import NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_fraction, check_positive_int
 from .cells import CELLS, make_cell
 from .layers import Dropout
 from .module import Module
@@ -70,9 +70,7 @@ class RecurrentStack(Module):
                                 dtype=dtype, rng=rng, **cell_kwargs), reverse=(d == 1), fast=fast)
             for l in range(self.num_layers) for d in range(self.num_directions)
         ]
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.integer, np.floating)) \
-                or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
+        check_fraction("dropout", dropout, "a probability")
         self.dropouts = [Dropout(dropout, rng) for _ in range(self.num_layers - 1)]
         if dropout and self.num_layers == 1:
             warnings.warn("dropout: applies between stacked layers only, so with num_layers=1 it does nothing",

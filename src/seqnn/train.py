@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_rng, check_int_array, check_positive_int
+from ._checks import as_rng, check_int_array, check_positive_int, check_positive_number
 from .data import batchify
 from .losses import softmax_cross_entropy
-from .optim import _positive, clip_grad_norm, grad_norm
+from .optim import clip_grad_norm, grad_norm
 
 
 class DivergedError(FloatingPointError):
@@ -74,7 +74,7 @@ def tbptt_chunk(model, x: np.ndarray, y: np.ndarray, state=None, *, optimizer=No
     the weights.
     """
     if clip_norm is not None:
-        _positive("clip_norm", clip_norm)
+        check_positive_number("clip_norm", clip_norm)
     logits, next_state = model.forward(x, state)
     if not np.isfinite(logits).all():
         raise FloatingPointError("the logits are not finite (the run has diverged)")
@@ -189,7 +189,7 @@ class StreamTrainer:
         self.data = check_int_array("data", data, (None, None), model.vocab_size)
         self.k = check_positive_int("k", k)
         if clip_norm is not None:
-            _positive("clip_norm", clip_norm)
+            check_positive_number("clip_norm", clip_norm)
         _check_owner(model, optimizer)
         if len(data) < self.k + 1:
             raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
@@ -254,7 +254,7 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimize
     """
     _check_owner(model, optimizer)
     if clip_norm is not None:
-        _positive("clip_norm", clip_norm)
+        check_positive_number("clip_norm", clip_norm)
     model.zero_grad()
     outputs = model.forward(*inputs)
     if isinstance(outputs, tuple):

@@ -31,6 +31,7 @@ from .models import CharLM, SequenceClassifier, SequenceTagger
 from .stack import RecurrentStack
 
 TORCH_MODES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+GATES_TO_KIND = {1: "rnn", 4: "lstm", 3: "gru"}          # gate blocks stacked in weight_ih -> the cell
 
 
 def _torch():
@@ -126,7 +127,7 @@ def stack_from_state_dict(state: dict, kind: str | None = None, nonlinearity: st
     H = state["weight_hh_l0"].shape[1]
     D = state["weight_ih_l0"].shape[1]
     G = state["weight_ih_l0"].shape[0] // H
-    inferred = {1: "rnn", 4: "lstm", 3: "gru"}.get(G)
+    inferred = _kind_of(state)
     kind = kind or inferred
     if kind is None or kind != inferred:
         raise ValueError(f"kind: the weights have {G} gates, which is not a {kind!r}")
@@ -306,7 +307,7 @@ def _kind_of(state: dict) -> str | None:
         G = state["weight_ih_l0"].shape[0] // state["weight_hh_l0"].shape[1]
     except (KeyError, AttributeError, IndexError, ZeroDivisionError):
         return None
-    return {1: "rnn", 4: "lstm", 3: "gru"}.get(G)
+    return GATES_TO_KIND.get(G)
 
 
 def _to_numpy(value) -> np.ndarray:

@@ -7,9 +7,13 @@ import numpy as np
 import pytest
 
 import seqnn
+import seqnn.interop
 from seqnn.data import Vocabulary, lengths_to_mask, one_hot, pad_sequences
-from seqnn.models import CharLM
+from seqnn.models import CharLM, Seq2Seq, SequenceClassifier, SequenceTagger
 from seqnn.sample import generate, next_token_distribution
+from seqnn.trace import trace_step
+from seqnn.train import StreamTrainer
+from seqnn.viz import gradient_flow
 
 rnn = seqnn.Recurrent(seqnn.RNNCell(3, 4, rng=0))
 lstm = seqnn.Recurrent(seqnn.LSTMCell(3, 4, rng=0))
@@ -217,6 +221,246 @@ CASES.update({
 })
 
 
+
+# The second catalogue (session 5): what a new user tried beyond issue 12's list, and every silent
+# acceptance or raw library error it found. Rows are grouped by the public module they exercise.
+def trained_adam(**changes):
+    """Adam's state after one step, with ``changes`` made to it."""
+    opt = seqnn.Adam(model())
+    for p in opt.params:
+        p.grad[...] = 0.1
+    opt.step()
+    return {**opt.state_dict(), **changes}
+
+
+def adam_slots(**slots):
+    return trained_adam(slots={**trained_adam()["slots"], **slots})
+
+
+def trainer():
+    m = model()
+    return StreamTrainer(m, np.zeros((9, 2), dtype=int), 3, seqnn.SGD(m))
+
+
+def trainer_state(**changes):
+    t = trainer()
+    return t, {**t.state_dict(), **changes}
+
+
+def one_step(cell):
+    cell.forward(np.ones((1, 2)))
+    return cell
+
+
+def tampered(tmp_name, **entries):
+    """A saved CharLM whose archive has ``entries`` replaced."""
+    import os
+    import tempfile
+    folder = tempfile.mkdtemp()
+    path = os.path.join(folder, "m.npz")
+    seqnn.io.save(model(), path, Vocabulary("abcd"))
+    data = dict(np.load(path))
+    data.update(entries)
+    np.savez(os.path.join(folder, tmp_name), **data)
+    return os.path.join(folder, tmp_name)
+
+
+CASES.update({
+    # flags are booleans, not truthy strings
+    "train('no')": (lambda: model().train("no"), TypeError, r"mode: expected True or False, got str 'no'"),
+    "cell bias 'no'": (lambda: seqnn.RNNCell(2, 3, bias="no"), TypeError, "bias: expected True or False"),
+    "Linear bias 'no'": (lambda: seqnn.Linear(2, 3, bias="no"), TypeError, "bias: expected True or False"),
+    "Recurrent reverse 'yes'": (lambda: seqnn.Recurrent(seqnn.RNNCell(2, 3), reverse="yes"), TypeError,
+                                "reverse: expected True or False"),
+    "Recurrent fast 'no'": (lambda: seqnn.Recurrent(seqnn.RNNCell(2, 3), fast="no"), TypeError,
+                            "fast: expected True or False"),
+    "model fast 'no'": (lambda: CharLM(4, 3, fast="no"), TypeError, "fast: expected True or False"),
+    "backward input_grad 'no'": (
+        lambda: (lambda r: r.backward(np.ones((2, 1, 3)), input_grad="no"))(layer_after_forward()),
+        TypeError, "input_grad: expected True or False"),
+    "generate greedy 'yes'": (lambda: generate(model(), np.array([1]), 3, greedy="yes"), TypeError,
+                              "greedy: expected True or False"),
+    # constructor arguments
+    "dtype not a dtype": (lambda: seqnn.RNNCell(2, 3, dtype="banana"), TypeError,
+                          "dtype: expected float32 or float64, got 'banana'"),
+    "negative seed": (lambda: seqnn.RNNCell(2, 3, rng=-1), ValueError, "rng: expected a seed >= 0, got -1"),
+    "recurrent_init of a wrong shape": (lambda: seqnn.RNNCell(2, 3, recurrent_init=lambda shape, rng: np.eye(2)),
+                                        ValueError, r"recurrent_init: the callable returned float64 of shape \(2, 2\)"),
+    "recurrent_init giving NaN": (lambda: seqnn.RNNCell(2, 3, recurrent_init=lambda s, r: np.full(s, np.nan)),
+                                  ValueError, "recurrent_init: the callable returned NaN or inf"),
+    "input_init giving a string": (lambda: seqnn.GRUCell(2, 3, input_init=lambda s, r: "x"), ValueError,
+                                   "input_init: the callable returned <U1"),
+    "Seq2Seq bos_id 1.5": (lambda: Seq2Seq(4, 4, 3, bos_id=1.5), ValueError, r"bos_id: expected an id in \[0, 4\)"),
+    "Seq2Seq bos_id True": (lambda: Seq2Seq(4, 4, 3, bos_id=True), ValueError, "bos_id: expected an id"),
+    "Seq2Seq eos_id a string": (lambda: Seq2Seq(4, 4, 3, eos_id="2"), ValueError, "eos_id: expected an id"),
+    # init
+    "init bound negative": (lambda: seqnn.init.uniform((2, 2), -1, rng=0), ValueError, "bound: expected a number >= 0"),
+    "init bound nan": (lambda: seqnn.init.uniform((2, 2), math.nan, rng=0), ValueError, "bound: expected a finite"),
+    "xavier of a vector": (lambda: seqnn.init.xavier_uniform((3,), rng=0), ValueError,
+                           r"shape: expected a matrix shape \(rows, cols\)"),
+    "orthogonal of 3-D": (lambda: seqnn.init.orthogonal((3, 2, 2), rng=0), ValueError, "shape: expected a matrix"),
+    "identity gain nan": (lambda: seqnn.init.identity((3, 3), gain=math.nan), ValueError, "gain: expected a finite"),
+    "init dtype int": (lambda: seqnn.init.uniform((2, 2), 1.0, rng=0, dtype=int), TypeError,
+                       "dtype: expected float32 or float64"),
+    "default bound of 0": (lambda: seqnn.init.pytorch_default_bound(0), ValueError, "hidden_size: expected a positive"),
+    # modules and parameters
+    "load_state_dict(None)": (lambda: model().load_state_dict(None), TypeError,
+                              r"state: expected a dict \{name: array\}"),
+    "grad replaced by a wrong shape": (lambda: setattr(model().parameters()[0], "grad", np.zeros(2)), ValueError,
+                                       r"W_xh.grad: expected a float64 array of shape \(3, 4\)"),
+    "Dropout of ints": (lambda: seqnn.Dropout(0.5, rng=0).forward(np.ones((2, 2), int)), TypeError,
+                        "x: expected a float32 or float64 numpy array, got int64"),
+    "Dropout backward without forward": (lambda: seqnn.Dropout(0.5, rng=0).backward(np.ones((2, 2))), RuntimeError,
+                                         "without a forward"),
+    "Dropout backward of a wrong shape": (
+        lambda: (lambda d: (d.forward(np.ones((2, 2))), d.backward(np.ones(3))))(seqnn.Dropout(0.5, rng=0)),
+        ValueError, r"dy: expected an array of shape \(2, 2\)"),
+    "classifier backward without forward": (lambda: SequenceClassifier(4, 2, 3).backward(np.zeros((2, 2))),
+                                            RuntimeError, "without a forward"),
+    "Seq2Seq tgt_in of no steps": (lambda: Seq2Seq(4, 4, 3).forward(ids, np.zeros((0, 2), int)), ValueError,
+                                   "tgt_in: expected at least one time step"),
+    "teacher forcing of no steps": (lambda: Seq2Seq(4, 4, 3).teacher_forcing_inputs(np.zeros((0, 2), int)),
+                                    ValueError, "tgt: expected at least one time step"),
+    # optimizers: the parameters and the state they load
+    "params twice": (lambda: seqnn.SGD(model().parameters() * 2), ValueError,
+                     r"params: W_xh \(params\[5\]\) appears more than once"),
+    "clip of no params": (lambda: seqnn.clip_grad_norm([], 1.0), ValueError, "params: expected at least one"),
+    "clip_value of no params": (lambda: seqnn.clip_grad_value(iter([]), 1.0), ValueError, "params: expected at least"),
+    "optimizer state None": (lambda: seqnn.Adam(model()).load_state_dict(None), TypeError,
+                             "state: expected a dict from state_dict"),
+    "optimizer state without slots": (
+        lambda: seqnn.Adam(model()).load_state_dict({k: v for k, v in trained_adam().items() if k != "slots"}),
+        ValueError, r"state: missing \['slots'\]"),
+    "optimizer state NaN slot": (
+        lambda: seqnn.Adam(model()).load_state_dict(adam_slots(**{"m.0": np.full((3, 4), np.nan)})), ValueError,
+        r"state: slot 'm.0' \(W_xh\) holds NaN or inf"),
+    "optimizer state negative v": (
+        lambda: seqnn.Adam(model()).load_state_dict(adam_slots(**{"v.1": -np.ones((3, 3))})), ValueError,
+        r"slot 'v.1' \(W_hh\) is a sum of squares, yet holds a negative"),
+    "optimizer state unknown slot": (
+        lambda: seqnn.Adam(model()).load_state_dict(adam_slots(**{"velocity.0": np.zeros((3, 4))})), ValueError,
+        r"slot 'velocity.0': Adam keeps no 'velocity' \(its slots: \['m', 'v'\]\)"),
+    "optimizer state lr nan": (lambda: seqnn.Adam(model()).load_state_dict(trained_adam(lr=math.nan)), ValueError,
+                               r"state\['lr'\]: expected a positive number, got nan"),
+    "optimizer state lr a string": (lambda: seqnn.Adam(model()).load_state_dict(trained_adam(lr="0.1")), TypeError,
+                                    r"state\['lr'\]: expected a positive number"),
+    "optimizer state b1 of 2": (
+        lambda: seqnn.Adam(model()).load_state_dict(trained_adam(hyper={"b1": 2.0, "b2": 0.999, "eps": 1e-8})),
+        ValueError, r"state\['hyper'\]\['b1'\]: expected a number in \[0, 1\)"),
+    "optimizer state steps -3": (lambda: seqnn.Adam(model()).load_state_dict(trained_adam(steps=-3)), ValueError,
+                                 r"state\['steps'\]: expected an int >= 0, got -3"),
+    "optimizer state steps 2.5": (lambda: seqnn.Adam(model()).load_state_dict(trained_adam(steps=2.5)), ValueError,
+                                  r"state\['steps'\]: expected an int >= 0"),
+    # training
+    "train_step without an optimizer": (lambda: seqnn.train.train_step(model(), (ids,), ids, optimizer=None),
+                                        TypeError, "optimizer: expected an optimizer such as seqnn.Adam"),
+    "train_step inputs not a tuple": (lambda: step_inputs(ids), TypeError,
+                                      r"inputs: expected a tuple of forward's arguments, such as \(ids,\)"),
+    "truncated_bptt optimizer a string": (
+        lambda: seqnn.train.truncated_bptt(model(), ids, ids, 2, optimizer="adam"), TypeError,
+        "optimizer: expected an optimizer"),
+    "StreamTrainer without an optimizer": (lambda: StreamTrainer(model(), np.zeros((9, 2), int), 3, None),
+                                           TypeError, "optimizer: expected an optimizer"),
+    "trainer state without keys": (lambda: trainer().load_state_dict({"data_shape": [9, 2]}), ValueError,
+                                   r"state: missing \['epoch', 'chunk', 'steps', 'state', 'optimizer', 'generators'\]"),
+    "trainer state chunk past the epoch": (lambda: (lambda t, s: t.load_state_dict(s))(*trainer_state(chunk=99)),
+                                           ValueError, r"state\['chunk'\]: expected an int in \[0, 2\), got 99"),
+    "trainer state of a wrong shape": (
+        lambda: (lambda t, s: t.load_state_dict(s))(*trainer_state(state=[np.zeros((5, 5))])),
+        ValueError, r"state\['state'\]: the carried state does not fit the model \(state0: expected shape"),
+    "trainer state of a foreign generator": (
+        lambda: (lambda t, s: t.load_state_dict(s))(*trainer_state(generators=[{"bit_generator": "MT19937"}])),
+        ValueError, "random generators saved"),
+    "minibatches of -1": (lambda: list(seqnn.train.minibatches(-1, 2)), ValueError, "n: expected an int >= 0"),
+    "minibatches of 2.5": (lambda: list(seqnn.train.minibatches(2.5, 2)), ValueError, "n: expected an int >= 0"),
+    # data
+    "Vocabulary(None)": (lambda: Vocabulary(None), TypeError, "tokens: expected a string or a list of tokens"),
+    "Vocabulary(123)": (lambda: Vocabulary(123), TypeError, "tokens: expected a string or a list of tokens, got int"),
+    "encode(None)": (lambda: Vocabulary("abc").encode(None), TypeError, "seq: expected a string or a list"),
+    "decode sep None": (lambda: Vocabulary("abc").decode([0, 1], sep=None), TypeError, "sep: expected a string"),
+    "vocabulary config without specials": (lambda: Vocabulary.from_config({"tokens": ["a"]}), ValueError,
+                                           "vocabulary: expected a dict with 'tokens' and 'specials'"),
+    "read_text(123)": (lambda: seqnn.data.read_text(123), TypeError, "paths: expected a path or a list of paths"),
+    "pad_id 0.5": (lambda: pad_sequences([np.array([1, 2])], pad_id=0.5), TypeError, "pad_id: expected an int"),
+    "pad_sequences negative ids": (lambda: pad_sequences([np.array([1, -2])]), ValueError,
+                                   r"seqs\[0\]: expected token ids >= 0, got -2"),
+    "pad_sequences of a string": (lambda: pad_sequences("abc"), TypeError, "seqs: expected a list of 1-D id arrays"),
+    # gradient checking
+    "numerical_gradient of ints": (lambda: seqnn.numerical_gradient(lambda: 0.0, np.ones(2, int)), TypeError,
+                                   "x: expected a float numpy array"),
+    "numerical_gradient of an array loss": (lambda: seqnn.numerical_gradient(lambda: np.ones(2), np.ones(2)),
+                                            ValueError, "f: expected a real number"),
+    "numerical_gradient of a NaN loss": (lambda: seqnn.numerical_gradient(lambda: math.nan, np.ones(2)), ValueError,
+                                         "f: returned nan with entry 0 of x perturbed"),
+    "gradcheck params a string": (
+        lambda: seqnn.gradcheck(seqnn.Linear(2, 2, rng=0), (np.ones((1, 2)),), params="W"), TypeError,
+        r"params: expected \{name: Parameter\} or a Module, got str"),
+    "report tol negative": (lambda: seqnn.GradcheckReport().passed(tol=-1), ValueError, "tol: expected a positive"),
+    # sampling
+    "generate from a tagger": (lambda: generate(SequenceTagger(4, 2, 3, rng=0), np.array([1]), 3), TypeError,
+                               r"model: expected forward\(ids, state\) -> \(logits \(T, B, V\), state\)"),
+    "generate from a layer": (lambda: generate(seqnn.Linear(2, 3), np.array([1]), 3), TypeError,
+                              "model: expected a language model with vocab_size"),
+    "distribution of a matrix": (lambda: next_token_distribution(np.zeros((2, 3))), ValueError,
+                                 r"logits: expected a non-empty 1-D float array \(V,\), got float64 of shape \(2, 3\)"),
+    "distribution of nothing": (lambda: next_token_distribution(np.zeros(0)), ValueError,
+                                "logits: expected a non-empty"),
+    "distribution of a string": (lambda: next_token_distribution("abc"), ValueError, "logits: expected a non-empty"),
+    # traces and plots
+    "trace of a Linear": (lambda: trace_step(seqnn.Linear(2, 3), np.ones(2), file=None), TypeError,
+                          "cell: expected a seqnn Cell"),
+    "trace of a list": (lambda: trace_step(seqnn.RNNCell(2, 3), [1.0, 2.0], file=None), TypeError,
+                        r"x: expected a numpy array of shape \(D,\) or \(B, D\), got list"),
+    "trace out of a wrong size": (lambda: trace_step(seqnn.RNNCell(2, 3), np.ones(2), out=seqnn.Linear(4, 2),
+                                                     file=None), ValueError, r"out: expected a Linear with in_"),
+    "trace labels, one too few": (lambda: trace_step(seqnn.RNNCell(2, 3), np.ones(2), out=seqnn.Linear(3, 2),
+                                                     labels=["a"], file=None), ValueError,
+                                  r"labels: expected one name per output of out \(2\), got 1"),
+    "trace precision -1": (lambda: trace_step(seqnn.RNNCell(2, 3), np.ones(2), precision=-1, file=None), ValueError,
+                           "precision: expected an int >= 0"),
+    "trace file a path": (lambda: trace_step(seqnn.RNNCell(2, 3), np.ones(2), file="out.txt"), TypeError,
+                          "file: expected a stream"),
+    "gradient_flow of a string": (lambda: gradient_flow("lstm"), TypeError, "cell: expected a seqnn Cell"),
+    "gradient_flow batch 0": (lambda: gradient_flow(seqnn.RNNCell(2, 3), batch_size=0), ValueError,
+                              "batch_size: expected a positive int, got 0"),
+    "plot_gradient_flow kinds a string": (lambda: seqnn.viz.plot_gradient_flow(kinds="lstm"), ValueError,
+                                          "kinds: expected a list of cell kinds"),
+    "plot_training lengths differ": (lambda: seqnn.viz.plot_training([1, 2], [1.0], [], [], "x.png"), ValueError,
+                                     r"train_bpc: expected one value per step, shape \(2,\), got \(1,\)"),
+    "plot_training NaN": (lambda: seqnn.viz.plot_training([1], [math.nan], [], [], "x.png"), ValueError,
+                          "train_bpc: expected finite values"),
+    "plot_training into no folder": (lambda: seqnn.viz.plot_training([1], [1.0], [], [], "/no/such/folder/x.png"),
+                                     FileNotFoundError, "path: the folder of /no/such/folder/x.png does not exist"),
+    # saving and loading
+    "save a vocabulary string": (lambda: seqnn.io.save(model(), "m.npz", "abcd"), TypeError,
+                                 "vocab: expected a seqnn.data.Vocabulary"),
+    "save training of objects": (lambda: seqnn.io.save(model(), "m.npz", training={"a": np.array([object()])}),
+                                 TypeError, "training: cannot store an array of Python objects at __training__/a"),
+    "save training keys that collide": (
+        lambda: seqnn.io.save(model(), "m.npz", training={"a/b": np.zeros(2), "a": {"b": np.ones(2)}}),
+        ValueError, "training: two entries are stored as __training__/a/b"),
+    "load integer parameters": (lambda: seqnn.io.load(tampered("int.npz", **{"out.W_hy": np.zeros((4, 3), int)})),
+                                ValueError, r"is not a valid seqnn model file \(parameter out.W_hy is int64"),
+    "load an unknown class": (lambda: seqnn.io.load(tampered("cls.npz", __class__=np.array("Transformer"))),
+                              ValueError, r"is not a valid seqnn model file \(unknown model class 'Transformer'"),
+    # interop (no torch needed for a state_dict of numpy arrays)
+    "nonlinearity for an LSTM": (
+        lambda: seqnn.interop.from_torch(seqnn.interop.stack_state_dict(seqnn.LSTM(2, 3)), nonlinearity="relu"),
+        ValueError, "nonlinearity: only a vanilla RNN has one; these weights are a 'lstm'"),
+})
+
+
+def layer_after_forward():
+    r = seqnn.Recurrent(seqnn.RNNCell(2, 3))
+    r.forward(np.ones((2, 1, 2)))
+    return r
+
+
+def step_inputs(inputs):
+    m = model()
+    return seqnn.train.train_step(m, inputs, ids, optimizer=seqnn.SGD(m))
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input_is_named(case):
     call, error, message = CASES[case]
@@ -315,3 +559,70 @@ def test_backward_belongs_to_the_latest_forward():
     a.forward(X2)
     b.forward(X2)
     np.testing.assert_array_equal(a.backward(dH)[0], b.backward(dH)[0])
+
+
+def nan_in(module, name):
+    """``module.backward``, then a NaN written into the gradient of parameter ``name``."""
+    backward = module.backward
+
+    def broken(dy):
+        dh = backward(dy)
+        module.params[name].grad[0] = np.nan
+        return dh
+    return broken
+
+
+def test_a_nan_gradient_fails_gradcheck_wherever_its_row_is():
+    """relative_error scores NaN as inf: a NaN compares as neither worse nor better than anything,
+    so max() over the rows could have hidden it behind a good row."""
+    assert seqnn.relative_error(np.array([np.nan, 1.0]), np.array([1.0, 1.0])) == math.inf
+    for name in ("W_hy", "b_y"):
+        m = seqnn.Linear(2, 2, rng=0)
+        m.backward = nan_in(m, name)
+        report = seqnn.gradcheck(m, (np.ones((1, 2)),))
+        assert not report.passed() and report.worst == name and report.failures() == [name]
+
+
+def test_a_refused_optimizer_state_changes_nothing():
+    opt = seqnn.Adam(model(), lr=0.01)
+    before = opt.state_dict()
+    bad = adam_slots(**{"v.4": np.full(4, -1.0)})             # the last slot is bad: the others come first
+    with pytest.raises(ValueError, match="sum of squares"):
+        opt.load_state_dict(bad)
+    after = opt.state_dict()
+    assert after["steps"] == before["steps"] == 0 and after["lr"] == 0.01 and after["slots"] == {}
+
+
+def test_a_refused_trainer_state_changes_nothing():
+    t, good = trainer_state()
+    t.step()
+    saved = t.state_dict()
+    generator_state = [g.bit_generator.state for g in t.model.generators()]
+    bad = {**good, "state": [np.zeros((5, 5))], "chunk": 1}
+    with pytest.raises(ValueError, match="does not fit"):
+        t.load_state_dict(bad)
+    now = t.state_dict()
+    assert (now["chunk"], now["steps"], now["optimizer"]["steps"]) == (saved["chunk"], saved["steps"], 1)
+    np.testing.assert_array_equal(now["state"][0], saved["state"][0])
+    assert [g.bit_generator.state for g in t.model.generators()] == generator_state
+
+
+def test_train_step_stops_at_non_finite_outputs_before_the_loss(monkeypatch):
+    from seqnn.train import DivergedError, train_step
+    m = model()
+    opt = seqnn.SGD(m, lr=0.1)
+    before = [p.value.copy() for p in m.parameters()]
+    forward = m.forward
+    monkeypatch.setattr(m, "forward", lambda x, state0=None: (forward(x, state0)[0] * np.inf, None))
+    with pytest.raises(DivergedError, match=r"step 1: the outputs are not finite .* nothing was updated"):
+        train_step(m, (ids,), ids, optimizer=opt)
+    assert all(np.array_equal(b, p.value) for b, p in zip(before, m.parameters())) and opt.steps == 0
+
+
+def test_gradient_replaced_in_place_still_works():
+    """``p.grad += g`` goes through the checked setter with the same array: allowed, and cheap."""
+    p = model().parameters()[0]
+    g = p.grad
+    p.grad += 1.0
+    p.grad = np.ones_like(p.value)
+    assert p.grad is not g and p.grad.sum() == p.value.size

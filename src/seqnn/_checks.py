@@ -20,13 +20,18 @@ def as_rng(rng) -> np.random.Generator:
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        if rng is not None and rng < 0:
+            raise ValueError(f"rng: expected a seed >= 0, got {rng}")
         return np.random.default_rng(rng)
     raise TypeError(f"rng: expected an int seed, a numpy Generator or None, got {type(rng).__name__}")
 
 
 def check_dtype_arg(dtype) -> np.dtype:
     """Validate a ``dtype=`` constructor argument: float32 or float64."""
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}") from None
     if dt not in (np.float32, np.float64):
         raise TypeError(f"dtype: expected float32 or float64, got {dt}")
     return dt
@@ -41,6 +46,27 @@ def check_positive_int(name: str, value) -> int:
 def _is_real(value) -> bool:
     """A Python or numpy real number (not a bool, not a string)."""
     return not isinstance(value, (bool, np.bool_)) and isinstance(value, (int, float, np.integer, np.floating))
+
+
+def check_bool(name: str, value) -> bool:
+    """True or False (a numpy bool too); anything else, such as the string "no", is a TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_count(name: str, value) -> int:
+    """An int >= 0 (a number of tokens, items)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name}: expected an int >= 0, got {value!r}")
+    return int(value)
+
+
+def check_id(name: str, value, upper: int) -> int:
+    """A token id: an int in [0, upper)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < upper:
+        raise ValueError(f"{name}: expected an id in [0, {upper}), got {value!r}")
+    return int(value)
 
 
 def check_real(name: str, value, what: str = "a finite number") -> float:

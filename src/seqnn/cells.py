@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from . import init
-from ._checks import (NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_positive_int, check_real,
-                      read_only)
+from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_positive_int,
+                      check_real, read_only)
 from .functional import relu, sigmoid
 from .module import Module
 
@@ -64,7 +64,7 @@ class Cell(Module):
         self.input_size = D = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
         self.dtype = check_dtype_arg(dtype)
-        self.bias = bool(bias)
+        self.bias = check_bool("bias", bias)
         self._cache: Any = None
         rng = as_rng(rng)
         G, bound = self.num_gates, init.pytorch_default_bound(H)

@@ -572,6 +572,8 @@ def cmd_train(args) -> int:
         text_paths, folder = args.text or saved["text"]["files"], args.resume
     else:
         text_paths, folder = args.text, args.out or "run"
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise CLIError(f"--out: {folder} is a file; expected a folder for the run (it is created if missing)")
         if os.path.exists(os.path.join(folder, "last.npz")) and not args.overwrite:
             raise CLIError(f"--out: {folder} already holds a run; continue it with --resume {folder}, "
                            "or pass --overwrite to start afresh there")

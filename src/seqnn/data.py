@@ -27,6 +27,8 @@ class Vocabulary:
         if isinstance(specials, (str, bytes)):
             raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], got the string "
                             f"{specials!r} (a string would be split into characters)")
+        if isinstance(tokens, (bytes, np.ndarray)) or not hasattr(tokens, "__iter__"):
+            raise TypeError(f"tokens: expected a string or a list of tokens, got {type(tokens).__name__}")
         specials = list(specials)
         repeated = sorted({s for s in specials if specials.count(s) > 1}, key=str)
         if repeated:
@@ -52,6 +54,9 @@ class Vocabulary:
 
     @classmethod
     def from_config(cls, config: dict) -> "Vocabulary":
+        if not isinstance(config, dict) or not {"tokens", "specials"} <= set(config):
+            raise ValueError(f"vocabulary: expected a dict with 'tokens' and 'specials' (to_config()), "
+                             f"got {config!r:.80}")
         vocab = cls(config["tokens"], config["specials"])
         if vocab.tokens != config["tokens"]:
             raise ValueError("vocabulary: the saved token order is not sorted as seqnn sorts it")
@@ -65,6 +70,8 @@ class Vocabulary:
 
     def encode(self, seq) -> np.ndarray:
         """Tokens -> int64 ids of shape (len(seq),). An unknown token raises ``ValueError``."""
+        if not hasattr(seq, "__iter__"):
+            raise TypeError(f"seq: expected a string or a list of tokens, got {type(seq).__name__}")
         ids = []
         for pos, tok in enumerate(seq):
             if tok not in self.index:
@@ -74,6 +81,8 @@ class Vocabulary:
 
     def decode(self, ids, sep: str = "") -> str:
         """Ids -> the tokens joined by ``sep`` (characters join with "")."""
+        if not isinstance(sep, str):
+            raise TypeError(f"sep: expected a string, got {type(sep).__name__}")
         ids = np.asarray(ids)
         check_int_array("ids", ids, (None,) * ids.ndim, len(self))
         return sep.join(self.tokens[int(k)] for k in ids.reshape(-1))
@@ -91,6 +100,8 @@ def read_text(paths) -> str:
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise TypeError(f"paths: expected a path or a list of paths, got {paths!r:.80}")
     parts = []
     for path in paths:
         name = os.fspath(path)
@@ -135,11 +146,18 @@ def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:
 
 
 def pad_sequences(seqs, pad_id: int = 0):
-    """A list of 1-D id arrays -> (ids (T, B) right-padded with ``pad_id``, lengths (B,)).
+    """A list of 1-D id arrays (ids >= 0) -> (ids (T, B) right-padded with ``pad_id``, lengths (B,)).
 
     T is the longest length. Pass ``lengths`` to the recurrent layers and
     ``lengths_to_mask(lengths, T)`` to the loss so that padding counts for nothing.
+    Ids are checked against a vocabulary's size where they meet a model. ``pad_id``
+    is any int: -1 marks padding that no model reads (e.g. gold tags compared with
+    ``SequenceTagger.predict``, which puts -1 past each end).
     """
+    if isinstance(pad_id, bool) or not isinstance(pad_id, (int, np.integer)):
+        raise TypeError(f"pad_id: expected an int, got {type(pad_id).__name__} {pad_id!r}")
+    if isinstance(seqs, (str, bytes, np.ndarray)) and np.ndim(seqs) < 2:
+        raise TypeError(f"seqs: expected a list of 1-D id arrays, got {type(seqs).__name__}")
     seqs = [np.asarray(s) for s in seqs]
     if not seqs or any(s.ndim != 1 or len(s) == 0 for s in seqs):
         raise ValueError("seqs: expected a non-empty list of non-empty 1-D id arrays")
@@ -147,6 +165,8 @@ def pad_sequences(seqs, pad_id: int = 0):
         if not np.issubdtype(s.dtype, np.integer):
             raise TypeError(f"seqs[{b}]: expected integer token ids, got dtype {s.dtype} "
                             "(seqnn never casts silently)")
+        if s.min() < 0:
+            raise ValueError(f"seqs[{b}]: expected token ids >= 0, got {s.min()}")
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     ids = np.full((lengths.max(), len(seqs)), pad_id, dtype=np.int64)
     for b, s in enumerate(seqs):

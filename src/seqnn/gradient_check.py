@@ -26,21 +26,28 @@ Example::
 from __future__ import annotations
 
 import inspect
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._checks import as_rng, check_positive_number
-from .module import Module
+from .module import Module, Parameter
 
 
 def relative_error(analytic, numeric) -> float:
-    """Worst entry of ``|a - n| / max(1e-8, |a| + |n|)`` (0.0 for empty arrays)."""
+    """Worst entry of ``|a - n| / max(1e-8, |a| + |n|)`` (0.0 for empty arrays).
+
+    A NaN or inf in either gradient scores ``inf``: it fails every tolerance
+    (a NaN would compare as neither worse nor better than anything).
+    """
     a, n = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
     if a.shape != n.shape:
         raise ValueError(f"numeric: expected shape {a.shape} (the analytic gradient's), got {n.shape}")
     if a.size == 0:
         return 0.0
+    if not (np.isfinite(a).all() and np.isfinite(n).all()):
+        return math.inf
     return float(np.max(np.abs(a - n) / np.maximum(1e-8, np.abs(a) + np.abs(n))))
 
 
@@ -66,9 +73,13 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-3, order: int = 4) -> n
 
     ``x`` is perturbed in place, one entry at a time, and restored exactly;
     ``f`` takes no arguments and must read ``x`` (and not keep a copy of it).
-    Returns an array of ``x``'s shape.
+    Returns an array of ``x``'s shape. Raises ``ValueError`` if ``f`` returns
+    anything but a finite real number.
     """
     check_positive_number("eps", eps)
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise TypeError(f"x: expected a float numpy array (it is perturbed by eps), got "
+                        f"{getattr(x, 'dtype', type(x).__name__)}")
     if order not in STENCILS:
         raise ValueError(f"order: expected one of {sorted(STENCILS)}, got {order!r}")
     grad = np.zeros(x.shape, np.float64)
@@ -80,13 +91,24 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-3, order: int = 4) -> n
         total = 0.0
         for j, weight in STENCILS[order].items():
             flat_x[k] = old + j * eps
-            f_plus = f()
+            f_plus = _scalar(f(), k)
             flat_x[k] = old - j * eps
-            f_minus = f()
+            f_minus = _scalar(f(), k)
             total += weight * (f_plus - f_minus)
         flat_x[k] = old
         flat_g[k] = total / eps
     return grad
+
+
+def _scalar(value, k: int) -> float:
+    """The value of ``f()`` as a float: a finite real scalar, else a ValueError naming the entry."""
+    if np.ndim(value) != 0 or not isinstance(value, (int, float, np.integer, np.floating)) or \
+            isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"f: expected a real number (the loss), got {type(value).__name__} "
+                         f"of shape {np.shape(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"f: returned {value} with entry {k} of x perturbed; expected a finite loss")
+    return float(value)
 
 
 @dataclass
@@ -115,10 +137,11 @@ class GradcheckReport:
         return max(self.errors, key=lambda name: self.errors[name])
 
     def passed(self, tol: float = 1e-6) -> bool:
-        return self.max_error <= tol
+        return self.max_error <= check_positive_number("tol", tol)
 
     def failures(self, tol: float = 1e-6) -> list[str]:
         """The names whose error exceeds ``tol``, worst first (a gate's row before its whole array)."""
+        check_positive_number("tol", tol)
         bad = [name for name, err in self.errors.items() if err > tol]
         return sorted(bad, key=lambda name: (-self.errors[name], "[" not in name))
 
@@ -134,7 +157,7 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
     Args:
         fn: a ``seqnn.Module`` (its ``forward``, ``backward`` and parameters are
             used) or a plain function ``fn(*inputs) -> output(s)``.
-        inputs: tuple of arguments for ``fn``. Float arrays (also inside tuples,
+        inputs: tuple of arguments for ``fn`` (a single array may stand alone). Float arrays (also inside tuples,
             like an LSTM's ``(h0, c0)``) are checked; None, integer arrays and
             other values are passed through unchecked.
         backward: ``backward(*douts) -> grads``, one upstream gradient per output
@@ -168,6 +191,8 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
     layout = _gate_layout(params if isinstance(params, Module) else fn)
     if isinstance(params, Module):
         params = dict(params.named_parameters())
+    if not isinstance(params, dict) or not all(isinstance(p, Parameter) for p in params.values()):
+        raise TypeError(f"params: expected {{name: Parameter}} or a Module, got {type(params).__name__}")
     names = _argument_names(forward, len(inputs))
     parts = _state_names(fn)
     leaves = {name: x for name, x in _float_leaves(names, inputs, parts=parts)}

@@ -17,22 +17,32 @@ import math
 
 import numpy as np
 
-from ._checks import as_rng
+from ._checks import as_rng, check_dtype_arg, check_positive_int, check_real
+
+
+def _matrix(shape) -> tuple[int, int]:
+    """``shape`` as (rows, cols) of positive ints, or a ValueError naming it."""
+    if not isinstance(shape, (tuple, list)) or len(shape) != 2 or not all(
+            isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in shape):
+        raise ValueError(f"shape: expected a matrix shape (rows, cols) of positive ints, got {shape!r}")
+    return int(shape[0]), int(shape[1])
 
 
 def pytorch_default_bound(hidden_size: int) -> float:
     """PyTorch's ``1/sqrt(hidden_size)`` bound for every RNN/LSTM/GRU parameter."""
-    return 1.0 / math.sqrt(hidden_size)
+    return 1.0 / math.sqrt(check_positive_int("hidden_size", hidden_size))
 
 
 def uniform(shape, bound: float, rng=None, dtype=np.float64) -> np.ndarray:
-    """Samples of U(-bound, bound) with the given ``shape``."""
-    return as_rng(rng).uniform(-bound, bound, size=shape).astype(dtype)
+    """Samples of U(-bound, bound) with the given ``shape`` (bound >= 0)."""
+    if check_real("bound", bound) < 0:
+        raise ValueError(f"bound: expected a number >= 0, got {bound!r}")
+    return as_rng(rng).uniform(-bound, bound, size=shape).astype(check_dtype_arg(dtype))
 
 
 def xavier_uniform(shape, rng=None, dtype=np.float64) -> np.ndarray:
     """Glorot/Xavier uniform for a matrix of shape ``(fan_out, fan_in)``."""
-    fan_out, fan_in = shape
+    fan_out, fan_in = _matrix(shape)
     a = math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(shape, a, rng, dtype)
 
@@ -43,21 +53,22 @@ def orthogonal(shape, rng=None, gain: float = 1.0, dtype=np.float64) -> np.ndarr
     QR of a Gaussian matrix, with the signs of R's diagonal folded into Q so
     that the result is uniformly distributed (Saxe et al. 2013; Keras, PyTorch).
     """
-    rows, cols = shape
+    rows, cols = _matrix(shape)
+    check_real("gain", gain)
     a = as_rng(rng).standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(a)
     q *= np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return (gain * q).astype(dtype)
+    return (gain * q).astype(check_dtype_arg(dtype))
 
 
 def identity(shape, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
     """``gain * I`` for a square ``(H, H)`` recurrent matrix (IRNN initialisation)."""
-    rows, cols = shape
+    rows, cols = _matrix(shape)
     if rows != cols:
-        raise ValueError(f"identity: expected a square shape, got {tuple(shape)}")
-    return gain * np.eye(rows, dtype=dtype)
+        raise ValueError(f"shape: identity needs a square shape (H, H), got {tuple(shape)}")
+    return check_real("gain", gain) * np.eye(rows, dtype=check_dtype_arg(dtype))
 
 
 def from_name(how, shape, rng=None, name: str = "init") -> np.ndarray:
@@ -67,7 +78,13 @@ def from_name(how, shape, rng=None, name: str = "init") -> np.ndarray:
     argument the user passed ``how`` as, for the error message (``recurrent_init``, ...).
     """
     if callable(how):
-        return np.asarray(how(shape, rng))
+        value = np.asarray(how(shape, rng))
+        if value.shape != tuple(shape) or value.dtype.kind not in "iuf":
+            raise ValueError(f"{name}: the callable returned {value.dtype} of shape {value.shape}; expected real "
+                             f"numbers of shape {tuple(shape)} (it is called as {name}(shape, rng))")
+        if not np.isfinite(value).all():
+            raise ValueError(f"{name}: the callable returned NaN or inf")
+        return value
     if how == "identity":
         return identity(shape)
     if how == "orthogonal":

@@ -280,6 +280,15 @@ def from_torch(source, kind: str | None = None, nonlinearity: str | None = None,
     module is refused (seqnn is time-major): convert its ``state_dict()`` instead.
     Errors about a state_dict name PyTorch's keys (``weight_hh_l0``).
     """
+    if isinstance(source, dict):                             # a state_dict of numpy arrays needs no torch
+        if nonlinearity is not None and (kind or _kind_of(source)) not in ("rnn", None):
+            raise ValueError(f"nonlinearity: only a vanilla RNN has one; these weights are a "
+                             f"{kind or _kind_of(source)!r} (leave nonlinearity out)")
+        if nonlinearity is None and (kind or _kind_of(source)) == "rnn":
+            warnings.warn("nonlinearity: not given, so this vanilla RNN's state_dict is read as tanh; the weights "
+                          "cannot tell tanh from ReLU: pass nonlinearity='relu' (or 'tanh') to say which",
+                          UserWarning, stacklevel=2)
+        return stack_from_state_dict(source, kind, nonlinearity or "tanh", dtype)
     torch = _torch()
     if isinstance(source, torch.nn.RNNBase):
         mode = source.mode                                   # "RNN_TANH", "RNN_RELU", "LSTM", "GRU"
@@ -292,12 +301,6 @@ def from_torch(source, kind: str | None = None, nonlinearity: str | None = None,
                              "(from_torch(module.state_dict())) and feed seqnn X.transpose(1, 0, 2)")
         nonlinearity = "relu" if mode == "RNN_RELU" else "tanh"
         return stack_from_state_dict(source.state_dict(), kind, nonlinearity, dtype, float(source.dropout))
-    if isinstance(source, dict):
-        if nonlinearity is None and (kind or _kind_of(source)) == "rnn":
-            warnings.warn("nonlinearity: not given, so this vanilla RNN's state_dict is read as tanh; the weights "
-                          "cannot tell tanh from ReLU: pass nonlinearity='relu' (or 'tanh') to say which",
-                          UserWarning, stacklevel=2)
-        return stack_from_state_dict(source, kind, nonlinearity or "tanh", dtype)
     raise TypeError(f"source: expected a torch nn.RNN/LSTM/GRU or its state_dict, got {type(source).__name__}")
 
 

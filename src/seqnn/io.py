@@ -54,6 +54,8 @@ def save(model: Module, path, vocab: Vocabulary | None = None, *, training: dict
     arrays["__class__"] = np.array(name)
     arrays["__config__"] = np.array(json.dumps(model.config))
     if vocab is not None:
+        if not isinstance(vocab, Vocabulary):
+            raise TypeError(f"vocab: expected a seqnn.data.Vocabulary (or None), got {type(vocab).__name__}")
         if len(vocab) != getattr(model, "vocab_size", len(vocab)):
             raise ValueError(f"vocab: expected {model.vocab_size} tokens (the model's vocab_size), got {len(vocab)}")
         arrays["__vocab__"] = np.array(json.dumps(vocab.to_config()))
@@ -94,6 +96,11 @@ def _write_atomic(path: str, arrays: dict) -> None:
 def _pack(tree, arrays: dict, key: str):
     """Move the arrays of ``tree`` into ``arrays`` (under their path); return the JSON-able rest."""
     if isinstance(tree, np.ndarray):
+        if tree.dtype.hasobject:           # would be pickled, and load (allow_pickle=False) would refuse the file
+            raise TypeError(f"training: cannot store an array of Python objects at {key}")
+        if key in arrays:
+            raise ValueError(f"training: two entries are stored as {key} (a key holding '/' collides with a "
+                             "nested one)")
         arrays[key] = tree
         return {"__array__": key}
     if isinstance(tree, dict):
@@ -166,14 +173,17 @@ def load_checkpoint(path, into: Module | None = None):
     restored with their dtype), or None for a plain model file.
     """
     name, config, vocab, state, training = _read(path)
+
+    def invalid(reason: str) -> ValueError:
+        return ValueError(f"path: {path} is not a valid seqnn model file ({reason})")
+
     if into is None:
         if name not in MODELS:
-            raise ValueError(f"path: unknown model class {name!r}; expected one of {sorted(MODELS)}")
+            raise invalid(f"unknown model class {name!r}; expected one of {sorted(MODELS)}")
         try:
             model: Any = MODELS[name](**config, rng=0)
         except (TypeError, ValueError) as err:
-            raise ValueError(f"path: {path} is not a valid seqnn model file (its config does not build a "
-                             f"{name}: {err})") from None
+            raise invalid(f"its config does not build a {name}: {err}") from None
     else:
         model = into
         if type(model).__name__ != name:
@@ -183,10 +193,13 @@ def load_checkpoint(path, into: Module | None = None):
         if diff:
             detail = ", ".join(f"{k}: file {a!r} vs model {b!r}" for k, (a, b) in sorted(diff.items()))
             raise ValueError(f"into: different architecture ({detail})")
+    for key, value in state.items():
+        if value.dtype != model.dtype:
+            raise invalid(f"parameter {key} is {value.dtype}, the model {model.dtype}")
     try:
         model.load_state_dict(state)
     except (ValueError, TypeError) as err:
-        raise ValueError(f"path: {path} does not match its own config ({err})") from None
+        raise invalid(f"it does not match its own config: {err}") from None
     if vocab is not None and len(vocab) != getattr(model, "vocab_size", len(vocab)):
-        raise ValueError(f"path: {path} holds {len(vocab)} tokens for a model of vocab_size {model.vocab_size}")
+        raise invalid(f"it holds {len(vocab)} tokens for a model of vocab_size {model.vocab_size}")
     return model, vocab, training

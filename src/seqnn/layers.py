@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from . import init
-from ._checks import NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
+from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_int_array,
+                      check_positive_int)
 from .functional import one_hot
 from .module import Module
 
@@ -30,7 +31,7 @@ class Linear(Module):
         self.in_features = check_positive_int("in_features", in_features)
         self.out_features = check_positive_int("out_features", out_features)
         self.dtype = check_dtype_arg(dtype)
-        self.bias = bool(bias)
+        self.bias = check_bool("bias", bias)
         rng = as_rng(rng)
         bound = init.pytorch_default_bound(in_features)
         self.add_parameter("W_hy", init.uniform((out_features, in_features), bound, rng))
@@ -72,8 +73,11 @@ class Dropout(Module):
     scale the rest by ``1 / (1 - p)``; in evaluation mode (``eval()``) pass through.
 
     A fresh mask is drawn from ``rng`` at every forward call (every element and
-    time step its own). ``forward(x) -> y`` and ``backward(dy) -> dx``, any shape.
+    time step its own). ``forward(x) -> y`` and ``backward(dy) -> dx``: any shape,
+    float32 or float64, dy of x's shape. One backward per forward, as everywhere.
     """
+
+    _NOT_RUN = "no forward"
 
     def __init__(self, p: float, rng=None):
         super().__init__()
@@ -81,12 +85,16 @@ class Dropout(Module):
             raise ValueError(f"p: expected a probability in [0, 1), got {p!r}")
         self.p = float(p)
         self.rng = as_rng(rng)
-        self._scale: np.ndarray | None = None
+        self._scale: Any = self._NOT_RUN       # None after a forward that passed x through
 
     def extra_repr(self):
         return f"p={self.p}"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
+            raise TypeError(f"x: expected a float32 or float64 numpy array, got "
+                            f"{getattr(x, 'dtype', type(x).__name__)} (seqnn never casts silently)")
+        self._shape = x.shape
         if not self.training or self.p == 0.0:
             self._scale = None
             return x
@@ -95,7 +103,13 @@ class Dropout(Module):
         return x * self._scale
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy if self._scale is None else dy * self._scale
+        if isinstance(self._scale, str):
+            raise RuntimeError(NO_FORWARD)
+        if not isinstance(dy, np.ndarray) or dy.shape != self._shape:
+            raise ValueError(f"dy: expected an array of shape {self._shape} (the forward's x), "
+                             f"got {getattr(dy, 'shape', type(dy).__name__)}")
+        scale, self._scale = self._scale, self._NOT_RUN     # consumed: one backward per forward
+        return dy if scale is None else dy * scale
 
 
 class Embedding(Module):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_rng, check_dtype_arg, check_float_array, check_int_array, check_positive_int
+from ._checks import as_rng, check_dtype_arg, check_float_array, check_id, check_int_array, check_positive_int
 from .layers import Embedding, Linear, OneHot
 from .module import Module
 from .stack import RecurrentStack
@@ -156,8 +156,8 @@ class SequenceClassifier(_Model):
         return self.out.forward(feature)
 
     def backward(self, dlogits: np.ndarray):
+        dfeature = self._out_backward(dlogits)                           # (B, Dirs*H); no forward: raises
         out_shape, state = self._shapes
-        dfeature = self._out_backward(dlogits)                           # (B, Dirs*H)
         dstate = _zeros_like_state(state)
         dh_n = dstate[0] if isinstance(dstate, tuple) else dstate
         Dirs, H = self.rnn.num_directions, self.rnn.hidden_size
@@ -238,10 +238,7 @@ class Seq2Seq(_Model):
         rng = self._setup(locals(), dtype, rng)
         self.src_vocab_size = check_positive_int("src_vocab_size", src_vocab_size)
         self.tgt_vocab_size = V = check_positive_int("tgt_vocab_size", tgt_vocab_size)
-        for name, value in (("bos_id", bos_id), ("eos_id", eos_id)):
-            if not 0 <= value < V:
-                raise ValueError(f"{name}: expected an id in [0, {V}), got {value!r}")
-        self.bos_id, self.eos_id = int(bos_id), int(eos_id)
+        self.bos_id, self.eos_id = check_id("bos_id", bos_id, V), check_id("eos_id", eos_id, V)
         self.src_embed = token_input(src_vocab_size, embedding_dim, dtype, rng)
         self.encoder = RecurrentStack(cell, self.src_embed.output_size, hidden_size, num_layers,
                                       dtype=dtype, rng=rng, **cell_kwargs)
@@ -261,6 +258,7 @@ class Seq2Seq(_Model):
     def forward(self, src: np.ndarray, tgt_in: np.ndarray, src_lengths=None) -> np.ndarray:
         state = self.encode(src, src_lengths)
         check_int_array("tgt_in", tgt_in, (None, src.shape[1]), self.tgt_vocab_size)
+        _check_batch("tgt_in", tgt_in)
         H, _ = self.decoder.forward(self.tgt_embed.forward(tgt_in), state)
         return self.out.forward(H)
 
@@ -274,6 +272,7 @@ class Seq2Seq(_Model):
     def teacher_forcing_inputs(self, tgt: np.ndarray) -> np.ndarray:
         """tgt (T, B) -> decoder inputs (T, B): ``bos`` then tgt[:-1] (the true previous tokens)."""
         check_int_array("tgt", tgt, (None, None), self.tgt_vocab_size)
+        _check_batch("tgt", tgt)
         return np.concatenate([np.full((1, tgt.shape[1]), self.bos_id, tgt.dtype), tgt[:-1]])
 
     def greedy_decode(self, src: np.ndarray, max_len: int, src_lengths=None) -> np.ndarray:

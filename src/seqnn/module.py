@@ -16,16 +16,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_bool
+
 
 class Parameter:
-    """A trainable array ``value`` and its gradient ``grad`` (same shape and dtype)."""
+    """A trainable array ``value`` and its gradient ``grad`` (same shape and dtype).
 
-    __slots__ = ("value", "grad", "name")
+    Write into them (``p.grad[...] = g``, ``p.value -= lr * p.grad``); replacing
+    ``grad`` with an array of another shape or dtype raises ``ValueError``.
+    """
+
+    __slots__ = ("value", "_grad", "name")
 
     def __init__(self, value: np.ndarray, name: str = "parameter"):
         self.value = value
-        self.grad = np.zeros_like(value)
+        self._grad = np.zeros_like(value)
         self.name = name                    # the lecture's name in its module ("W_hh"), for messages
+
+    @property
+    def grad(self) -> np.ndarray:
+        return self._grad
+
+    @grad.setter
+    def grad(self, g: np.ndarray) -> None:  # `p.grad += x` lands here too, with the same array
+        if g is not self._grad and (not isinstance(g, np.ndarray) or g.shape != self.value.shape
+                                    or g.dtype != self.value.dtype):
+            raise ValueError(f"{self.name}.grad: expected a {self.value.dtype} array of shape {self.value.shape} "
+                             f"(the parameter's), got {getattr(g, 'dtype', type(g).__name__)} "
+                             f"{getattr(g, 'shape', '')}")
+        self._grad = g
 
     @property
     def shape(self):
@@ -106,7 +125,7 @@ class Module:
 
     def train(self, mode: bool = True):
         """Set training mode (dropout on) for this module and every sub-module; returns self."""
-        self.training = bool(mode)
+        self.training = check_bool("mode", mode)      # train("no") would switch training on
         for _, child in self.children():
             child.train(mode)
         return self
@@ -135,6 +154,9 @@ class Module:
 
     def load_state_dict(self, state: dict) -> None:
         """Copy values in by name. Missing or unexpected names and wrong shapes raise ``ValueError``."""
+        if not isinstance(state, dict):
+            raise TypeError(f"state: expected a dict {{name: array}} such as state_dict() returns, "
+                            f"got {type(state).__name__}")
         mine = dict(self.named_parameters())
         missing = sorted(set(mine) - set(state))
         unexpected = sorted(set(state) - set(mine))

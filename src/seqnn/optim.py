@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._checks import check_fraction, check_positive_number
+from ._checks import check_bool, check_fraction, check_positive_number
 from .module import Module, Parameter
 
 
@@ -29,9 +29,19 @@ def _param_list(params) -> list[Parameter]:
     if isinstance(params, (str, bytes, Parameter, np.ndarray)) or not hasattr(params, "__iter__"):
         raise TypeError(f"params: expected a list of seqnn Parameters (or a Module), got {type(params).__name__}")
     params = list(params)
-    for p in params:
+    for k, p in enumerate(params):
         if not isinstance(p, Parameter):
             raise TypeError(f"params: expected seqnn Parameters (or a Module), got {type(p).__name__}")
+        if any(q is p for q in params[:k]):            # it would be updated (or scaled) twice per step
+            raise ValueError(f"params: {p.name} (params[{k}]) appears more than once")
+    return params
+
+
+def _some_params(params) -> list[Parameter]:
+    """``_param_list``, refusing an empty list (e.g. a generator that was already used up)."""
+    params = _param_list(params)
+    if not params:
+        raise ValueError("params: expected at least one Parameter, got none")
     return params
 
 
@@ -68,7 +78,7 @@ def clip_grad_norm(params, max_norm: float) -> float:
     Returns the norm *before* clipping (log it: it shows exploding gradients).
     Raises ValueError if the norm is not finite (a NaN or inf gradient).
     """
-    params = _param_list(params)
+    params = _some_params(params)
     check_positive_number("max_norm", max_norm)
     bad = _nonfinite(params)
     if bad is not None:
@@ -88,7 +98,7 @@ def clip_grad_value(params, clip_value: float) -> None:
     (min-char-rnn's ``np.clip(dparam, -5, 5)``). Raises ValueError, as
     ``clip_grad_norm`` does, if a gradient holds a NaN or an inf.
     """
-    params = _param_list(params)
+    params = _some_params(params)
     check_positive_number("clip_value", clip_value)
     bad = _nonfinite(params)
     if bad is not None:                  # np.clip would pass a NaN on (and make an inf look like clip_value)
@@ -110,12 +120,11 @@ class Optimizer:
     to the bit.
     """
 
-    hyper: tuple[str, ...] = ()      # the hyper-parameters a subclass keeps as attributes
+    hyper: dict = {}                 # the hyper-parameters a subclass keeps as attributes: name -> check
+    slots: dict[str, str] = {}       # its per-parameter arrays: name -> "any" or ">= 0"
 
     def __init__(self, params, lr: float, lr_schedule=None):
-        self.params = _param_list(params)
-        if not self.params:
-            raise ValueError("params: expected at least one Parameter, got none")
+        self.params = _some_params(params)
         self.lr = check_positive_number("lr", lr)
         if lr_schedule is not None and not callable(lr_schedule):
             raise TypeError(f"lr_schedule: expected a function step -> learning rate, got {type(lr_schedule).__name__}")
@@ -165,15 +174,40 @@ class Optimizer:
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict()`` returned (as PyTorch does, hyper-parameters included).
 
-        Raises ``ValueError`` for another optimizer type, a slot for a parameter
-        this optimizer does not hold, or a slot whose shape or dtype differs from
-        its parameter's.
+        Everything is checked before anything is changed, as the constructor
+        checks it: ``ValueError`` (``TypeError`` for a value of the wrong kind)
+        for another optimizer type, a missing entry, a step count that is not an
+        int >= 0, a learning rate or hyper-parameter out of range, a slot this
+        optimizer does not keep or for a parameter it does not hold, a slot whose
+        shape or dtype differs from its parameter's, and a slot holding NaN or
+        inf (or a negative value where a sum of squares belongs).
         """
+        if not isinstance(state, dict):
+            raise TypeError(f"state: expected a dict from state_dict(), got {type(state).__name__}")
         if state.get("type") != type(self).__name__:
             raise ValueError(f"state: expected the state of a {type(self).__name__}, got {state.get('type')!r}")
+        missing = [key for key in ("steps", "lr", "hyper", "slots") if key not in state]
+        if missing:
+            raise ValueError(f"state: missing {missing}")
+        steps = state["steps"]
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"state['steps']: expected an int >= 0, got {steps!r}")
+        lr = check_positive_number("state['lr']", state["lr"])
+        if set(state["hyper"]) != set(self.hyper):
+            raise ValueError(f"state: expected the hyper-parameters {list(self.hyper)}, got {list(state['hyper'])}")
+        hyper = {name: check(f"state['hyper']['{name}']", state["hyper"][name]) for name, check in self.hyper.items()}
+        self.state = self._checked_slots(state["slots"])
+        self.steps, self.lr = int(steps), lr
+        for name, value in hyper.items():
+            setattr(self, name, value)
+
+    def _checked_slots(self, saved: dict) -> dict:
         slots = {}
-        for key, value in state["slots"].items():
+        for key, value in saved.items():
             name, _, k = key.rpartition(".")
+            if name not in self.slots:
+                raise ValueError(f"state: slot {key!r}: {type(self).__name__} keeps no {name!r} "
+                                 f"(its slots: {list(self.slots)})")
             if not k.isdigit() or int(k) >= len(self.params):
                 raise ValueError(f"state: slot {key!r} names no parameter of this optimizer "
                                  f"(it holds {len(self.params)})")
@@ -181,12 +215,12 @@ class Optimizer:
             if value.shape != p.value.shape or value.dtype != p.value.dtype:
                 raise ValueError(f"state: slot {key!r} is {value.dtype} {value.shape}, "
                                  f"its parameter {p.value.dtype} {p.value.shape}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"state: slot {key!r} ({p.name}) holds NaN or inf")
+            if self.slots[name] == ">= 0" and (value < 0).any():
+                raise ValueError(f"state: slot {key!r} ({p.name}) is a sum of squares, yet holds a negative value")
             slots[name, int(k)] = value.copy()
-        if set(state["hyper"]) != set(self.hyper):
-            raise ValueError(f"state: expected the hyper-parameters {list(self.hyper)}, got {list(state['hyper'])}")
-        self.steps, self.lr, self.state = int(state["steps"]), float(state["lr"]), slots
-        for name, value in state["hyper"].items():
-            setattr(self, name, value)
+        return slots
 
     def _slot(self, name: str, k: int, p: Parameter) -> np.ndarray:
         """Per-parameter optimizer memory (velocity, squared-gradient sums), created as zeros."""
@@ -202,16 +236,15 @@ class SGD(Optimizer):
     ``v = mu * v + g; w -= lr * v``; Nesterov: ``w -= lr * (g + mu * v)``.
     """
 
-    hyper = ("momentum", "nesterov")
+    hyper = {"momentum": check_fraction, "nesterov": check_bool}
+    slots = {"velocity": "any"}
 
     def __init__(self, params, lr: float = 0.1, momentum: float = 0.0, nesterov: bool = False,
                  lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
         momentum = check_fraction("momentum", momentum)
-        if nesterov and momentum == 0.0:
+        if check_bool("nesterov", nesterov) and momentum == 0.0:
             raise ValueError("nesterov: needs momentum > 0")
-        if not isinstance(nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov: expected True or False, got {type(nesterov).__name__} {nesterov!r}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def update(self, k, p):
@@ -227,7 +260,8 @@ class SGD(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad (min-char-rnn's choice): ``G += g**2; w -= lr * g / (sqrt(G) + eps)``."""
 
-    hyper = ("eps",)
+    hyper = {"eps": check_positive_number}
+    slots = {"sum_sq": ">= 0"}
 
     def __init__(self, params, lr: float = 0.1, eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
@@ -242,7 +276,8 @@ class Adagrad(Optimizer):
 class RMSProp(Optimizer):
     """RMSProp: ``s = rho * s + (1 - rho) * g**2; w -= lr * g / (sqrt(s) + eps)``."""
 
-    hyper = ("rho", "eps")
+    hyper = {"rho": check_fraction, "eps": check_positive_number}
+    slots = {"mean_sq": ">= 0"}
 
     def __init__(self, params, lr: float = 0.01, rho: float = 0.99, eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)
@@ -262,7 +297,8 @@ class Adam(Optimizer):
         w -= lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + eps)
     """
 
-    hyper = ("b1", "b2", "eps")
+    hyper = {"b1": check_fraction, "b2": check_fraction, "eps": check_positive_number}
+    slots = {"m": "any", "v": ">= 0"}
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, lr_schedule=None):
         super().__init__(params, lr, lr_schedule)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import NO_FORWARD, check_float_array, read_only
+from ._checks import NO_FORWARD, check_bool, check_float_array, read_only
 from . import fast as _fast
 from .cells import Cell
 from .module import Module
@@ -71,8 +71,8 @@ class Recurrent(Module):
         if not isinstance(cell, Cell):
             raise TypeError(f"cell: expected a seqnn Cell, got {type(cell).__name__}")
         self.cell = cell
-        self.reverse = bool(reverse)
-        self.fast = bool(fast)
+        self.reverse = check_bool("reverse", reverse)
+        self.fast = check_bool("fast", fast)
         self.dtype = cell.dtype
         self._cache: Any = None
 
@@ -116,7 +116,7 @@ class Recurrent(Module):
         dstate = cell.as_state_tuple(dstate_T, B, "dstate_T")
         if self.reverse:
             dH = reverse_padded(dH, self._lengths)
-        dX, dstate0 = self._backward(dH, dstate, input_grad)
+        dX, dstate0 = self._backward(dH, dstate, check_bool("input_grad", input_grad))
         self._cache = None                                   # consumed (the fast loops overwrite the gates)
         if self.reverse and dX is not None:
             dX = reverse_padded(dX, self._lengths)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_rng, check_int_array, check_positive_number
+from ._checks import as_rng, check_bool, check_int_array, check_positive_number
 from .functional import softmax
 
 
@@ -21,7 +21,9 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
     returning NaN probabilities.
     """
     check_positive_number("temperature", temperature)      # for argmax, use greedy=True
-    logits = np.asarray(logits)
+    if not isinstance(logits, np.ndarray) or logits.ndim != 1 or logits.dtype.kind != "f" or not logits.size:
+        raise ValueError(f"logits: expected a non-empty 1-D float array (V,), got "
+                         f"{getattr(logits, 'dtype', type(logits).__name__)} of shape {np.shape(logits)}")
     if not np.isfinite(logits).all():
         raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")
     a = logits / temperature
@@ -46,19 +48,22 @@ def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, tempera
     restored after: the same seed gives the same text. Returns the ``n`` new ids,
     shape (n,).
     """
+    if not hasattr(model, "vocab_size") or not hasattr(model, "forward"):
+        raise TypeError(f"model: expected a language model with vocab_size and forward(ids, state) -> "
+                        f"(logits, state), such as CharLM; got {type(model).__name__}")
     check_int_array("prefix", prefix, (None,), model.vocab_size)
     if len(prefix) == 0:
         raise ValueError("prefix: expected at least one token, got an empty array")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
         raise ValueError(f"n: expected a number of tokens >= 0, got {n!r}")
-    if not greedy:
+    if not check_bool("greedy", greedy):
         next_token_distribution(np.zeros(model.vocab_size), temperature, top_k)    # check them before the work
     rng = as_rng(rng)
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
     try:
-        logits, state = model.forward(prefix[:, None], None)      # read the prefix, (T, 1, V)
+        logits, state = _step(model, prefix[:, None], None)       # read the prefix, (T, 1, V)
         out = []
         for _ in range(n):
             last = logits[-1, 0]
@@ -69,8 +74,17 @@ def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, tempera
             else:
                 token = int(rng.choice(len(last), p=next_token_distribution(last, temperature, top_k)))
             out.append(token)
-            logits, state = model.forward(np.array([[token]]), state)  # feed the choice back in
+            logits, state = _step(model, np.array([[token]]), state)  # feed the choice back in
     finally:
         if hasattr(model, "train"):
             model.train(was_training)
     return np.array(out, dtype=np.int64)
+
+
+def _step(model, ids: np.ndarray, state):
+    """``model.forward(ids, state)``, checked to give ``(logits (T, 1, V), state)`` as a language model does."""
+    out = model.forward(ids, state)
+    if not isinstance(out, tuple) or len(out) != 2 or np.shape(out[0]) != ids.shape + (model.vocab_size,):
+        raise TypeError(f"model: expected forward(ids, state) -> (logits (T, B, V), state), as CharLM's; "
+                        f"{type(model).__name__}.forward returned something else")
+    return out

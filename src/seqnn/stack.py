@@ -13,7 +13,8 @@ import warnings
 
 import numpy as np
 
-from ._checks import NO_FORWARD, as_rng, check_dtype_arg, check_float_array, check_fraction, check_positive_int
+from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_fraction,
+                      check_positive_int)
 from .cells import CELLS, make_cell
 from .layers import Dropout
 from .module import Module
@@ -58,10 +59,7 @@ class RecurrentStack(Module):
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)
-        if not isinstance(bidirectional, (bool, np.bool_)):
-            raise TypeError(f"bidirectional: expected True or False, got {type(bidirectional).__name__} "
-                            f"{bidirectional!r}")
-        self.num_directions = 2 if bidirectional else 1
+        self.num_directions = 2 if check_bool("bidirectional", bidirectional) else 1
         self.dtype = check_dtype_arg(dtype)
         self.cell_kwargs = dict(cell_kwargs)
         rng = as_rng(rng)
@@ -113,6 +111,7 @@ class RecurrentStack(Module):
             raise RuntimeError(NO_FORWARD)
         T, B = self.layers[-1]._cache[0].shape[:2]
         check_float_array("doutput", doutput, (T, B, self.output_size), self.dtype, "TBH")
+        check_bool("input_grad", input_grad)
         dfinals = self._split_state(dstate_T, B, "dstate_T")
         dstates0 = [None] * len(self.layers)
         H = self.hidden_size

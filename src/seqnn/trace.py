@@ -16,8 +16,10 @@ import sys
 
 import numpy as np
 
-from ._checks import check_float_array
+from ._checks import check_count, check_float_array
+from .cells import Cell
 from .functional import softmax
+from .layers import Linear
 
 
 def trace_step(cell, x, state=None, out=None, *, labels=None, precision: int = 4, file=sys.stdout) -> dict:
@@ -32,6 +34,7 @@ def trace_step(cell, x, state=None, out=None, *, labels=None, precision: int = 4
 
     Returns ``{name: array}`` of everything printed (batch axis kept if x had one).
     """
+    _check_arguments(cell, x, out, labels, precision, file)
     single = np.ndim(x) == 1
     x2 = np.atleast_2d(x)
     if single and state is not None:
@@ -64,6 +67,24 @@ def trace_step(cell, x, state=None, out=None, *, labels=None, precision: int = 4
     if file is not None:
         _print(values, labels if out is not None else None, precision, file)
     return values
+
+
+def _check_arguments(cell, x, out, labels, precision, file) -> None:
+    if not isinstance(cell, Cell):
+        raise TypeError(f"cell: expected a seqnn Cell (RNNCell, LSTMCell, GRUCell), got {type(cell).__name__}")
+    if not isinstance(x, np.ndarray) or x.ndim not in (1, 2):
+        raise TypeError(f"x: expected a numpy array of shape (D,) or (B, D), got {type(x).__name__} "
+                        f"of shape {np.shape(x)}")
+    if out is not None and (not isinstance(out, Linear) or out.in_features != cell.hidden_size):
+        raise ValueError(f"out: expected a Linear with in_features = the cell's hidden_size "
+                         f"({cell.hidden_size}), got {out!r}")
+    if labels is not None and (out is None or len(labels) != out.out_features):
+        raise ValueError(f"labels: expected one name per output of out ({out.out_features if out else 'no out'}), "
+                         f"got {len(labels)}")
+    check_count("precision", precision)
+    if file is not None and not hasattr(file, "write"):
+        raise TypeError(f"file: expected a stream such as sys.stdout or an open file (or None), "
+                        f"got {type(file).__name__}")
 
 
 def _print(values, labels, precision, file):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_rng, check_int_array, check_positive_int, check_positive_number
+from ._checks import as_rng, check_count, check_int_array, check_positive_int, check_positive_number
 from .data import batchify
 from .losses import softmax_cross_entropy
 from .optim import clip_grad_norm, grad_norm
@@ -34,10 +34,13 @@ class DivergedError(FloatingPointError):
         self.history, self.chunk, self.step = history, chunk, step
 
 
-def _check_owner(model, optimizer) -> None:
+def _check_owner(model, optimizer, required: bool = False) -> None:
     """An optimizer that holds none of the model's parameters would train nothing, silently."""
-    if optimizer is None:
+    if optimizer is None and not required:
         return
+    if not callable(getattr(optimizer, "step", None)):
+        raise TypeError(f"optimizer: expected an optimizer such as seqnn.Adam(model.parameters()), "
+                        f"got {type(optimizer).__name__}")
     held = {id(p) for p in getattr(optimizer, "params", ())}
     if not any(id(p) in held for p in model.parameters()):
         raise ValueError("optimizer: holds none of the model's parameters (was it built for another model? "
@@ -190,7 +193,7 @@ class StreamTrainer:
         self.k = check_positive_int("k", k)
         if clip_norm is not None:
             check_positive_number("clip_norm", clip_norm)
-        _check_owner(model, optimizer)
+        _check_owner(model, optimizer, required=True)
         if len(data) < self.k + 1:
             raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
                              f"got {len(data)}")
@@ -215,6 +218,19 @@ class StreamTrainer:
             self.state = state
         return loss, norm, x.size
 
+    def _check_fits(self, carried) -> None:
+        """The carried state must be one the model's forward accepts: one step, dropout off, tells."""
+        if carried is None:
+            return
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            self.model.forward(self.data[:1], carried)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"state['state']: the carried state does not fit the model ({err})") from None
+        finally:
+            self.model.train(was_training)
+
     def state_dict(self) -> dict:
         """Position, carried state (a list of arrays, copies), optimizer state, generator states."""
         parts: list = [] if self.state is None else list(self.state) if isinstance(self.state, tuple) else [self.state]
@@ -223,6 +239,18 @@ class StreamTrainer:
                 "generators": [g.bit_generator.state for g in self.model.generators()]}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict()`` returned; everything is checked before anything changes."""
+        if not isinstance(state, dict):
+            raise TypeError(f"state: expected a dict from state_dict(), got {type(state).__name__}")
+        missing = [k for k in ("epoch", "chunk", "steps", "data_shape", "state", "optimizer", "generators")
+                   if k not in state]
+        if missing:
+            raise ValueError(f"state: missing {missing}")
+        for key, upper in (("epoch", None), ("chunk", self.chunks_per_epoch), ("steps", None)):
+            value = state[key]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 or \
+                    (upper is not None and value >= upper):
+                raise ValueError(f"state['{key}']: expected an int in [0, {upper or 'inf'}), got {value!r}")
         if list(state["data_shape"]) != list(self.data.shape):
             raise ValueError(f"state: saved for data of shape {tuple(state['data_shape'])}, "
                              f"this trainer has {self.data.shape}")
@@ -230,11 +258,18 @@ class StreamTrainer:
         if len(state["generators"]) != len(generators):
             raise ValueError(f"state: {len(state['generators'])} random generators saved, "
                              f"the model has {len(generators)}")
+        parts = [np.array(p) for p in state["state"]]
+        carried = None if not parts else parts[0] if len(parts) == 1 else tuple(parts)
+        self._check_fits(carried)
+        for k, (g, saved) in enumerate(zip(generators, state["generators"])):
+            try:
+                type(g.bit_generator)().state = saved            # tried on a spare generator first
+            except (TypeError, ValueError, KeyError) as err:
+                raise ValueError(f"state['generators'][{k}]: not a state of this generator ({err})") from None
         self.optimizer.load_state_dict(state["optimizer"])
         for g, saved in zip(generators, state["generators"]):
             g.bit_generator.state = saved
-        parts = [np.array(p) for p in state["state"]]
-        self.state = None if not parts else parts[0] if len(parts) == 1 else tuple(parts)
+        self.state = carried
         self.epoch, self.chunk, self.steps = int(state["epoch"]), int(state["chunk"]), int(state["steps"])
 
 
@@ -252,13 +287,20 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimize
     loss is not finite, naming the optimizer's step (and clipping or the
     optimizer itself refuse a non-finite gradient).
     """
-    _check_owner(model, optimizer)
+    _check_owner(model, optimizer, required=True)
+    if not isinstance(inputs, (tuple, list)):
+        raise TypeError(f"inputs: expected a tuple of forward's arguments, such as (ids,) or (src, tgt_in), "
+                        f"got {type(inputs).__name__}")
     if clip_norm is not None:
         check_positive_number("clip_norm", clip_norm)
     model.zero_grad()
     outputs = model.forward(*inputs)
     if isinstance(outputs, tuple):
         outputs = outputs[0]
+    if not np.isfinite(outputs).all():
+        step = optimizer.steps + 1
+        raise DivergedError(f"step {step}: the outputs are not finite (the run has diverged); nothing was updated",
+                            step=step)
     value, doutputs = loss(outputs, targets) if mask is None else loss(outputs, targets, mask)
     if not np.isfinite(value):
         step = optimizer.steps + 1
@@ -272,6 +314,6 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimize
 
 def minibatches(n: int, batch_size: int, rng=None):
     """Yield index arrays that cover range(n) in shuffled batches of ``batch_size`` (last may be smaller)."""
-    order = as_rng(rng).permutation(n)
+    order = as_rng(rng).permutation(check_count("n", n))
     for start in range(0, n, check_positive_int("batch_size", batch_size)):
         yield order[start:start + batch_size]

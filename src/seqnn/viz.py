@@ -11,9 +11,12 @@ import os
 
 import numpy as np
 
-from ._checks import as_rng
-from .cells import make_cell
+from ._checks import as_rng, check_positive_int
+from .cells import Cell, make_cell
 from .recurrent import Recurrent
+
+
+KINDS = ("rnn", "lstm", "gru", "irnn")
 
 
 def gradient_flow(cell, T: int = 50, batch_size: int = 16, rng=0) -> np.ndarray:
@@ -25,7 +28,9 @@ def gradient_flow(cell, T: int = 50, batch_size: int = 16, rng=0) -> np.ndarray:
     the decay: a vanilla RNN's falls exponentially, an LSTM's (forget bias 1)
     much more slowly.
     """
-    rng = as_rng(rng)
+    if not isinstance(cell, Cell):
+        raise TypeError(f"cell: expected a seqnn Cell such as seqnn.LSTMCell(8, 32), got {type(cell).__name__}")
+    T, batch_size, rng = check_positive_int("T", T), check_positive_int("batch_size", batch_size), as_rng(rng)
     layer = Recurrent(cell)
     X = rng.standard_normal((T, batch_size, cell.input_size)).astype(cell.dtype)
     H, _ = layer.forward(X)
@@ -43,6 +48,9 @@ def plot_gradient_flow(kinds=("rnn", "lstm", "gru"), T: int = 50, input_size: in
     kinds: "rnn", "lstm", "gru", or "irnn" (a ReLU RNN with identity recurrence). ``cell_kwargs`` go to every
     cell; the LSTM gets ``forget_bias=1.0`` unless given.
     """
+    if isinstance(kinds, str) or not all(kind in KINDS for kind in kinds):
+        raise ValueError(f"kinds: expected a list of cell kinds from {KINDS}, got {kinds!r}")
+    check_positive_int("T", T)
     import matplotlib.pyplot as plt   # optional dependency: pip install seqnn[plots]
 
     if ax is None:
@@ -71,11 +79,19 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     Uses matplotlib's Agg canvas directly (no pyplot, no window, any thread);
     raises ImportError when matplotlib is not installed.
     """
+    steps, train_bpc = np.asarray(steps), np.asarray(train_bpc, dtype=float)
+    val_steps, val_bpc = np.asarray(val_steps), np.asarray(val_bpc, dtype=float)
+    for name, x, y in (("train_bpc", steps, train_bpc), ("val_bpc", val_steps, val_bpc)):
+        if x.ndim != 1 or y.shape != x.shape:
+            raise ValueError(f"{name}: expected one value per step, shape {x.shape}, got {y.shape}")
+        if not np.isfinite(y).all():
+            raise ValueError(f"{name}: expected finite values, got NaN or inf")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"path: the folder of {path} does not exist")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    steps, train_bpc = np.asarray(steps), np.asarray(train_bpc, dtype=float)
-    val_steps, val_bpc = np.asarray(val_steps), np.asarray(val_bpc, dtype=float)
     fig = Figure(figsize=(7, 4), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -95,6 +111,6 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), "." + os.path.basename(path) + ".tmp")
+    tmp = os.path.join(folder, "." + os.path.basename(path) + ".tmp")
     fig.savefig(tmp, format="png")
     os.replace(tmp, path)

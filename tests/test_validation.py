@@ -443,7 +443,19 @@ CASES.update({
                                 ValueError, r"is not a valid seqnn model file \(parameter out.W_hy is int64"),
     "load an unknown class": (lambda: seqnn.io.load(tampered("cls.npz", __class__=np.array("Transformer"))),
                               ValueError, r"is not a valid seqnn model file \(unknown model class 'Transformer'"),
-    # interop (no torch needed for a state_dict of numpy arrays)
+    "load a training record of broken JSON": (
+        lambda: seqnn.io.load_checkpoint(tampered("json.npz", __training__=np.array("{bad json"))), ValueError,
+        r"is not a valid seqnn model file \(Expecting property name"),
+    "load a training record pointing at no array": (
+        lambda: seqnn.io.load_checkpoint(tampered("arr.npz", __training__=np.array('{"x": {"__array__": "gone"}}'))),
+        ValueError, r"is not a valid seqnn model file \('gone"),
+    # interop (these need no torch: the type is checked first, and a state_dict of numpy arrays needs none)
+    "torch_module of a string": (lambda: seqnn.interop.torch_module("x"), TypeError,
+                                 "obj: cannot build a PyTorch module for a str"),
+    "torch_module of a Seq2Seq": (lambda: seqnn.interop.torch_module(Seq2Seq(4, 4, 3)), TypeError,
+                                  "obj: cannot build a PyTorch module for a Seq2Seq"),
+    "to_torch of a cell": (lambda: seqnn.interop.to_torch(seqnn.LSTMCell(2, 3)), TypeError,
+                           r"obj: expected a RecurrentStack \(RNN/LSTM/GRU\)"),
     "nonlinearity for an LSTM": (
         lambda: seqnn.interop.from_torch(seqnn.interop.stack_state_dict(seqnn.LSTM(2, 3)), nonlinearity="relu"),
         ValueError, "nonlinearity: only a vanilla RNN has one; these weights are a 'lstm'"),

@@ -150,8 +150,9 @@ def to_torch(obj):
     ``SequenceTagger`` and ``SequenceClassifier`` -> the keys of the module that
     ``torch_module`` builds for them (``embed.``, ``rnn.``, ``out.`` prefixes).
     """
+    state = _numpy_state(obj)                                # a wrong obj is a TypeError, torch or not
     torch = _torch()
-    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in _numpy_state(obj).items()}
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
 
 
 def _numpy_state(obj) -> dict[str, np.ndarray]:
@@ -180,6 +181,10 @@ def torch_module(obj):
     -> ``forward(ids) -> logits (T, B, C)``; ``SequenceClassifier`` ->
     ``forward(ids) -> logits (B, C)``. Token inputs are one-hot or embedded as in seqnn.
     """
+    if not isinstance(obj, (RecurrentStack, Linear, Embedding, CharLM, SequenceTagger, SequenceClassifier)):
+        raise TypeError(f"obj: cannot build a PyTorch module for a {type(obj).__name__}; expected a "
+                        "RecurrentStack (RNN/LSTM/GRU), Linear, Embedding, CharLM, SequenceTagger or "
+                        "SequenceClassifier")
     torch = _torch()
     nn = torch.nn
     dtype = getattr(torch, str(obj.dtype))
@@ -196,8 +201,6 @@ def torch_module(obj):
     elif isinstance(obj, (CharLM, SequenceTagger, SequenceClassifier)):
         module = _TorchSequenceModel(obj, torch_module(obj.rnn), torch_module(obj.out),
                                      torch_module(obj.embed) if obj.embed.params else None)
-    else:
-        raise TypeError(f"obj: cannot build a PyTorch module for a {type(obj).__name__}")
     module = module.to(dtype)
     module.load_state_dict(to_torch(obj))
     return module

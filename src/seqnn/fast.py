@@ -124,12 +124,13 @@ class LSTMKernel:
         Hs[0], Cs[0] = state
         # tanh(a_g) = 2 sigmoid(2 a_g) - 1: double the g rows once (input terms of all steps, and a
         # contiguous copy of W_hh^T), so that each step needs one sigmoid over all four gates.
-        gates[:, :, 2 * H:3 * H] *= 2.0
+        # A doubled a_g of +-inf is harmless: sigmoid gives 1 or 0, so g = tanh(a_g) = +-1 exactly.
         W_hT = cell.W_hh.T.copy()                             # a copy (C order): never scale the parameter
-        W_hT[:, 2 * H:3 * H] *= 2.0
         rec = np.empty((B, 4 * H), dtype)
         ig = np.empty((B, H), dtype)
         with np.errstate(over="ignore"):
+            gates[:, :, 2 * H:3 * H] *= 2.0
+            W_hT[:, 2 * H:3 * H] *= 2.0
             for t in range(T):
                 a = gates[t]
                 np.matmul(Hs[t], W_hT, out=rec)

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import seqnn
+from seqnn.cli import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
 from seqnn.data import Vocabulary, batchify
 from seqnn.models import CharLM
 from seqnn.sample import generate
@@ -96,8 +97,8 @@ def sample_names(model, vocab, n: int, temperature: float, rng) -> list[str]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="One-to-many: generate names with an LSTM.")
-    parser.add_argument("--epochs", type=int, default=25)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=positive_int, default=25)
+    parser.add_argument("--seed", type=nonneg_int, default=0)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     model, vocab, held_out_perplexity = train(args.epochs, seed=args.seed)

@@ -17,6 +17,7 @@ import sys
 import time
 
 import seqnn
+from seqnn.cli import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
 from seqnn.data import Vocabulary
 from seqnn.models import CharLM
 from seqnn.sample import generate
@@ -49,9 +50,9 @@ def train(cell: str = "rnn", hidden_size: int = 8, steps: int = 200, lr: float =
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
-    parser.add_argument("--hidden", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hidden", type=positive_int, default=8)
+    parser.add_argument("--steps", type=positive_int, default=200)
+    parser.add_argument("--seed", type=nonneg_int, default=0)
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

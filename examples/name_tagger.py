@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import seqnn
+from seqnn.cli import positive_int  # argparse types: a bad value is a one-line error
 from seqnn.data import Vocabulary, lengths_to_mask, pad_sequences
 from seqnn.models import SequenceTagger
 from seqnn.train import minibatches, train_step
@@ -96,7 +97,7 @@ def train(epochs: int = 8, seed: int = 0, log=print):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Many-to-many tagging: which words are names?")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=positive_int, default=8)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     model, vocab, (acc, found) = train(args.epochs)

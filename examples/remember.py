@@ -37,6 +37,7 @@ import time
 import numpy as np
 
 import seqnn
+from seqnn.cli import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
 from seqnn.models import SequenceClassifier
 from seqnn.train import train_step
 from seqnn.viz import gradient_flow
@@ -89,11 +90,11 @@ def gradient_reaching_start(name: str, T: int = 50, hidden: int = 16, seed: int 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="A task that needs a long memory: RNN against GRU and LSTM.")
-    parser.add_argument("--lengths", type=int, nargs="+", default=[10, 25, 50], help="sequence lengths T")
-    parser.add_argument("--steps", type=int, default=300, help="training steps per model and length")
+    parser.add_argument("--lengths", type=positive_int, nargs="+", default=[10, 25, 50], help="sequence lengths T")
+    parser.add_argument("--steps", type=positive_int, default=300, help="training steps per model and length")
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS), metavar="NAME",
                         help=f"any of {list(MODELS)}")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonneg_int, default=0)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     print(f"Which signal came first, A or B, before T - 1 noise symbols? {args.steps} training steps of 32 "

@@ -19,6 +19,7 @@ import time
 import numpy as np
 
 import seqnn
+from seqnn.cli import positive_int  # argparse types: a bad value is a one-line error
 from seqnn.data import Vocabulary, lengths_to_mask, pad_sequences
 from seqnn.models import Seq2Seq
 from seqnn.train import train_step
@@ -58,7 +59,7 @@ def train(steps: int = 1000, hidden: int = 64, seed: int = 0, log=print):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Encoder-decoder: reverse digit sequences.")
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=positive_int, default=1000)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     model, acc = train(args.steps)

@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 import seqnn
+from seqnn.cli import positive_int  # argparse types: a bad value is a one-line error
 from seqnn.data import Vocabulary, pad_sequences
 from seqnn.models import SequenceClassifier
 from seqnn.train import minibatches, train_step
@@ -81,7 +82,7 @@ def train(cell: str = "lstm", epochs: int = 6, hidden: int = 16, seed: int = 0, 
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Many-to-one sentiment classification with negation.")
     parser.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=positive_int, default=6)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     (train_x, _), (test_x, _) = make_dataset()

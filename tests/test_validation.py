@@ -371,6 +371,13 @@ CASES.update({
     "trainer state of a foreign generator": (
         lambda: (lambda t, s: t.load_state_dict(s))(*trainer_state(generators=[{"bit_generator": "MT19937"}])),
         ValueError, "random generators saved"),
+    "evaluate a tagger": (lambda: seqnn.train.evaluate(SequenceTagger(4, 4, 3), np.zeros(10, int), 2, 2), TypeError,
+                          r"model: expected forward\(ids, state\) -> \(logits \(T, B, V\), state\)"),
+    "truncated_bptt of a tagger": (
+        lambda: seqnn.train.truncated_bptt(SequenceTagger(4, 4, 3), ids, ids, 2), TypeError,
+        "SequenceTagger.forward returned something else"),
+    "evaluate a layer": (lambda: seqnn.train.evaluate(seqnn.LSTM(2, 3), np.zeros(10, int), 2, 2), TypeError,
+                         "model: expected a language model with vocab_size"),
     "minibatches of -1": (lambda: list(seqnn.train.minibatches(-1, 2)), ValueError, "n: expected an int >= 0"),
     "minibatches of 2.5": (lambda: list(seqnn.train.minibatches(2.5, 2)), ValueError, "n: expected an int >= 0"),
     # data

@@ -293,4 +293,22 @@ class Seq2Seq(_Model):
         return out
 
 
+def lm_forward(model, ids: np.ndarray, state):
+    """``model.forward(ids, state)``, checked to be a language model's: ids (T, B) ->
+    ``(logits (T, B, V), state)`` with ``V = model.vocab_size``, as ``CharLM`` gives.
+
+    The training loops over a stream and ``generate`` read a model through this, so
+    that another model (a tagger returns only logits) is a clear ``TypeError`` rather
+    than logits unpacked along the time axis.
+    """
+    if not hasattr(model, "vocab_size") or not callable(getattr(model, "forward", None)):
+        raise TypeError(f"model: expected a language model with vocab_size and forward(ids, state) -> "
+                        f"(logits, state), such as CharLM; got {type(model).__name__}")
+    out = model.forward(ids, state)
+    if not isinstance(out, tuple) or len(out) != 2 or np.shape(out[0]) != np.shape(ids) + (model.vocab_size,):
+        raise TypeError(f"model: expected forward(ids, state) -> (logits (T, B, V), state), as CharLM's; "
+                        f"{type(model).__name__}.forward returned something else")
+    return out
+
+
 MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, Seq2Seq)}

@@ -1,6 +1,6 @@
 """Generation (one-to-many): feed a prefix, then feed back each chosen token.
 
-Works with any model that has ``forward(ids (T, B), state) -> (logits (T, B, V), state)``.
+Works with any model that has ``vocab_size`` V and ``forward(ids (T, B), state) -> (logits (T, B, V), state)``.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import numpy as np
 
 from ._checks import as_rng, check_bool, check_int_array, check_positive_number
 from .functional import softmax
+from .models import lm_forward
 
 
 def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None) -> np.ndarray:
@@ -48,7 +49,7 @@ def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, tempera
     restored after: the same seed gives the same text. Returns the ``n`` new ids,
     shape (n,).
     """
-    if not hasattr(model, "vocab_size") or not hasattr(model, "forward"):
+    if not hasattr(model, "vocab_size"):
         raise TypeError(f"model: expected a language model with vocab_size and forward(ids, state) -> "
                         f"(logits, state), such as CharLM; got {type(model).__name__}")
     check_int_array("prefix", prefix, (None,), model.vocab_size)
@@ -63,7 +64,7 @@ def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, tempera
     if hasattr(model, "eval"):
         model.eval()
     try:
-        logits, state = _step(model, prefix[:, None], None)       # read the prefix, (T, 1, V)
+        logits, state = lm_forward(model, prefix[:, None], None)       # read the prefix, (T, 1, V)
         out = []
         for _ in range(n):
             last = logits[-1, 0]
@@ -74,17 +75,9 @@ def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, tempera
             else:
                 token = int(rng.choice(len(last), p=next_token_distribution(last, temperature, top_k)))
             out.append(token)
-            logits, state = _step(model, np.array([[token]]), state)  # feed the choice back in
+            logits, state = lm_forward(model, np.array([[token]]), state)  # feed the choice back in
     finally:
         if hasattr(model, "train"):
             model.train(was_training)
     return np.array(out, dtype=np.int64)
 
-
-def _step(model, ids: np.ndarray, state):
-    """``model.forward(ids, state)``, checked to give ``(logits (T, 1, V), state)`` as a language model does."""
-    out = model.forward(ids, state)
-    if not isinstance(out, tuple) or len(out) != 2 or np.shape(out[0]) != ids.shape + (model.vocab_size,):
-        raise TypeError(f"model: expected forward(ids, state) -> (logits (T, B, V), state), as CharLM's; "
-                        f"{type(model).__name__}.forward returned something else")
-    return out

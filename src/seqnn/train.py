@@ -18,6 +18,7 @@ import numpy as np
 from ._checks import as_rng, check_count, check_int_array, check_positive_int, check_positive_number
 from .data import batchify
 from .losses import softmax_cross_entropy
+from .models import lm_forward
 from .optim import clip_grad_norm, grad_norm
 
 
@@ -78,7 +79,7 @@ def tbptt_chunk(model, x: np.ndarray, y: np.ndarray, state=None, *, optimizer=No
     """
     if clip_norm is not None:
         check_positive_number("clip_norm", clip_norm)
-    logits, next_state = model.forward(x, state)
+    logits, next_state = lm_forward(model, x, state)
     if not np.isfinite(logits).all():
         raise FloatingPointError("the logits are not finite (the run has diverged)")
     loss, dlogits = softmax_cross_entropy(logits, y)
@@ -163,7 +164,7 @@ def evaluate(model, ids: np.ndarray, k: int, batch_size: int) -> float:
         total, state = 0.0, None
         for start in range(0, len(data) - 1, k):
             stop = min(start + k, len(data) - 1)         # the last row is only a target
-            logits, state = model.forward(data[start:stop], state)
+            logits, state = lm_forward(model, data[start:stop], state)
             total += softmax_cross_entropy(logits, data[start + 1:stop + 1], reduction="sum")[0]
     finally:
         model.train(was_training)

@@ -15,6 +15,8 @@ from seqnn.trace import trace_step
 from seqnn.train import StreamTrainer
 from seqnn.viz import gradient_flow
 
+from conftest import CELL_KINDS, make_cell
+
 rnn = seqnn.Recurrent(seqnn.RNNCell(3, 4, rng=0))
 lstm = seqnn.Recurrent(seqnn.LSTMCell(3, 4, rng=0))
 lm = CharLM(4, 5, rng=0)
@@ -645,3 +647,66 @@ def test_gradient_replaced_in_place_still_works():
     p.grad += 1.0
     p.grad = np.ones_like(p.value)
     assert p.grad is not g and p.grad.sum() == p.value.size
+
+
+def grads_after(make, run):
+    """Every parameter gradient of ``make()`` after ``run(module, change)``, where ``change`` is called
+    between forward and backward (to overwrite the caller's arrays) or does nothing."""
+    out = []
+    for change in (lambda arrays: None, lambda arrays: [a.fill(7) for a in arrays]):
+        module = make()
+        run(module, change)
+        out.append([p.grad.copy() for p in module.parameters()])
+    return out
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("name", CELL_KINDS)
+def test_changing_the_inputs_between_forward_and_backward_changes_no_gradient(name, fast):
+    """A forward keeps a copy of what its backward reads (X, the initial state, h, ids); it used to keep
+    the caller's arrays, so overwriting them before backward silently changed the weight gradients."""
+    rng = np.random.default_rng(0)
+    X, dH = rng.standard_normal((4, 2, 3)), rng.standard_normal((4, 2, 5))
+    states = [rng.standard_normal((2, 5)) for _ in range(2)]
+    cell_state = lambda cell, s: tuple(s) if len(cell.state_names) == 2 else s[0]   # noqa: E731
+
+    def layer_run(layer, change):
+        X_, s_ = X.copy(), [s.copy() for s in states]
+        layer.forward(X_, cell_state(layer.cell, s_))
+        change([X_, *s_])
+        layer.backward(dH)
+
+    def cell_run(cell, change):
+        x_, s_ = X[0].copy(), [s.copy() for s in states]
+        cell.forward(x_, cell_state(cell, s_))
+        change([x_, *s_])
+        cell.backward(*dH[:len(cell.state_names)])
+
+    for make, run in ((lambda: seqnn.Recurrent(make_cell(name, 3, 5, rng=0), fast=fast), layer_run),
+                      (lambda: make_cell(name, 3, 5, rng=0), cell_run)):
+        untouched, changed = grads_after(make, run)
+        for a, b in zip(untouched, changed):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_changing_h_or_ids_between_forward_and_backward_changes_no_gradient():
+    rng = np.random.default_rng(1)
+    h, token_ids = rng.standard_normal((3, 4)), rng.integers(0, 5, (3, 2))
+
+    def linear_run(linear, change):
+        h_ = h.copy()
+        linear.forward(h_)
+        change([h_])
+        linear.backward(np.ones((3, 2)))
+
+    def embedding_run(embedding, change):
+        ids_ = token_ids.copy()
+        embedding.forward(ids_)
+        change([ids_])
+        embedding.backward(np.ones((3, 2, 4)))
+
+    for make, run in ((lambda: seqnn.Linear(4, 2, rng=0), linear_run),
+                      (lambda: seqnn.Embedding(8, 4, rng=0), embedding_run)):
+        untouched, changed = grads_after(make, run)
+        for a, b in zip(untouched, changed):
+            np.testing.assert_array_equal(a, b)

@@ -138,6 +138,14 @@ NO_FORWARD = ("backward() called without a forward() to match: each forward's ca
               "(the backward of the latest forward); call forward() again")
 
 
+def kept(a: np.ndarray) -> np.ndarray:
+    """What a forward keeps of an argument for its backward: ``a`` itself if it is read-only
+    (seqnn's own outputs are), else a read-only copy. Changing the caller's array between
+    forward and backward then cannot change the gradients (PyTorch raises for an in-place
+    change of a saved tensor; here the copy makes it harmless)."""
+    return a if not a.flags.writeable else read_only(a.copy())
+
+
 def read_only(a: np.ndarray) -> np.ndarray:
     """A read-only view of ``a``: what a forward returns, so that writing into it cannot
     silently change the cache its backward reads (numpy raises ``ValueError: assignment

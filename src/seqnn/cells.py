@@ -39,7 +39,7 @@ import numpy as np
 
 from . import init
 from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_positive_int,
-                      check_real, read_only)
+                      check_real, kept, read_only)
 from .functional import relu, sigmoid
 from .module import Module
 
@@ -140,7 +140,7 @@ class Cell(Module):
         check_float_array("x", x, (None, self.input_size), self.dtype, "BD")
         if x.shape[0] == 0:
             raise ValueError("x: expected at least one example, got an empty batch (B = 0)")
-        state = self.as_state_tuple(state, x.shape[0])
+        x, state = kept(x), tuple(kept(s) for s in self.as_state_tuple(state, x.shape[0]))   # for backward
         new_state, cache = self.step(self.project_input(x), state)
         self._cache = (x, state[0], cache)
         return self.public_state(tuple(read_only(s) for s in new_state))   # backward reads these

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import init
 from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_int_array,
-                      check_positive_int)
+                      check_positive_int, kept, read_only)
 from .functional import one_hot
 from .module import Module
 
@@ -48,7 +48,7 @@ class Linear(Module):
         check_float_array("h", h, (None,) * (h.ndim - 1) + (self.in_features,), self.dtype)
         if h.size == 0:
             raise ValueError(f"h: expected at least one vector, got an empty batch of shape {h.shape}")
-        self._cache = h
+        self._cache = h = kept(h)
         y = h.reshape(-1, self.in_features) @ self.W_hy.T   # one product over every step and example
         if self.bias:                                        # (a 3-D matmul would run one per time step)
             y += self.b_y
@@ -100,7 +100,7 @@ class Dropout(Module):
             return x
         keep = self.rng.random(x.shape) >= self.p
         self._scale = keep.astype(x.dtype) / (1.0 - self.p)   # 0 or 1/(1-p), one per entry
-        return x * self._scale
+        return read_only(x * self._scale)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if isinstance(self._scale, str):
@@ -143,8 +143,8 @@ class Embedding(Module):
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
         check_int_array("ids", ids, (None,) * np.ndim(ids), self.num_embeddings)
-        self._ids = ids
-        return self.W_embed[ids]
+        self._ids = kept(ids)
+        return read_only(self.W_embed[ids])
 
     def backward(self, dx: np.ndarray):
         if self._ids is None:
@@ -176,7 +176,7 @@ class OneHot(Module):
         return f"num_classes={self.num_classes}"
 
     def forward(self, ids: np.ndarray) -> np.ndarray:
-        return one_hot(ids, self.num_classes, self.dtype)
+        return read_only(one_hot(ids, self.num_classes, self.dtype))
 
     def backward(self, dx):
         return None

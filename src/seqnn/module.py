@@ -8,8 +8,9 @@ A module's parameters are read and written by their lecture names::
 
 Gradients accumulate (``+=``) across backward calls, as in PyTorch: call
 ``zero_grad()`` before each backward unless you mean to add them up. A forward
-keeps what its backward needs and the backward consumes it: one backward per
-forward (a second raises), and a backward belongs to the latest forward.
+keeps what its backward needs (a copy of any writeable array it was given) and
+the backward consumes it: one backward per forward (a second raises), and a
+backward belongs to the latest forward.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import NO_FORWARD, check_bool, check_float_array, read_only
+from ._checks import NO_FORWARD, check_bool, check_float_array, kept, read_only
 from . import fast as _fast
 from .cells import Cell
 from .module import Module
@@ -96,7 +96,7 @@ class Recurrent(Module):
         if B == 0:
             raise ValueError("X: expected at least one sequence, got an empty batch (B = 0)")
         lengths = check_lengths(lengths, T, B)
-        state0 = cell.as_state_tuple(state0, B, "state0")
+        X, state0 = kept(X), tuple(kept(s) for s in cell.as_state_tuple(state0, B, "state0"))  # for backward
         if self.reverse:
             X = reverse_padded(X, lengths)
         mask = None if lengths is None else (np.arange(T)[:, None] < lengths)[:, :, None]   # (T, B, 1)

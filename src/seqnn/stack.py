@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_fraction,
-                      check_positive_int)
+                      check_positive_int, read_only)
 from .cells import CELLS, make_cell
 from .layers import Dropout
 from .module import Module
@@ -101,7 +101,7 @@ class RecurrentStack(Module):
                 out, final = self.layers[k].forward(inp, states0[k], lengths)
                 outs.append(out)
                 finals.append(final)
-            inp = outs[0] if len(outs) == 1 else np.concatenate(outs, axis=-1)
+            inp = outs[0] if len(outs) == 1 else read_only(np.concatenate(outs, axis=-1))
             if l < self.num_layers - 1:
                 inp = self.dropouts[l].forward(inp)
         return inp, self._stack_state(finals)

@@ -1,6 +1,7 @@
 """Save/load round trips, atomic writes, and clear errors for the wrong architecture."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -184,6 +185,22 @@ def test_a_save_killed_hard_leaves_one_temporary_file_that_the_next_save_reuses(
     seqnn.io.save(MODELS["tagger"](), path)
     assert sorted(os.listdir(tmp_path)) == ["model.npz"]          # reused, then renamed: nothing stale
     seqnn.io.load(path)
+
+
+def test_a_folder_that_refuses_writing_is_reported_by_the_target_path(tmp_path, monkeypatch):
+    """Root ignores a folder's permissions, so the refusal is simulated where the temporary file is opened."""
+    real_open = os.open
+
+    def refuse(name, *args):
+        if str(name).endswith(".seqnn-tmp"):
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, *args)
+
+    monkeypatch.setattr(os, "open", refuse)
+    target = tmp_path / "model.npz"
+    message = f"path: cannot write {target} in its folder (Permission denied)"
+    with pytest.raises(PermissionError, match=re.escape(message)):
+        seqnn.io.save(MODELS["tagger"](), target)
 
 
 def test_only_models_can_be_saved(tmp_path):

@@ -74,7 +74,10 @@ def _write_atomic(path: str, arrays: dict) -> None:
     # One temporary name per target, next to it: a save killed hard (SIGKILL, power loss) leaves at
     # most this one file, and the next save of the same target truncates and reuses it.
     tmp = os.path.join(folder, f".{os.path.basename(path)}.seqnn-tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)  # umask applies
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)  # umask applies
+    except OSError as err:                 # name the user's path, not the hidden temporary one
+        raise type(err)(err.errno, f"path: cannot write {path} in its folder ({err.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)

@@ -157,9 +157,10 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
     Args:
         fn: a ``seqnn.Module`` (its ``forward``, ``backward`` and parameters are
             used) or a plain function ``fn(*inputs) -> output(s)``.
-        inputs: tuple of arguments for ``fn`` (a single array may stand alone). Float arrays (also inside tuples,
-            like an LSTM's ``(h0, c0)``) are checked; None, integer arrays and
-            other values are passed through unchecked.
+        inputs: tuple of arguments for ``fn`` (a single array may stand
+            alone). Float arrays (also inside tuples, like an LSTM's
+            ``(h0, c0)``) are checked; None, integer arrays and other values
+            are passed through unchecked.
         backward: ``backward(*douts) -> grads``, one upstream gradient per output
             of ``fn`` in, one gradient per input out, in order (None for inputs
             such as token ids; extra trailing entries are ignored; a single

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 
 from . import init
-from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_int_array,
-                      check_positive_int, kept, read_only)
+from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_fraction,
+                      check_int_array, check_positive_int, kept, read_only)
 from .functional import one_hot
 from .module import Module
 
@@ -81,9 +81,7 @@ class Dropout(Module):
 
     def __init__(self, p: float, rng=None):
         super().__init__()
-        if isinstance(p, bool) or not 0.0 <= p < 1.0:
-            raise ValueError(f"p: expected a probability in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_fraction("p", p, "a probability")
         self.rng = as_rng(rng)
         self._scale: Any = self._NOT_RUN       # None after a forward that passed x through
 
@@ -103,7 +101,7 @@ class Dropout(Module):
         return read_only(x * self._scale)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        if isinstance(self._scale, str):
+        if self._scale is self._NOT_RUN:
             raise RuntimeError(NO_FORWARD)
         if not isinstance(dy, np.ndarray) or dy.shape != self._shape:
             raise ValueError(f"dy: expected an array of shape {self._shape} (the forward's x), "

@@ -293,6 +293,14 @@ class Seq2Seq(_Model):
         return out
 
 
+def check_language_model(model):
+    """``model`` itself if it has ``vocab_size`` and a ``forward``, else a TypeError saying what is wanted."""
+    if not hasattr(model, "vocab_size") or not callable(getattr(model, "forward", None)):
+        raise TypeError(f"model: expected a language model with vocab_size and forward(ids, state) -> "
+                        f"(logits, state), such as CharLM; got {type(model).__name__}")
+    return model
+
+
 def lm_forward(model, ids: np.ndarray, state):
     """``model.forward(ids, state)``, checked to be a language model's: ids (T, B) ->
     ``(logits (T, B, V), state)`` with ``V = model.vocab_size``, as ``CharLM`` gives.
@@ -301,10 +309,7 @@ def lm_forward(model, ids: np.ndarray, state):
     that another model (a tagger returns only logits) is a clear ``TypeError`` rather
     than logits unpacked along the time axis.
     """
-    if not hasattr(model, "vocab_size") or not callable(getattr(model, "forward", None)):
-        raise TypeError(f"model: expected a language model with vocab_size and forward(ids, state) -> "
-                        f"(logits, state), such as CharLM; got {type(model).__name__}")
-    out = model.forward(ids, state)
+    out = check_language_model(model).forward(ids, state)
     if not isinstance(out, tuple) or len(out) != 2 or np.shape(out[0]) != np.shape(ids) + (model.vocab_size,):
         raise TypeError(f"model: expected forward(ids, state) -> (logits (T, B, V), state), as CharLM's; "
                         f"{type(model).__name__}.forward returned something else")

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from ._checks import check_bool, check_fraction, check_positive_number
+from ._checks import check_bool, check_count, check_fraction, check_positive_number
 from .module import Module, Parameter
 
 
@@ -189,15 +189,13 @@ class Optimizer:
         missing = [key for key in ("steps", "lr", "hyper", "slots") if key not in state]
         if missing:
             raise ValueError(f"state: missing {missing}")
-        steps = state["steps"]
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-            raise ValueError(f"state['steps']: expected an int >= 0, got {steps!r}")
+        steps = check_count("state['steps']", state["steps"])
         lr = check_positive_number("state['lr']", state["lr"])
         if set(state["hyper"]) != set(self.hyper):
             raise ValueError(f"state: expected the hyper-parameters {list(self.hyper)}, got {list(state['hyper'])}")
         hyper = {name: check(f"state['hyper']['{name}']", state["hyper"][name]) for name, check in self.hyper.items()}
         self.state = self._checked_slots(state["slots"])
-        self.steps, self.lr = int(steps), lr
+        self.steps, self.lr = steps, lr
         for name, value in hyper.items():
             setattr(self, name, value)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._checks import as_rng, check_bool, check_int_array, check_positive_number
 from .functional import softmax
-from .models import lm_forward
+from .models import check_language_model, lm_forward
 
 
 def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None) -> np.ndarray:
@@ -49,10 +49,7 @@ def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, tempera
     restored after: the same seed gives the same text. Returns the ``n`` new ids,
     shape (n,).
     """
-    if not hasattr(model, "vocab_size"):
-        raise TypeError(f"model: expected a language model with vocab_size and forward(ids, state) -> "
-                        f"(logits, state), such as CharLM; got {type(model).__name__}")
-    check_int_array("prefix", prefix, (None,), model.vocab_size)
+    check_int_array("prefix", prefix, (None,), check_language_model(model).vocab_size)
     if len(prefix) == 0:
         raise ValueError("prefix: expected at least one token, got an empty array")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:

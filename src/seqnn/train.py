@@ -247,11 +247,10 @@ class StreamTrainer:
                    if k not in state]
         if missing:
             raise ValueError(f"state: missing {missing}")
-        for key, upper in (("epoch", None), ("chunk", self.chunks_per_epoch), ("steps", None)):
-            value = state[key]
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 or \
-                    (upper is not None and value >= upper):
-                raise ValueError(f"state['{key}']: expected an int in [0, {upper or 'inf'}), got {value!r}")
+        epoch, chunk, steps = (check_count(f"state['{key}']", state[key]) for key in ("epoch", "chunk", "steps"))
+        if chunk >= self.chunks_per_epoch:
+            raise ValueError(f"state['chunk']: expected a chunk in [0, {self.chunks_per_epoch}) (the chunks of "
+                             f"an epoch), got {chunk}")
         if list(state["data_shape"]) != list(self.data.shape):
             raise ValueError(f"state: saved for data of shape {tuple(state['data_shape'])}, "
                              f"this trainer has {self.data.shape}")
@@ -271,7 +270,7 @@ class StreamTrainer:
         for g, saved in zip(generators, state["generators"]):
             g.bit_generator.state = saved
         self.state = carried
-        self.epoch, self.chunk, self.steps = int(state["epoch"]), int(state["chunk"]), int(state["steps"])
+        self.epoch, self.chunk, self.steps = epoch, chunk, steps
 
 
 def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimizer, clip_norm: float | None = None,
@@ -294,19 +293,20 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimize
                         f"got {type(inputs).__name__}")
     if clip_norm is not None:
         check_positive_number("clip_norm", clip_norm)
+
+    def diverged(what: str) -> DivergedError:
+        step = optimizer.steps + 1
+        return DivergedError(f"step {step}: {what} (the run has diverged); nothing was updated", step=step)
+
     model.zero_grad()
     outputs = model.forward(*inputs)
     if isinstance(outputs, tuple):
         outputs = outputs[0]
     if not np.isfinite(outputs).all():
-        step = optimizer.steps + 1
-        raise DivergedError(f"step {step}: the outputs are not finite (the run has diverged); nothing was updated",
-                            step=step)
+        raise diverged("the outputs are not finite")
     value, doutputs = loss(outputs, targets) if mask is None else loss(outputs, targets, mask)
     if not np.isfinite(value):
-        step = optimizer.steps + 1
-        raise DivergedError(f"step {step}: the loss is {value} (the run has diverged); nothing was updated",
-                            step=step)
+        raise diverged(f"the loss is {value}")
     model.backward(doutputs)
     norm = clip_grad_norm(model.parameters(), clip_norm) if clip_norm is not None else None
     optimizer.step()

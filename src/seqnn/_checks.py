@@ -7,6 +7,8 @@ travels quietly through a network.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 
@@ -69,6 +71,20 @@ def check_id(name: str, value, upper: int) -> int:
     return int(value)
 
 
+def check_choice(name: str, value, choices):
+    """One of ``choices`` (strings or ints); anything else, an array or a list included, is a ValueError."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and value in choices:
+        return value
+    raise ValueError(f"{name}: expected one of {', '.join(repr(c) for c in choices)}, got {value!r:.60}")
+
+
+def check_path(name: str, path) -> str:
+    """A file path (str or os.PathLike) as a str."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a file path (a str or pathlib.Path), got {type(path).__name__}")
+    return os.fspath(path)
+
+
 def check_real(name: str, value, what: str = "a finite number") -> float:
     """A finite real number: TypeError for anything that is not a number, ValueError for NaN or inf."""
     if not _is_real(value):
@@ -94,7 +110,7 @@ def check_fraction(name: str, value, what: str = "a number") -> float:
 
 
 def _shape_str(shape) -> str:
-    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
 def check_float_array(name: str, x, shape, dtype, letters: str | None = None) -> np.ndarray:

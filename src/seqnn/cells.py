@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from . import init
-from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_positive_int,
-                      check_real, kept, read_only)
+from ._checks import (NO_FORWARD, as_rng, check_bool, check_choice, check_dtype_arg, check_float_array,
+                      check_positive_int, check_real, kept, read_only)
 from .functional import relu, sigmoid
 from .module import Module
 
@@ -213,8 +213,7 @@ class RNNCell(Cell):
     """
 
     def __init__(self, input_size, hidden_size, nonlinearity: str = "tanh", **kwargs):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity: expected 'tanh' or 'relu', got {nonlinearity!r}")
+        check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, **kwargs)
 
@@ -407,6 +406,4 @@ CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 def make_cell(kind: str, input_size: int, hidden_size: int, **kwargs) -> Cell:
     """``make_cell("lstm", D, H, rng=0)``: a cell by name ("rnn", "lstm" or "gru")."""
-    if kind not in CELLS:
-        raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {kind!r}")
-    return CELLS[kind](input_size, hidden_size, **kwargs)
+    return CELLS[check_choice("cell", kind, sorted(CELLS))](input_size, hidden_size, **kwargs)

@@ -31,8 +31,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_rng, check_positive_number
+from ._checks import as_rng, check_choice, check_positive_number
 from .module import Module, Parameter
+
+
+def _numbers(name: str, x) -> np.ndarray:
+    try:
+        return np.asarray(x, np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected an array of numbers, got {type(x).__name__}") from None
 
 
 def relative_error(analytic, numeric) -> float:
@@ -41,7 +48,7 @@ def relative_error(analytic, numeric) -> float:
     A NaN or inf in either gradient scores ``inf``: it fails every tolerance
     (a NaN would compare as neither worse nor better than anything).
     """
-    a, n = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
+    a, n = _numbers("analytic", analytic), _numbers("numeric", numeric)
     if a.shape != n.shape:
         raise ValueError(f"numeric: expected shape {a.shape} (the analytic gradient's), got {n.shape}")
     if a.size == 0:
@@ -77,11 +84,12 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-3, order: int = 4) -> n
     anything but a finite real number.
     """
     check_positive_number("eps", eps)
+    if not callable(f):
+        raise TypeError(f"f: expected a function () -> loss that reads x, got {type(f).__name__}")
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         raise TypeError(f"x: expected a float numpy array (it is perturbed by eps), got "
                         f"{getattr(x, 'dtype', type(x).__name__)}")
-    if order not in STENCILS:
-        raise ValueError(f"order: expected one of {sorted(STENCILS)}, got {order!r}")
+    check_choice("order", order, sorted(STENCILS))
     grad = np.zeros(x.shape, np.float64)
     flat_x, flat_g = x.reshape(-1), grad.reshape(-1)   # views (x must be contiguous)
     if not np.shares_memory(flat_x, x):

@@ -20,12 +20,18 @@ import numpy as np
 from ._checks import as_rng, check_dtype_arg, check_positive_int, check_real
 
 
-def _matrix(shape) -> tuple[int, int]:
-    """``shape`` as (rows, cols) of positive ints, or a ValueError naming it."""
-    if not isinstance(shape, (tuple, list)) or len(shape) != 2 or not all(
+def _shape(shape, ndim: int | None = None) -> tuple[int, ...]:
+    """``shape`` as a tuple of positive ints (``ndim`` of them if given), or a ValueError naming it."""
+    if not isinstance(shape, (tuple, list)) or (ndim is not None and len(shape) != ndim) or not all(
             isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0 for n in shape):
-        raise ValueError(f"shape: expected a matrix shape (rows, cols) of positive ints, got {shape!r}")
-    return int(shape[0]), int(shape[1])
+        what = "a matrix shape (rows, cols)" if ndim == 2 else "a shape, a tuple"
+        raise ValueError(f"shape: expected {what} of positive ints, got {shape!r:.60}")
+    return tuple(int(n) for n in shape)
+
+
+def _matrix(shape) -> tuple[int, int]:
+    rows, cols = _shape(shape, 2)
+    return rows, cols
 
 
 def pytorch_default_bound(hidden_size: int) -> float:
@@ -37,7 +43,7 @@ def uniform(shape, bound: float, rng=None, dtype=np.float64) -> np.ndarray:
     """Samples of U(-bound, bound) with the given ``shape`` (bound >= 0)."""
     if check_real("bound", bound) < 0:
         raise ValueError(f"bound: expected a number >= 0, got {bound!r}")
-    return as_rng(rng).uniform(-bound, bound, size=shape).astype(check_dtype_arg(dtype))
+    return as_rng(rng).uniform(-bound, bound, size=_shape(shape)).astype(check_dtype_arg(dtype))
 
 
 def xavier_uniform(shape, rng=None, dtype=np.float64) -> np.ndarray:

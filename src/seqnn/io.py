@@ -26,6 +26,7 @@ import zipfile
 
 import numpy as np
 
+from ._checks import check_path
 from .data import Vocabulary
 from .models import MODELS
 from .module import Module
@@ -60,8 +61,11 @@ def save(model: Module, path, vocab: Vocabulary | None = None, *, training: dict
             raise ValueError(f"vocab: expected {model.vocab_size} tokens (the model's vocab_size), got {len(vocab)}")
         arrays["__vocab__"] = np.array(json.dumps(vocab.to_config()))
     if training is not None:
+        if not isinstance(training, dict):
+            raise TypeError(f"training: expected a dict (e.g. StreamTrainer.state_dict()), "
+                            f"got {type(training).__name__}")
         arrays[TRAINING] = np.array(json.dumps(_pack(training, arrays, TRAINING)))
-    _write_atomic(os.fspath(path), arrays)
+    _write_atomic(check_path("path", path), arrays)
 
 
 def _write_atomic(path: str, arrays: dict) -> None:
@@ -129,7 +133,7 @@ def _unpack(tree, data):
 
 def _read(path):
     """(class name, config, vocab, parameters, training or None); a damaged or foreign file is one ValueError."""
-    path = os.fspath(path)
+    path = check_path("path", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no such file: {path}")
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_float_array, check_int_array
+from ._checks import check_choice, check_float_array, check_int_array
 from .functional import log_softmax
 
 REDUCTIONS = ("mean", "sum")
@@ -40,9 +40,11 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndar
         raise TypeError(f"logits: expected dtype float32 or float64, got {logits.dtype}")
     check_float_array("logits", logits, (None,) * logits.ndim, logits.dtype)
     lead, V = logits.shape[:-1], logits.shape[-1]
-    check_int_array("targets", targets, lead, V)
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction: expected one of {REDUCTIONS}, got {reduction!r}")
+    check_int_array("targets", targets, (None,) * np.ndim(targets), V)
+    if targets.shape != lead:
+        raise ValueError(f"targets: expected shape {lead}, got {targets.shape} (one target per row of logits, "
+                         f"whose shape is {logits.shape})")
+    check_choice("reduction", reduction, REDUCTIONS)
     weight = _mask_weights(mask, lead, logits.dtype)
 
     logp = log_softmax(logits)                                            # (..., V)
@@ -97,7 +99,9 @@ def mean_squared_error(pred: np.ndarray, target: np.ndarray):
         raise TypeError(f"pred: expected a numpy float32 or float64 array, got "
                         f"{getattr(pred, 'dtype', type(pred).__name__)}")
     check_float_array("pred", pred, (None,) * pred.ndim, pred.dtype)
-    check_float_array("target", target, pred.shape, pred.dtype)
+    check_float_array("target", target, (None,) * np.ndim(target), pred.dtype)
+    if target.shape != pred.shape:
+        raise ValueError(f"target: expected shape {pred.shape}, got {target.shape} (one target per entry of pred)")
     if pred.size == 0:
         raise ValueError("pred: expected at least one value, got an empty array")
     diff = pred - target

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_fraction,
+from ._checks import (NO_FORWARD, as_rng, check_bool, check_choice, check_dtype_arg, check_float_array, check_fraction,
                       check_positive_int, read_only)
 from .cells import CELLS, make_cell
 from .layers import Dropout
@@ -53,9 +53,7 @@ class RecurrentStack(Module):
                  bidirectional: bool = False, dropout: float = 0.0, *, dtype=np.float64, rng=None,
                  fast: bool = True, **cell_kwargs):
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell: expected one of {sorted(CELLS)}, got {cell!r}")
-        self.kind = cell
+        self.kind = check_choice("cell", cell, sorted(CELLS))
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = H = check_positive_int("hidden_size", hidden_size)
         self.num_layers = check_positive_int("num_layers", num_layers)

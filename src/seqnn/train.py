@@ -18,7 +18,7 @@ import numpy as np
 from ._checks import as_rng, check_count, check_int_array, check_positive_int, check_positive_number
 from .data import batchify
 from .losses import softmax_cross_entropy
-from .models import lm_forward
+from .models import check_language_model, lm_forward
 from .optim import clip_grad_norm, grad_norm
 
 
@@ -153,6 +153,7 @@ def evaluate(model, ids: np.ndarray, k: int, batch_size: int) -> float:
     Returns nats per predicted token (a Python float); divide by ``ln 2`` for bits
     per character, ``exp`` of it is the perplexity.
     """
+    check_language_model(model)
     k = check_positive_int("k", k)
     check_int_array("ids", ids, (None,), np.iinfo(np.int64).max)
     if len(ids) < 2:

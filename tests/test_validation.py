@@ -776,7 +776,53 @@ def argument_table(folder):
                                         file=None)),
         "io.save": (seqnn.io.save, dict(model=model(), path=folder / "saved.npz", vocab=None, training=None)),
         "io.load": (seqnn.io.load, dict(path=folder / "model.npz", into=None)),
+        # methods (a backward runs after a forward of valid input)
+        "Recurrent.forward": (seqnn.Recurrent(seqnn.LSTMCell(2, 3, rng=0)).forward,
+                              dict(X=np.ones((3, 2, 2)), state0=None, lengths=None)),
+        "Recurrent.backward": (after_forward(seqnn.Recurrent(seqnn.LSTMCell(2, 3, rng=0)), np.ones((3, 2, 2))),
+                               dict(dH=np.ones((3, 2, 3)), dstate_T=None, input_grad=True)),
+        "LSTMCell.forward": (seqnn.LSTMCell(2, 3, rng=0).forward, dict(x=np.ones((2, 2)), state=None)),
+        "GRU.forward": (seqnn.GRU(2, 3, bidirectional=True, rng=0).forward,
+                        dict(X=np.ones((3, 2, 2)), state0=None, lengths=np.array([3, 2]))),
+        "GRU.backward": (after_forward(seqnn.GRU(2, 3, num_layers=2, rng=0), np.ones((3, 2, 2))),
+                         dict(doutput=np.ones((3, 2, 3)), dstate_T=None, input_grad=True)),
+        "Linear.forward": (seqnn.Linear(2, 3, rng=0).forward, dict(h=np.ones((2, 2)))),
+        "Linear.backward": (after_forward(seqnn.Linear(2, 3, rng=0), np.ones((2, 2))), dict(dy=np.ones((2, 3)))),
+        "Embedding.forward": (seqnn.Embedding(4, 3, rng=0).forward, dict(ids=ids)),
+        "CharLM.forward": (model().forward, dict(ids=ids, state0=None)),
+        "CharLM.backward": (after_forward(model(), ids), dict(dlogits=np.ones((3, 2, 4)), dstate_T=None)),
+        "SequenceClassifier.forward": (SequenceClassifier(4, 2, 3, rng=0).forward, dict(ids=ids, lengths=None)),
+        "SequenceTagger.predict": (SequenceTagger(4, 2, 3, rng=0).predict, dict(ids=ids, lengths=np.array([3, 1]))),
+        "Seq2Seq.forward": (Seq2Seq(4, 4, 3, rng=0).forward, dict(src=ids, tgt_in=ids, src_lengths=None)),
+        "Seq2Seq.greedy_decode": (Seq2Seq(4, 4, 3, rng=0).greedy_decode, dict(src=ids, max_len=3, src_lengths=None)),
+        "Module.load_state_dict": (model().load_state_dict, dict(state=model().state_dict())),
+        "Module.train": (model().train, dict(mode=False)),
+        "Optimizer.load_state_dict": (seqnn.Adam(model()).load_state_dict, dict(state=trained_adam())),
+        "StreamTrainer": (StreamTrainer, trainer_arguments()),
+        "train_step": (seqnn.train.train_step, train_step_arguments()),
+        "gradcheck": (seqnn.gradcheck, dict(fn=seqnn.Linear(2, 2, rng=0), inputs=(np.ones((1, 2)),), backward=None,
+                                            params=None, eps=1e-3, order=4, rng=0)),
+        "Vocabulary.encode": (Vocabulary("abc").encode, dict(seq="cab")),
+        "Vocabulary.decode": (Vocabulary("abc").decode, dict(ids=np.array([0, 1]), sep="")),
     }
+
+
+def after_forward(module, *inputs):
+    """``module.backward``, preceded at every call by ``module.forward(*inputs)``."""
+    def backward(**kwargs):
+        module.forward(*inputs)
+        return module.backward(**kwargs)
+    return backward
+
+
+def trainer_arguments():
+    m = model()
+    return dict(model=m, data=np.zeros((9, 2), int), k=3, optimizer=seqnn.SGD(m), clip_norm=None)
+
+
+def train_step_arguments():
+    m = model()
+    return dict(model=m, inputs=(ids,), targets=ids, mask=None, optimizer=seqnn.SGD(m), clip_norm=1.0)
 
 
 @pytest.mark.parametrize("target", list(argument_table(Path())))

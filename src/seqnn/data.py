@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable
 
 import numpy as np
 
@@ -77,7 +78,7 @@ class Vocabulary:
             raise TypeError(f"seq: expected a string or a list of tokens, got {type(seq).__name__}")
         ids = []
         for pos, tok in enumerate(seq):
-            if tok not in self.index:
+            if not isinstance(tok, Hashable) or tok not in self.index:
                 raise ValueError(f"seq: unknown token {tok!r} at position {pos}; the vocabulary is {self.tokens}")
             ids.append(self.index[tok])
         return np.array(ids, dtype=np.int64)

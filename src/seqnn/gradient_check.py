@@ -183,8 +183,10 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
     Refuses (ValueError) a module in training mode with active dropout, whose
     every forward draws new masks: call ``eval()`` first.
     """
-    if not isinstance(inputs, tuple):
+    if isinstance(inputs, np.ndarray):
         inputs = (inputs,)
+    if not isinstance(inputs, tuple):
+        raise TypeError(f"inputs: expected a tuple of fn's arguments (or one array), got {type(inputs).__name__}")
     dropout = _active_dropout(fn)
     if dropout is not None:
         raise ValueError(f"fn: {dropout} is active (training mode): every forward draws new masks, so the "
@@ -195,6 +197,8 @@ def gradcheck(fn, inputs, *, backward=None, params=None, eps: float = 1e-3, orde
         if not isinstance(fn, Module):
             raise TypeError("backward: required when fn is a plain function")
         backward = fn.backward
+    if not callable(backward):
+        raise TypeError(f"backward: expected a function douts -> grads, got {type(backward).__name__}")
     if params is None:
         params = dict(fn.named_parameters()) if isinstance(fn, Module) else {}
     layout = _gate_layout(params if isinstance(params, Module) else fn)

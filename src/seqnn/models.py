@@ -26,6 +26,7 @@ import numpy as np
 from ._checks import as_rng, check_dtype_arg, check_float_array, check_id, check_int_array, check_positive_int
 from .layers import Embedding, Linear, OneHot
 from .module import Module
+from .recurrent import check_lengths
 from .stack import RecurrentStack
 
 
@@ -251,6 +252,7 @@ class Seq2Seq(_Model):
         """src (S, B) -> the encoder's final state (the "thought vector")."""
         check_int_array("src", src, (None, None), self.src_vocab_size)
         _check_batch("src", src)
+        check_lengths(src_lengths, src.shape[0], src.shape[1], name="src_lengths")
         H, state = self.encoder.forward(self.src_embed.forward(src), None, src_lengths)
         self._enc_shape = H.shape
         return state

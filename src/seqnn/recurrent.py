@@ -190,18 +190,18 @@ class Recurrent(Module):
         return dAx, dAh, dstate
 
 
-def check_lengths(lengths, T: int, B: int):
-    """Validate ``lengths`` (B,) ints in [1, T]; None stays None."""
+def check_lengths(lengths, T: int, B: int, name: str = "lengths"):
+    """Validate ``lengths`` (B,) ints in [1, T]; None stays None. ``name``: the user's argument."""
     if lengths is None:
         return None
     lengths = np.asarray(lengths)
     if not np.issubdtype(lengths.dtype, np.integer):
-        raise TypeError(f"lengths: expected integer lengths, got dtype {lengths.dtype}")
+        raise TypeError(f"{name}: expected integer lengths, got dtype {lengths.dtype}")
     if lengths.shape != (B,):
-        raise ValueError(f"lengths: expected shape (B,) = ({B},), one length per sequence, got {lengths.shape}")
+        raise ValueError(f"{name}: expected shape (B,) = ({B},), one length per sequence, got {lengths.shape}")
     if lengths.size and (lengths.min() < 1 or lengths.max() > T):
         bad = lengths.min() if lengths.min() < 1 else lengths.max()
-        raise ValueError(f"lengths: expected values in [1, T] = [1, {T}], got {bad}")
+        raise ValueError(f"{name}: expected values in [1, T] = [1, {T}], got {bad}")
     return lengths
 
 

@@ -191,7 +191,7 @@ class StreamTrainer:
     """
 
     def __init__(self, model, data: np.ndarray, k: int, optimizer, clip_norm: float | None = None):
-        self.data = check_int_array("data", data, (None, None), model.vocab_size)
+        self.data = check_int_array("data", data, (None, None), check_language_model(model).vocab_size)
         self.k = check_positive_int("k", k)
         if clip_norm is not None:
             check_positive_number("clip_norm", clip_norm)
@@ -288,10 +288,12 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimize
     loss is not finite, naming the optimizer's step (and clipping or the
     optimizer itself refuse a non-finite gradient).
     """
+    if not all(callable(getattr(model, method, None)) for method in ("forward", "backward", "parameters")):
+        raise TypeError(f"model: expected a seqnn model (forward, backward, parameters), got {type(model).__name__}")
     _check_owner(model, optimizer, required=True)
-    if not isinstance(inputs, (tuple, list)):
+    if not isinstance(inputs, (tuple, list)) or not inputs:
         raise TypeError(f"inputs: expected a tuple of forward's arguments, such as (ids,) or (src, tgt_in), "
-                        f"got {type(inputs).__name__}")
+                        f"got {inputs!r:.40}")
     if clip_norm is not None:
         check_positive_number("clip_norm", clip_norm)
 

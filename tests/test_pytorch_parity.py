@@ -204,5 +204,5 @@ def test_state_dict_errors_name_pytorch_keys():
     with pytest.raises(ValueError, match=r"missing \['bias_hh_l0'\], unexpected \['bias_hh_l9'\]"):
         interop.load_stack_state_dict(stack, {**{k: v for k, v in state.items() if k != "bias_hh_l0"},
                                               "bias_hh_l9": state["bias_hh_l0"]})
-    with pytest.raises(ValueError, match="state: expected PyTorch RNN/LSTM/GRU keys such as 'weight_ih_l0'"):
+    with pytest.raises(ValueError, match="source: expected PyTorch RNN/LSTM/GRU keys such as 'weight_ih_l0'"):
         interop.from_torch({"weight": torch.zeros(3, 3)})

@@ -439,7 +439,7 @@ CASES.update({
     "plot_gradient_flow kinds a string": (lambda: seqnn.viz.plot_gradient_flow(kinds="lstm"), ValueError,
                                           "kinds: expected a list of cell kinds"),
     "plot_training lengths differ": (lambda: seqnn.viz.plot_training([1, 2], [1.0], [], [], "x.png"), ValueError,
-                                     r"train_bpc: expected one value per step, shape \(2,\), got \(1,\)"),
+                                     r"train_bpc: expected one value per entry of steps, shape \(2,\), got \(1,\)"),
     "plot_training NaN": (lambda: seqnn.viz.plot_training([1], [math.nan], [], [], "x.png"), ValueError,
                           "train_bpc: expected finite values"),
     "plot_training into no folder": (lambda: seqnn.viz.plot_training([1], [1.0], [], [], "/no/such/folder/x.png"),
@@ -804,6 +804,13 @@ def argument_table(folder):
                                             params=None, eps=1e-3, order=4, rng=0)),
         "Vocabulary.encode": (Vocabulary("abc").encode, dict(seq="cab")),
         "Vocabulary.decode": (Vocabulary("abc").decode, dict(ids=np.array([0, 1]), sep="")),
+        "plot_training": (seqnn.viz.plot_training, dict(steps=[1, 2], train_bpc=[2.0, 1.9], val_steps=[2],
+                                                        val_bpc=[1.8], path=folder / "loss.png")),
+        "plot_gradient_flow": (seqnn.viz.plot_gradient_flow, dict(kinds=("rnn",), T=3, input_size=2, hidden_size=3,
+                                                                  rng=0)),
+        "from_torch": (seqnn.interop.from_torch, dict(source=seqnn.interop.stack_state_dict(seqnn.GRU(2, 3, rng=0)),
+                                                      kind="gru", nonlinearity=None, dtype=None)),
+        "load_checkpoint": (seqnn.io.load_checkpoint, dict(path=folder / "model.npz", into=None)),
     }
 
 

@@ -26,6 +26,7 @@ import warnings
 
 import numpy as np
 
+from ._checks import check_choice, check_dtype_arg
 from .layers import Embedding, Linear
 from .models import CharLM, SequenceClassifier, SequenceTagger
 from .stack import RecurrentStack
@@ -88,18 +89,20 @@ def stack_grads_state_dict(stack: RecurrentStack) -> dict[str, np.ndarray]:
     return out
 
 
-def load_stack_state_dict(stack: RecurrentStack, state: dict) -> None:
-    """Copy PyTorch-named weights (numpy arrays or tensors) into ``stack``; names and shapes are checked."""
+def load_stack_state_dict(stack: RecurrentStack, state: dict, name: str = "state") -> None:
+    """Copy PyTorch-named weights (numpy arrays or tensors) into ``stack``; names and shapes are checked.
+
+    ``name``: the argument the user passed ``state`` as, for error messages."""
     state = {k: _to_numpy(v) for k, v in state.items()}
     expected = stack_state_dict(stack)
     if set(state) != set(expected):
         missing, extra = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
-        raise ValueError(f"state: expected the keys {sorted(expected)}; missing {missing}, unexpected {extra}")
+        raise ValueError(f"{name}: expected the keys {sorted(expected)}; missing {missing}, unexpected {extra}")
     for key, want in expected.items():
         if state[key].shape != want.shape:
-            raise ValueError(f"state: {key} has shape {state[key].shape}, this stack needs {want.shape}")
+            raise ValueError(f"{name}: {key} has shape {state[key].shape}, this stack needs {want.shape}")
         if not np.isfinite(state[key]).all():
-            raise ValueError(f"state: {key} holds NaN or inf")
+            raise ValueError(f"{name}: {key} holds NaN or inf")
     H = stack.hidden_size
     for sfx, cell in _cells(stack):
         cell.W_xh = state["weight_ih" + sfx]
@@ -114,15 +117,20 @@ def load_stack_state_dict(stack: RecurrentStack, state: dict) -> None:
 
 
 def stack_from_state_dict(state: dict, kind: str | None = None, nonlinearity: str = "tanh",
-                          dtype=None, dropout: float = 0.0) -> RecurrentStack:
+                          dtype=None, dropout: float = 0.0, name: str = "state") -> RecurrentStack:
     """Build a ``RecurrentStack`` from a PyTorch RNN/LSTM/GRU state_dict (sizes read from the shapes).
 
     ``kind`` ("rnn", "lstm", "gru") is inferred from the number of gates when None;
     a vanilla RNN's ``nonlinearity`` cannot be seen in the weights, so pass it.
+    ``name``: the argument the user passed ``state`` as, for error messages.
     """
+    if not isinstance(state, dict):
+        raise TypeError(f"{name}: expected a state_dict (a dict of arrays), got {type(state).__name__}")
+    if kind is not None:
+        check_choice("kind", kind, sorted(GATES_TO_KIND.values()))
     state = {k: _to_numpy(v) for k, v in state.items()}
     if "weight_ih_l0" not in state or "weight_hh_l0" not in state:
-        raise ValueError(f"state: expected PyTorch RNN/LSTM/GRU keys such as 'weight_ih_l0' and 'weight_hh_l0', "
+        raise ValueError(f"{name}: expected PyTorch RNN/LSTM/GRU keys such as 'weight_ih_l0' and 'weight_hh_l0', "
                          f"got {sorted(state)[:6]}")
     H = state["weight_hh_l0"].shape[1]
     D = state["weight_ih_l0"].shape[1]
@@ -134,10 +142,10 @@ def stack_from_state_dict(state: dict, kind: str | None = None, nonlinearity: st
     num_layers = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"weight_ih_l(\d+)", k)))
     bidirectional = "weight_ih_l0_reverse" in state
     extra: dict = {"nonlinearity": nonlinearity} if kind == "rnn" else {}
-    dtype = dtype or state["weight_ih_l0"].dtype
+    dtype = state["weight_ih_l0"].dtype if dtype is None else check_dtype_arg(dtype)
     stack = RecurrentStack(kind, D, H, num_layers, bidirectional, dropout, bias="bias_ih_l0" in state,
                            dtype=dtype, rng=0, **extra)
-    load_stack_state_dict(stack, state)
+    load_stack_state_dict(stack, state, name)
     return stack
 
 
@@ -284,14 +292,15 @@ def from_torch(source, kind: str | None = None, nonlinearity: str | None = None,
     Errors about a state_dict name PyTorch's keys (``weight_hh_l0``).
     """
     if isinstance(source, dict):                             # a state_dict of numpy arrays needs no torch
-        if nonlinearity is not None and (kind or _kind_of(source)) not in ("rnn", None):
-            raise ValueError(f"nonlinearity: only a vanilla RNN has one; these weights are a "
-                             f"{kind or _kind_of(source)!r} (leave nonlinearity out)")
-        if nonlinearity is None and (kind or _kind_of(source)) == "rnn":
+        seen = _kind_of(source) if kind is None else check_choice("kind", kind, sorted(GATES_TO_KIND.values()))
+        if nonlinearity is not None and seen not in ("rnn", None):
+            raise ValueError(f"nonlinearity: only a vanilla RNN has one; these weights are a {seen!r} "
+                             "(leave nonlinearity out)")
+        if nonlinearity is None and seen == "rnn":
             warnings.warn("nonlinearity: not given, so this vanilla RNN's state_dict is read as tanh; the weights "
                           "cannot tell tanh from ReLU: pass nonlinearity='relu' (or 'tanh') to say which",
                           UserWarning, stacklevel=2)
-        return stack_from_state_dict(source, kind, nonlinearity or "tanh", dtype)
+        return stack_from_state_dict(source, kind, nonlinearity or "tanh", dtype, name="source")
     torch = _torch()
     if isinstance(source, torch.nn.RNNBase):
         mode = source.mode                                   # "RNN_TANH", "RNN_RELU", "LSTM", "GRU"

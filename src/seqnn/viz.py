@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ._checks import as_rng, check_positive_int
+from ._checks import as_rng, check_path, check_positive_int
 from .cells import Cell, make_cell
 from .recurrent import Recurrent
 
@@ -48,7 +48,7 @@ def plot_gradient_flow(kinds=("rnn", "lstm", "gru"), T: int = 50, input_size: in
     kinds: "rnn", "lstm", "gru", or "irnn" (a ReLU RNN with identity recurrence). ``cell_kwargs`` go to every
     cell; the LSTM gets ``forget_bias=1.0`` unless given.
     """
-    if isinstance(kinds, str) or not all(kind in KINDS for kind in kinds):
+    if not isinstance(kinds, (list, tuple)) or not all(isinstance(k, str) and k in KINDS for k in kinds):
         raise ValueError(f"kinds: expected a list of cell kinds from {KINDS}, got {kinds!r}")
     check_positive_int("T", T)
     import matplotlib.pyplot as plt   # optional dependency: pip install seqnn[plots]
@@ -79,13 +79,10 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     Uses matplotlib's Agg canvas directly (no pyplot, no window, any thread);
     raises ImportError when matplotlib is not installed.
     """
-    steps, train_bpc = np.asarray(steps), np.asarray(train_bpc, dtype=float)
-    val_steps, val_bpc = np.asarray(val_steps), np.asarray(val_bpc, dtype=float)
-    for name, x, y in (("train_bpc", steps, train_bpc), ("val_bpc", val_steps, val_bpc)):
-        if x.ndim != 1 or y.shape != x.shape:
-            raise ValueError(f"{name}: expected one value per step, shape {x.shape}, got {y.shape}")
-        if not np.isfinite(y).all():
-            raise ValueError(f"{name}: expected finite values, got NaN or inf")
+    steps, val_steps = _steps("steps", steps), _steps("val_steps", val_steps)
+    train_bpc = _values("train_bpc", train_bpc, "steps", steps)
+    val_bpc = _values("val_bpc", val_bpc, "val_steps", val_steps)
+    path = check_path("path", path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"path: the folder of {path} does not exist")
@@ -114,3 +111,25 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     tmp = os.path.join(folder, "." + os.path.basename(path) + ".tmp")
     fig.savefig(tmp, format="png")
     os.replace(tmp, path)
+
+
+def _steps(name: str, steps) -> np.ndarray:
+    """Step numbers: a 1-D list or array of ints."""
+    steps = np.asarray(steps)
+    if steps.ndim != 1 or (steps.size and steps.dtype.kind not in "iu"):
+        raise TypeError(f"{name}: expected a 1-D list of step numbers (ints), got {steps.dtype} of shape {steps.shape}")
+    return steps
+
+
+def _values(name: str, values, steps_name: str, steps: np.ndarray) -> np.ndarray:
+    """One finite number per step."""
+    try:
+        values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: expected numbers, got {type(values).__name__}") from None
+    if values.shape != steps.shape:
+        raise ValueError(f"{name}: expected one value per entry of {steps_name}, shape {steps.shape}, "
+                         f"got {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name}: expected finite values, got NaN or inf")
+    return values

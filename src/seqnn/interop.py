@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -301,8 +302,11 @@ def from_torch(source, kind: str | None = None, nonlinearity: str | None = None,
                           "cannot tell tanh from ReLU: pass nonlinearity='relu' (or 'tanh') to say which",
                           UserWarning, stacklevel=2)
         return stack_from_state_dict(source, kind, nonlinearity or "tanh", dtype, name="source")
-    torch = _torch()
-    if isinstance(source, torch.nn.RNNBase):
+    try:
+        rnn_base: Any = _torch().nn.RNNBase
+    except ImportError:                                      # without torch, source cannot be a torch module
+        rnn_base = ()
+    if isinstance(source, rnn_base):
         mode = source.mode                                   # "RNN_TANH", "RNN_RELU", "LSTM", "GRU"
         kind = {"LSTM": "lstm", "GRU": "gru"}.get(mode, "rnn")
         if getattr(source, "proj_size", 0):

@@ -160,7 +160,7 @@ def pad_sequences(seqs, pad_id: int = 0):
     """
     if isinstance(pad_id, bool) or not isinstance(pad_id, (int, np.integer)):
         raise TypeError(f"pad_id: expected an int, got {type(pad_id).__name__} {pad_id!r}")
-    if isinstance(seqs, (str, bytes, np.ndarray)) and np.ndim(seqs) < 2 or not hasattr(seqs, "__iter__"):
+    if (isinstance(seqs, (str, bytes, np.ndarray)) and np.ndim(seqs) < 2) or not hasattr(seqs, "__iter__"):
         raise TypeError(f"seqs: expected a list of 1-D id arrays, got {type(seqs).__name__}")
     seqs = [np.asarray(s) for s in seqs]
     if not seqs or any(s.ndim != 1 or len(s) == 0 for s in seqs):

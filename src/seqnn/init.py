@@ -29,10 +29,6 @@ def _shape(shape, ndim: int | None = None) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def _matrix(shape) -> tuple[int, int]:
-    rows, cols = _shape(shape, 2)
-    return rows, cols
-
 
 def pytorch_default_bound(hidden_size: int) -> float:
     """PyTorch's ``1/sqrt(hidden_size)`` bound for every RNN/LSTM/GRU parameter."""
@@ -48,7 +44,7 @@ def uniform(shape, bound: float, rng=None, dtype=np.float64) -> np.ndarray:
 
 def xavier_uniform(shape, rng=None, dtype=np.float64) -> np.ndarray:
     """Glorot/Xavier uniform for a matrix of shape ``(fan_out, fan_in)``."""
-    fan_out, fan_in = _matrix(shape)
+    fan_out, fan_in = _shape(shape, 2)
     a = math.sqrt(6.0 / (fan_in + fan_out))
     return uniform(shape, a, rng, dtype)
 
@@ -59,7 +55,7 @@ def orthogonal(shape, rng=None, gain: float = 1.0, dtype=np.float64) -> np.ndarr
     QR of a Gaussian matrix, with the signs of R's diagonal folded into Q so
     that the result is uniformly distributed (Saxe et al. 2013; Keras, PyTorch).
     """
-    rows, cols = _matrix(shape)
+    rows, cols = _shape(shape, 2)
     check_real("gain", gain)
     a = as_rng(rng).standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(a)
@@ -71,7 +67,7 @@ def orthogonal(shape, rng=None, gain: float = 1.0, dtype=np.float64) -> np.ndarr
 
 def identity(shape, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
     """``gain * I`` for a square ``(H, H)`` recurrent matrix (IRNN initialisation)."""
-    rows, cols = _matrix(shape)
+    rows, cols = _shape(shape, 2)
     if rows != cols:
         raise ValueError(f"shape: identity needs a square shape (H, H), got {tuple(shape)}")
     return check_real("gain", gain) * np.eye(rows, dtype=check_dtype_arg(dtype))

@@ -1,9 +1,12 @@
 """Bad input gets a clear error naming the argument, what was expected and what came: one row per case
 (the exception's type and a message that names what the user passed), then the behaviours behind them."""
 
+import atexit
 import copy
 import math
 import re
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -253,22 +256,18 @@ def trainer_state(**changes):
     return t, {**t.state_dict(), **changes}
 
 
-def one_step(cell):
-    cell.forward(np.ones((1, 2)))
-    return cell
-
-
 def tampered(tmp_name, **entries):
-    """A saved CharLM whose archive has ``entries`` replaced."""
-    import os
-    import tempfile
-    folder = tempfile.mkdtemp()
-    path = os.path.join(folder, "m.npz")
-    seqnn.io.save(model(), path, Vocabulary("abcd"))
-    data = dict(np.load(path))
-    data.update(entries)
-    np.savez(os.path.join(folder, tmp_name), **data)
-    return os.path.join(folder, tmp_name)
+    """The path of a saved CharLM whose archive has ``entries`` replaced (in a folder removed at exit)."""
+    path = TAMPERED / tmp_name
+    seqnn.io.save(model(), TAMPERED / "m.npz", Vocabulary("abcd"))
+    with np.load(TAMPERED / "m.npz") as saved:
+        data = {**dict(saved), **entries}
+    np.savez(path, **data)
+    return path
+
+
+TAMPERED = Path(tempfile.mkdtemp(prefix="seqnn-tampered-"))
+atexit.register(shutil.rmtree, TAMPERED, ignore_errors=True)
 
 
 CASES.update({
@@ -282,7 +281,8 @@ CASES.update({
                             "fast: expected True or False"),
     "model fast 'no'": (lambda: CharLM(4, 3, fast="no"), TypeError, "fast: expected True or False"),
     "backward input_grad 'no'": (
-        lambda: (lambda r: r.backward(np.ones((2, 1, 3)), input_grad="no"))(layer_after_forward()),
+        lambda: after_forward(seqnn.Recurrent(seqnn.RNNCell(2, 3)), np.ones((2, 1, 2)))(dH=np.ones((2, 1, 3)),
+                                                                                        input_grad="no"),
         TypeError, "input_grad: expected True or False"),
     "generate greedy 'yes'": (lambda: generate(model(), np.array([1]), 3, greedy="yes"), TypeError,
                               "greedy: expected True or False"),
@@ -473,12 +473,6 @@ CASES.update({
         lambda: seqnn.interop.from_torch(seqnn.interop.stack_state_dict(seqnn.LSTM(2, 3)), nonlinearity="relu"),
         ValueError, "nonlinearity: only a vanilla RNN has one; these weights are a 'lstm'"),
 })
-
-
-def layer_after_forward():
-    r = seqnn.Recurrent(seqnn.RNNCell(2, 3))
-    r.forward(np.ones((2, 1, 2)))
-    return r
 
 
 def step_inputs(inputs):

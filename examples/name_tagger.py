@@ -85,8 +85,8 @@ def train(epochs: int = 8, seed: int = 0, log=print):
         for idx in minibatches(len(train_x), 32, rng):
             ids, lengths = encode(vocab, [train_x[i] for i in idx], unk_rate=0.15, rng=rng)
             tags, _ = pad_sequences([train_y[i] for i in idx])
-            loss, _ = train_step(model, (ids, lengths), tags, mask=lengths_to_mask(lengths, len(ids)),
-                                 optimizer=opt, clip_norm=5.0)
+            loss = train_step(model, (ids, lengths), tags, mask=lengths_to_mask(lengths, len(ids)),
+                              optimizer=opt, clip_norm=5.0).loss
             losses.append(loss)
         if log:
             acc, found = evaluate(model, vocab, test_x, test_y)

@@ -50,8 +50,8 @@ def train(steps: int = 1000, hidden: int = 64, seed: int = 0, log=print):
     test = random_batch(500, np.random.default_rng(seed + 1))
     for step in range(1, steps + 1):
         src, tgt, src_lengths, mask = random_batch(64, rng)
-        loss, _ = train_step(model, (src, model.teacher_forcing_inputs(tgt), src_lengths), tgt, mask=mask,
-                             optimizer=opt, clip_norm=5.0)
+        loss = train_step(model, (src, model.teacher_forcing_inputs(tgt), src_lengths), tgt, mask=mask,
+                          optimizer=opt, clip_norm=5.0).loss
         if log and step % 250 == 0:
             log(f"step {step:5d}: loss {loss:.3f}, held-out sequence accuracy {sequence_accuracy(model, *test):.3f}")
     return model, sequence_accuracy(model, *test)

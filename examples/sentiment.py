@@ -71,7 +71,7 @@ def train(cell: str = "lstm", epochs: int = 6, hidden: int = 16, seed: int = 0, 
         losses = []
         for idx in minibatches(len(train_x), 32, rng):
             ids, lengths = encode(vocab, [train_x[i] for i in idx])
-            loss, _ = train_step(model, (ids, lengths), train_y[idx], optimizer=opt, clip_norm=5.0)
+            loss = train_step(model, (ids, lengths), train_y[idx], optimizer=opt, clip_norm=5.0).loss
             losses.append(loss)
         if log:
             log(f"epoch {epoch + 1}: loss {np.mean(losses):.3f}, "

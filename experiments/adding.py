@@ -181,7 +181,7 @@ def run_one(name: str, T: int, seed: int = 0, steps: int = 20000, minutes: float
     sides = {"seqnn": {"mse": [], "seconds": 0.0, "solved_at": None, "solved_seconds": None, "diverged_at": None}}
 
     def seqnn_step(X, y):
-        return train_step(model, (X,), y, optimizer=opt, clip_norm=CLIP, loss=mean_squared_error)[0]
+        return train_step(model, (X,), y, optimizer=opt, clip_norm=CLIP, loss=mean_squared_error).loss
 
     def seqnn_predict(X):
         return model.forward(X)
@@ -264,7 +264,7 @@ def parity(T: int = 200, steps: int = 100, at=(1, 10, 50, 100), log=print) -> di
             batches, row = np.random.default_rng([0, T]), []
             for _ in range(steps):
                 X, y = adding_problem(T, BATCH, rng=batches, dtype=dtype)
-                a = train_step(model, (X,), y, optimizer=opt, clip_norm=CLIP, loss=mean_squared_error)[0]
+                a = train_step(model, (X,), y, optimizer=opt, clip_norm=CLIP, loss=mean_squared_error).loss
                 row.append(abs(a - torch_step(X, y)) / abs(a))
             gaps[np.dtype(dtype).name, name] = row
             log(f"{np.dtype(dtype).name:8} {name:5} T={T}: |loss seqnn - loss PyTorch| / loss at steps "

@@ -1,4 +1,9 @@
-"""Training over a long stream with truncated backpropagation through time, and its evaluation.
+"""Training: the one training step, truncated backpropagation through time over a stream, evaluation.
+
+``train_step`` is the body of every training loop in seqnn (the examples, the
+experiments, ``StreamTrainer`` and so ``seqnn train``): zero the gradients,
+forward, loss, backward, clip, update, and stop before the update if anything
+is not finite.
 
 Truncated BPTT (the min-char-rnn / PyTorch ``repackage_hidden`` kind): cut the
 stream into chunks of ``k`` steps; run each chunk from the final state of the
@@ -9,7 +14,7 @@ the case ``k = T``. Memory and time per update are O(k), whatever the stream's l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from dataclasses import dataclass, field
 
@@ -23,7 +28,7 @@ from .optim import clip_grad_norm, grad_norm
 
 
 class DivergedError(FloatingPointError):
-    """Training met a non-finite loss or gradient and stopped before updating anything.
+    """Training met a non-finite output, loss or gradient and stopped before updating anything.
 
     ``history`` holds what was gathered before (for ``truncated_bptt``: the
     losses and gradient norms of the chunks that did train); ``chunk`` or
@@ -35,19 +40,110 @@ class DivergedError(FloatingPointError):
         self.history, self.chunk, self.step = history, chunk, step
 
 
-def _check_owner(model, optimizer, required: bool = False) -> None:
-    """An optimizer that holds none of the model's parameters would train nothing, silently."""
-    if optimizer is None and not required:
+class Step(NamedTuple):
+    """What one training step returns."""
+
+    loss: float
+    """The loss of the step's batch (for the default loss: mean nats per token)."""
+    grad_norm: float
+    """The global gradient norm before clipping (log it: it shows exploding gradients)."""
+    state: Any
+    """The model's final state, for a model whose forward returns ``(outputs, state)`` (else None)."""
+
+
+# --- the training step: the body of every training loop in seqnn -----------------------------------------------
+def train_step(model, inputs: tuple, targets: np.ndarray, *, optimizer, clip_norm: float | None = None,
+               loss=softmax_cross_entropy, mask=None) -> Step:
+    """One step of training: zero_grad -> forward -> loss -> backward -> clip -> update.
+
+    Args:
+        model: ``forward(*inputs)`` returns outputs (..., C), or ``(outputs, state)``
+            for a model that carries a state (``CharLM``: ``inputs = (x, state0)``);
+            ``backward(doutputs)``; ``parameters()``.
+        inputs: a tuple of ``forward``'s arguments, such as ``(ids,)``, ``(ids, lengths)``
+            or ``(src, tgt_in)``.
+        targets: what ``loss`` compares the outputs with: (...) ints for the default
+            ``softmax_cross_entropy``, floats of the outputs' shape for
+            ``mean_squared_error`` (any ``loss(outputs, targets[, mask]) -> (value, doutputs)``).
+        optimizer: updates the parameters (``seqnn.Adam(model.parameters())``).
+        clip_norm: global-norm clipping threshold (None: no clipping).
+        mask: (...) for padding, passed on to ``loss``.
+
+    Returns ``Step(loss, grad_norm, state)``. Raises ``DivergedError`` (a
+    ``FloatingPointError``) naming the step, before anything is updated, if the
+    outputs, the loss or the gradient are not finite.
+    """
+    _check_step(model, optimizer, clip_norm)
+    if not isinstance(inputs, (tuple, list)) or not inputs:
+        raise TypeError(f"inputs: expected a tuple of forward's arguments, such as (ids,) or (src, tgt_in), "
+                        f"got {inputs!r:.40}")
+    return _step(model, inputs, targets, optimizer, clip_norm, loss, mask, where=f"step {optimizer.steps + 1}")
+
+
+def _step(model, inputs, targets, optimizer, clip_norm, loss, mask, where: str) -> Step:
+    """The step itself, as min-char-rnn writes its loop body; callers have checked the arguments.
+
+    ``optimizer`` None: nothing is zeroed or updated, the gradient is added into
+    ``.grad`` (``truncated_bptt`` sums chunks this way). ``where`` names the step
+    in a ``DivergedError``.
+    """
+    if optimizer is not None:
+        model.zero_grad()
+    outputs = model.forward(*inputs)
+    outputs, state = outputs if isinstance(outputs, tuple) else (outputs, None)
+    _guard(outputs, "the outputs are not finite", where)
+    value, doutputs = loss(outputs, targets) if mask is None else loss(outputs, targets, mask)
+    _guard(value, f"the loss is {value}", where)
+    model.backward(doutputs)               # a carried state's gradient stops here: no dstate_T comes in (the cut)
+    params = model.parameters()
+    norm = grad_norm(params)
+    _guard(norm, f"the gradient norm is {norm}", where)
+    if clip_norm is not None:
+        clip_grad_norm(params, clip_norm)
+    if optimizer is not None:
+        optimizer.step()
+    return Step(value, norm, state)
+
+
+def _guard(value, what: str, where: str) -> None:
+    """A diverged run never writes NaN or inf into the weights: stop before the update."""
+    if not np.isfinite(value).all():
+        raise DivergedError(f"{where}: {what} (the run has diverged); nothing was updated")
+
+
+def _check_stream_model(model, ids: np.ndarray, name: str) -> None:
+    """A stream is read by a language model, ``forward(ids, state) -> (logits (T, B, V), state)``: one token tells.
+
+    (A tagger returns only logits, which the step would otherwise take apart along the time axis.)
+    """
+    if ids.size == 0:
+        raise ValueError(f"{name}: expected at least one step of at least one stream, got shape {ids.shape}")
+    was_training = check_language_model(model).training
+    model.eval()
+    try:
+        lm_forward(model, ids[:1, :1], None)
+    finally:
+        model.train(was_training)
+
+
+def _check_step(model, optimizer, clip_norm, optimizer_required: bool = True) -> None:
+    """The model, optimizer and clip_norm of a training loop, checked once where the user passes them."""
+    if not all(callable(getattr(model, method, None)) for method in ("forward", "backward", "parameters")):
+        raise TypeError(f"model: expected a seqnn model (forward, backward, parameters), got {type(model).__name__}")
+    if clip_norm is not None:
+        check_positive_number("clip_norm", clip_norm)
+    if optimizer is None and not optimizer_required:
         return
     if not callable(getattr(optimizer, "step", None)):
         raise TypeError(f"optimizer: expected an optimizer such as seqnn.Adam(model.parameters()), "
                         f"got {type(optimizer).__name__}")
     held = {id(p) for p in getattr(optimizer, "params", ())}
-    if not any(id(p) in held for p in model.parameters()):
+    if not any(id(p) in held for p in model.parameters()):   # it would train nothing, silently
         raise ValueError("optimizer: holds none of the model's parameters (was it built for another model? "
                          "pass model.parameters() to it)")
 
 
+# --- truncated BPTT over a long stream ----------------------------------------------------------------------------
 @dataclass
 class History:
     """What a training run saw, chunk by chunk: losses and pre-clip gradient norms."""
@@ -58,50 +154,9 @@ class History:
     """The final state after the last chunk (carry it into the next epoch, or drop it)."""
 
 
-def tbptt_chunk(model, x: np.ndarray, y: np.ndarray, state=None, *, optimizer=None,
-                clip_norm: float | None = None):
-    """One chunk of truncated BPTT: forward from ``state``, loss, backward, clip, update.
-
-    Args:
-        model: ``forward(x, state0) -> (logits (k, B, V), state)`` and ``backward(dlogits)``.
-        x, y: (k, B) input and target ids; state: the carried state (None: zeros).
-        optimizer: if given, zero_grad -> backward -> clip -> step; if None the
-            gradient is added into ``.grad`` and nothing is updated.
-        clip_norm: global-norm threshold (None: no clipping).
-
-    Returns ``(loss, grad_norm, state)``: the chunk's mean loss in nats per token,
-    the pre-clip global gradient norm, and the final state to carry into the next
-    chunk (its value only: backward here starts from ``dstate_T = 0``, the cut).
-
-    Raises ``FloatingPointError`` before anything is updated if the logits, the
-    loss or the gradient are not finite: a diverged run never writes NaN into
-    the weights.
-    """
-    if clip_norm is not None:
-        check_positive_number("clip_norm", clip_norm)
-    logits, next_state = lm_forward(model, x, state)
-    if not np.isfinite(logits).all():
-        raise FloatingPointError("the logits are not finite (the run has diverged)")
-    loss, dlogits = softmax_cross_entropy(logits, y)
-    if not np.isfinite(loss):
-        raise FloatingPointError(f"the loss is {loss}")
-    if optimizer is not None:
-        model.zero_grad()
-    model.backward(dlogits)            # dstate_T = 0: no gradient arrives from the next chunk (the cut)
-    params = model.parameters()
-    norm = grad_norm(params)
-    if not np.isfinite(norm):
-        raise FloatingPointError(f"the gradient norm is {norm}")
-    if clip_norm is not None:
-        clip_grad_norm(params, clip_norm)
-    if optimizer is not None:
-        optimizer.step()
-    return loss, norm, next_state
-
-
 def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, optimizer=None,
                    clip_norm: float | None = None, state=None) -> History:
-    """One pass of truncated BPTT over a stream: ``tbptt_chunk`` on each chunk of ``k`` steps.
+    """One pass of truncated BPTT over a stream: the training step on each chunk of ``k`` steps.
 
     Args:
         model: has ``forward(inputs_chunk, state0) -> (logits (k, B, V), state)``
@@ -124,18 +179,19 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
     check_int_array("inputs", inputs, (None, None), np.iinfo(np.int64).max)
     check_int_array("targets", targets, inputs.shape, np.iinfo(np.int64).max)
     k = check_positive_int("k", k)
-    _check_owner(model, optimizer)
+    _check_step(model, optimizer, clip_norm, optimizer_required=False)
+    _check_stream_model(model, inputs, "inputs")
     history = History()
-    chunks = -(-inputs.shape[0] // k)
-    for c, start in enumerate(range(0, inputs.shape[0], k)):
+    N = inputs.shape[0]
+    for c, start in enumerate(range(0, N, k)):
+        x, y = inputs[start:start + k], targets[start:start + k]
         try:
-            loss, norm, state = tbptt_chunk(model, inputs[start:start + k], targets[start:start + k], state,
-                                            optimizer=optimizer, clip_norm=clip_norm)
-        except FloatingPointError as err:
-            history.state = state
-            raise DivergedError(f"chunk {c + 1} of {chunks} (steps {start}..{min(start + k, inputs.shape[0]) - 1}):"
-                                f" {err}; the {c} chunks before it trained (history kept on this error)",
-                                history, chunk=c) from None
+            # The state's value is carried in from the previous chunk; its gradient is cut (the step's backward).
+            loss, norm, state = _step(model, (x, state), y, optimizer, clip_norm, softmax_cross_entropy, None,
+                                      where=f"chunk {c + 1} of {-(-N // k)} (steps {start}..{start + len(x) - 1})")
+        except DivergedError as err:
+            err.history, err.chunk, history.state = history, c, state
+            raise
         history.losses.append(loss)
         history.grad_norms.append(norm)
     history.state = state
@@ -193,12 +249,11 @@ class StreamTrainer:
     def __init__(self, model, data: np.ndarray, k: int, optimizer, clip_norm: float | None = None):
         self.data = check_int_array("data", data, (None, None), check_language_model(model).vocab_size)
         self.k = check_positive_int("k", k)
-        if clip_norm is not None:
-            check_positive_number("clip_norm", clip_norm)
-        _check_owner(model, optimizer, required=True)
+        _check_step(model, optimizer, clip_norm)
         if len(data) < self.k + 1:
             raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
                              f"got {len(data)}")
+        _check_stream_model(model, data, "data")
         self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
         self.epoch, self.chunk, self.steps = 0, 0, 0
         self.state: Any = None
@@ -208,10 +263,13 @@ class StreamTrainer:
         return (len(self.data) - 1) // self.k
 
     def step(self):
+        """Train on the next chunk: ``(loss, grad_norm, tokens)``; the chunk's final state is carried."""
         start = self.chunk * self.k
         x, y = self.data[start:start + self.k], self.data[start + 1:start + self.k + 1]
-        loss, norm, state = tbptt_chunk(self.model, x, y, self.state, optimizer=self.optimizer,
-                                        clip_norm=self.clip_norm)
+        # The carried state's value goes in; its gradient is cut at the chunk's end (inside the step).
+        loss, norm, state = _step(self.model, (x, self.state), y, self.optimizer, self.clip_norm,
+                                  softmax_cross_entropy, None,
+                                  where=f"step {self.steps + 1} (epoch {self.epoch}, chunk {self.chunk})")
         self.steps += 1
         self.chunk += 1
         if self.chunk == self.chunks_per_epoch:          # the stream is done: next epoch, fresh state
@@ -272,48 +330,6 @@ class StreamTrainer:
             g.bit_generator.state = saved
         self.state = carried
         self.epoch, self.chunk, self.steps = epoch, chunk, steps
-
-
-def train_step(model, inputs: tuple, targets: np.ndarray, *, mask=None, optimizer, clip_norm: float | None = None,
-               loss=softmax_cross_entropy):
-    """One step of the loop every example runs: zero_grad -> forward -> loss -> backward -> clip -> update.
-
-    ``model.forward(*inputs)`` must return outputs (..., C) (or ``(outputs, state)``);
-    ``targets`` what ``loss`` compares them with: (...) ints for the default
-    ``softmax_cross_entropy``, floats of the outputs' shape for ``mean_squared_error``
-    (any ``loss(outputs, targets[, mask]) -> (value, doutputs)`` will do);
-    ``mask`` (...) for padding, passed to ``loss``. Returns ``(loss, pre-clip norm or None)``.
-
-    Raises ``DivergedError`` (a ``FloatingPointError``) before any update if the
-    loss is not finite, naming the optimizer's step (and clipping or the
-    optimizer itself refuse a non-finite gradient).
-    """
-    if not all(callable(getattr(model, method, None)) for method in ("forward", "backward", "parameters")):
-        raise TypeError(f"model: expected a seqnn model (forward, backward, parameters), got {type(model).__name__}")
-    _check_owner(model, optimizer, required=True)
-    if not isinstance(inputs, (tuple, list)) or not inputs:
-        raise TypeError(f"inputs: expected a tuple of forward's arguments, such as (ids,) or (src, tgt_in), "
-                        f"got {inputs!r:.40}")
-    if clip_norm is not None:
-        check_positive_number("clip_norm", clip_norm)
-
-    def diverged(what: str) -> DivergedError:
-        step = optimizer.steps + 1
-        return DivergedError(f"step {step}: {what} (the run has diverged); nothing was updated", step=step)
-
-    model.zero_grad()
-    outputs = model.forward(*inputs)
-    if isinstance(outputs, tuple):
-        outputs = outputs[0]
-    if not np.isfinite(outputs).all():
-        raise diverged("the outputs are not finite")
-    value, doutputs = loss(outputs, targets) if mask is None else loss(outputs, targets, mask)
-    if not np.isfinite(value):
-        raise diverged(f"the loss is {value}")
-    model.backward(doutputs)
-    norm = clip_grad_norm(model.parameters(), clip_norm) if clip_norm is not None else None
-    optimizer.step()
-    return value, norm
 
 
 def minibatches(n: int, batch_size: int, rng=None):

@@ -57,3 +57,36 @@ def test_top_k_keeps_exactly_k_tokens_when_logits_tie():
     p = next_token_distribution(np.array([1.0, 3.0, 2.0, 2.0, 2.0]), top_k=2)
     assert np.count_nonzero(p) == 2 and p[1] > 0 and p[2] > 0          # of the tied 2.0s, the lowest id
     assert np.count_nonzero(next_token_distribution(np.zeros(6), top_k=4)) == 4
+
+
+def test_a_temperature_so_small_that_the_logits_overflow_is_the_argmax():
+    for temperature in (1e-300, 1e-30):
+        p = next_token_distribution(np.array([1.0, 3.0, 2.0]), temperature)
+        assert np.array_equal(p, [0.0, 1.0, 0.0])
+    tied = next_token_distribution(np.array([1.0, 3.0, 2.0, 3.0], np.float32), 1e-38)
+    assert np.array_equal(tied, [0.0, 0.5, 0.0, 0.5]), "the maxima share the mass, as temperature -> 0"
+    model = CharLM(6, 8, cell="lstm", rng=0)
+    cold = generate(model, np.array([1, 2]), 15, temperature=1e-300, rng=0)
+    assert np.array_equal(cold, generate(model, np.array([1, 2]), 15, greedy=True))
+
+
+def test_stream_yields_each_token_as_it_is_chosen_and_restores_the_mode_when_closed():
+    from itertools import islice
+
+    from seqnn.sample import generate_text, stream, stream_text
+    from seqnn.data import Vocabulary
+    model = CharLM(6, 8, cell="lstm", num_layers=2, dropout=0.5, rng=0)
+    tokens = stream(model, np.array([1, 2]), 10**12, rng=4)        # a length that could never be collected
+    first = list(islice(tokens, 7))
+    assert not model.training, "evaluation mode while it draws"
+    tokens.close()
+    assert model.training, "the mode comes back when the stream is closed"
+    assert first == generate(model, np.array([1, 2]), 7, rng=4).tolist()
+
+    vocab = Vocabulary("abcdef")
+    text = generate_text(model, vocab, np.array([1, 2]), 9, temperature=0)
+    assert text == vocab.decode(generate(model, np.array([1, 2]), 9, greedy=True))
+    assert "".join(stream_text(model, vocab, np.array([0]), 5, rng=1)) == vocab.decode(
+        generate(model, np.array([0]), 5, rng=1))
+    with pytest.raises(ValueError, match="temperature"):
+        stream(model, np.array([1]), 3, temperature=-1.0)            # refused at the call, before any token

@@ -1,9 +1,13 @@
 """Generation (one-to-many): feed a prefix, then feed back each chosen token.
 
 Works with any model that has ``vocab_size`` V and ``forward(ids (T, B), state) -> (logits (T, B, V), state)``.
+``stream`` yields each token as soon as it is chosen (``seqnn sample`` prints as it goes);
+``generate`` collects them; ``stream_text`` and ``generate_text`` speak characters through a ``Vocabulary``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -15,7 +19,11 @@ from .models import check_language_model, lm_forward
 def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None) -> np.ndarray:
     """logits (V,) -> probabilities (V,) of ``softmax(logits / temperature)``, keeping only the top k.
 
-    Temperature < 1 sharpens the distribution (more conservative), > 1 flattens it.
+    Temperature < 1 sharpens the distribution (more conservative), > 1 flattens it;
+    as it goes to 0 the distribution becomes the argmax (greedy), and so it is
+    for a temperature so small that ``logits / temperature`` overflows: the
+    logits are shifted by their maximum first, so the most likely token's term
+    is exactly 0 and the others fall to -inf, never inf - inf = NaN.
     ``top_k`` keeps exactly k tokens: where several logits tie at the k-th place,
     the ones with the lower ids are kept (a stable sort by logit, ids breaking ties).
     Raises ValueError for NaN or inf logits (a diverged model) rather than
@@ -27,7 +35,8 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
                          f"{getattr(logits, 'dtype', type(logits).__name__)} of shape {np.shape(logits)}")
     if not np.isfinite(logits).all():
         raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")
-    a = logits / temperature
+    with np.errstate(over="ignore"):                   # a tiny temperature: -inf for all but the maximum
+        a = (logits - logits.max()) / temperature
     if top_k is not None:
         V = a.shape[-1]
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= V:
@@ -39,15 +48,15 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
     return softmax(a)
 
 
-def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperature: float = 1.0,
-             top_k: int | None = None, rng=None) -> np.ndarray:
-    """Continue ``prefix`` (1-D int ids, length >= 1) by ``n`` tokens (n >= 0).
+def stream(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperature: float = 1.0,
+           top_k: int | None = None, rng=None) -> Iterator[int]:
+    """Continue ``prefix`` (1-D int ids, length >= 1) by ``n`` tokens (n >= 0), yielding each as it is chosen.
 
     Each new token is the argmax (``greedy=True``) or a sample from
     ``next_token_distribution`` (temperature, top_k, ``rng`` seed or Generator).
-    The model runs in evaluation mode (dropout off) for the call, and its mode is
-    restored after: the same seed gives the same text. Returns the ``n`` new ids,
-    shape (n,).
+    The model runs in evaluation mode (dropout off) while the tokens are drawn,
+    and its mode is restored when the iterator ends or is closed: the same seed
+    gives the same text. The arguments are checked here, before any token.
     """
     check_int_array("prefix", prefix, (None,), check_language_model(model).vocab_size)
     if len(prefix) == 0:
@@ -56,13 +65,15 @@ def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, tempera
         raise ValueError(f"n: expected a number of tokens >= 0, got {n!r}")
     if not check_bool("greedy", greedy):
         next_token_distribution(np.zeros(model.vocab_size), temperature, top_k)    # check them before the work
-    rng = as_rng(rng)
+    return _tokens(model, prefix, int(n), greedy, temperature, top_k, as_rng(rng))
+
+
+def _tokens(model, prefix, n, greedy, temperature, top_k, rng) -> Iterator[int]:
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
     try:
         logits, state = lm_forward(model, prefix[:, None], None)       # read the prefix, (T, 1, V)
-        out = []
         for _ in range(n):
             last = logits[-1, 0]
             if greedy:
@@ -71,10 +82,39 @@ def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, tempera
                 token = int(np.argmax(last))
             else:
                 token = int(rng.choice(len(last), p=next_token_distribution(last, temperature, top_k)))
-            out.append(token)
+            yield token
             logits, state = lm_forward(model, np.array([[token]]), state)  # feed the choice back in
     finally:
         if hasattr(model, "train"):
             model.train(was_training)
-    return np.array(out, dtype=np.int64)
 
+
+def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperature: float = 1.0,
+             top_k: int | None = None, rng=None) -> np.ndarray:
+    """Continue ``prefix`` by ``n`` tokens, as ``stream`` does; returns the new ids, shape (n,)."""
+    tokens = stream(model, prefix, n, greedy=greedy, temperature=temperature, top_k=top_k, rng=rng)
+    return np.fromiter(tokens, dtype=np.int64, count=n)
+
+
+def stream_text(model, vocab, prefix: np.ndarray, n: int, *, temperature: float = 1.0, top_k: int | None = None,
+                rng=None) -> Iterator[str]:
+    """``n`` tokens after ``prefix`` (ids of ``vocab``), each yielded as text as soon as it is chosen.
+
+    ``temperature`` 0 takes the most likely token (greedy); otherwise as ``stream``.
+    """
+    if not callable(getattr(vocab, "decode", None)):
+        raise TypeError(f"vocab: expected a seqnn.data.Vocabulary, got {type(vocab).__name__}")
+    greedy = _is_zero(temperature)
+    tokens = stream(model, prefix, n, greedy=greedy, temperature=1.0 if greedy else temperature, top_k=top_k,
+                    rng=rng)
+    return (vocab.tokens[token] for token in tokens)
+
+
+def generate_text(model, vocab, prefix: np.ndarray, n: int, *, temperature: float = 1.0,
+                  top_k: int | None = None, rng=None) -> str:
+    """The ``n`` tokens of ``stream_text``, joined into one string."""
+    return "".join(stream_text(model, vocab, prefix, n, temperature=temperature, top_k=top_k, rng=rng))
+
+
+def _is_zero(value) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and value == 0

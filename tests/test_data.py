@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,14 @@ def test_adding_problem_baseline_is_one_sixth_and_draws_are_seeded():
 def test_adding_problem_refuses_bad_sizes(args, error, words):
     with pytest.raises(error, match=words):
         adding_problem(*args)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_read_text_refuses_a_pipe_or_a_device_instead_of_waiting_on_it(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)                                   # opening it for reading would block until a writer comes
+    with pytest.raises(ValueError, match=r"pipe: is not a regular file \(a pipe, device or socket\)"):
+        read_text([fifo])
+    if os.path.exists("/dev/zero"):                   # a device that never ends
+        with pytest.raises(ValueError, match="/dev/zero: is not a regular file"):
+            read_text(["/dev/zero"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Hashable
 
 import numpy as np
@@ -99,7 +100,8 @@ def read_text(paths) -> str:
     dropped, so the same text gives the same characters on every system; a file
     that does not end in a newline gets one before the next file starts.
 
-    Raises ``ValueError`` naming the file if it is missing, a folder, empty,
+    Raises ``ValueError`` naming the file if it is missing, a folder, not a
+    regular file (a FIFO or a device, which would block or never end), empty,
     binary (a NUL byte) or not UTF-8 (with the offset of the first bad byte).
     """
     if isinstance(paths, (str, os.PathLike)):
@@ -109,9 +111,12 @@ def read_text(paths) -> str:
     parts = []
     for path in paths:
         name = os.fspath(path)
-        if os.path.isdir(name):
-            raise ValueError(f"{name}: is a folder, expected a text file")
         try:
+            kind = os.stat(name).st_mode
+            if stat.S_ISDIR(kind):
+                raise ValueError(f"{name}: is a folder, expected a text file")
+            if not stat.S_ISREG(kind):              # a FIFO or a device would be waited on, or never end
+                raise ValueError(f"{name}: is not a regular file (a pipe, device or socket); expected a text file")
             with open(name, "rb") as f:
                 raw = f.read()
         except FileNotFoundError:

@@ -68,3 +68,17 @@ def test_models_say_what_they_are():
 def test_bad_special_ids():
     with pytest.raises(ValueError, match=r"eos_id: expected an id in \[0, 4\), got 9"):
         Seq2Seq(3, 4, 5, eos_id=9)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_count_parameters_from_the_config_matches_the_built_model(kind):
+    """io checks a file's size against this count before it reads or allocates anything."""
+    from seqnn.models import MODELS
+    built = [CharLM(7, 5, kind, rng=0), CharLM(7, 5, kind, num_layers=3, embedding_dim=4, rng=0),
+             CharLM(9, 3, kind, num_layers=2, bias=False, rng=0),
+             SequenceClassifier(6, 3, 4, kind, bidirectional=True, num_layers=2, rng=0),
+             SequenceClassifier(6, 3, 4, kind, embedding_dim=5, rng=0),
+             SequenceTagger(8, 2, 3, kind, bidirectional=True, num_layers=3, embedding_dim=2, bias=False, rng=0),
+             Seq2Seq(5, 6, 4, kind, num_layers=2, rng=0), Seq2Seq(5, 6, 4, kind, embedding_dim=None, bias=False, rng=0)]
+    for model in built:
+        assert MODELS[type(model).__name__].count_parameters(model.config) == model.num_parameters(), model

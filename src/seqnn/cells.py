@@ -82,6 +82,12 @@ class Cell(Module):
     def extra_repr(self):
         return f"input_size={self.input_size}, hidden_size={self.hidden_size}, bias={self.bias}, dtype={self.dtype}"
 
+    @classmethod
+    def count_parameters(cls, input_size: int, hidden_size: int, bias: bool = True) -> int:
+        """The numbers a cell of these sizes holds, without building it: ``G*H*(D + H)`` weights, ``G*H`` biases."""
+        G, D, H = cls.num_gates, input_size, hidden_size
+        return G * H * (D + H) + (G * H if bias else 0)
+
     def add_extra_biases(self, rng, bound: float) -> None:
         """Hook for cells with a bias beyond b_h (GRU's b_hn)."""
 
@@ -365,6 +371,10 @@ class GRUCell(Cell):
 
     def add_extra_biases(self, rng, bound):
         self.add_parameter("b_hn", init.uniform((self.hidden_size,), bound, rng))
+
+    @classmethod
+    def count_parameters(cls, input_size: int, hidden_size: int, bias: bool = True) -> int:
+        return super().count_parameters(input_size, hidden_size, bias) + (hidden_size if bias else 0)   # b_hn
 
     def step(self, ax, state):
         """ax (B, 3H) = x_t W_xh^T + b_h; state (h_prev,). Returns ((h,), cache)."""

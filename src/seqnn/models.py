@@ -83,6 +83,21 @@ class _Model(Module):
     def extra_repr(self):
         return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
 
+    num_outputs_key = "vocab_size"         # the config entry that sizes the output layer
+
+    @classmethod
+    def count_parameters(cls, config: dict) -> int:
+        """The numbers a model of this ``config`` holds, computed without building it.
+
+        ``seqnn.io`` checks a file against it before reading (or allocating) anything.
+        """
+        V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
+        bidirectional = config.get("bidirectional", False)
+        stack = RecurrentStack.count_parameters(config["cell"], E or V, H, config["num_layers"], bidirectional,
+                                                config.get("bias", True))
+        out = ((2 if bidirectional else 1) * H + 1) * config[cls.num_outputs_key]        # W_hy and b_y
+        return (V * E if E else 0) + stack + out
+
 
 class CharLM(_Model):
     """Language model: tokens -> recurrent stack -> ``y_t = h_t W_hy^T + b_y`` (next-token logits).
@@ -137,6 +152,8 @@ class SequenceClassifier(_Model):
     ``backward(dlogits) -> (None, None)``. ``predict(ids, lengths=None) -> (B,) class ids``.
     """
 
+    num_outputs_key = "num_classes"
+
     def __init__(self, vocab_size: int, num_classes: int, hidden_size: int, cell: str = "lstm", *,
                  embedding_dim: int | None = None, num_layers: int = 1, bidirectional: bool = False,
                  dropout: float = 0.0, dtype=np.float64, rng=None, **cell_kwargs):
@@ -187,6 +204,8 @@ class SequenceTagger(_Model):
     ``backward(dlogits) -> (None, None)``. ``predict(ids, lengths=None) -> (T, B)`` tag ids
     (-1 past each sequence's end).
     """
+
+    num_outputs_key = "num_tags"
 
     def __init__(self, vocab_size: int, num_tags: int, hidden_size: int, cell: str = "lstm", *,
                  embedding_dim: int | None = None, num_layers: int = 1, bidirectional: bool = False,
@@ -247,6 +266,13 @@ class Seq2Seq(_Model):
         self.decoder = RecurrentStack(cell, self.tgt_embed.output_size, hidden_size, num_layers,
                                       dtype=dtype, rng=rng, **cell_kwargs)
         self.out = Linear(hidden_size, V, dtype=dtype, rng=rng)
+
+    @classmethod
+    def count_parameters(cls, config: dict) -> int:
+        S, V, E, H = config["src_vocab_size"], config["tgt_vocab_size"], config["embedding_dim"], config["hidden_size"]
+        stacks = sum(RecurrentStack.count_parameters(config["cell"], E or size, H, config["num_layers"],
+                                                     bias=config.get("bias", True)) for size in (S, V))
+        return (S * E + V * E if E else 0) + stacks + (H + 1) * V
 
     def encode(self, src: np.ndarray, src_lengths=None):
         """src (S, B) -> the encoder's final state (the "thought vector")."""

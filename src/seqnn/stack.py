@@ -74,6 +74,14 @@ class RecurrentStack(Module):
         self.dropout = float(dropout)
         self.state_names = self.layers[0].cell.state_names
 
+    @staticmethod
+    def count_parameters(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                         bidirectional: bool = False, bias: bool = True) -> int:
+        """The numbers a stack of these sizes holds, computed without building it."""
+        Dirs, H = (2 if bidirectional else 1), hidden_size
+        return sum(Dirs * CELLS[cell].count_parameters(input_size if l == 0 else Dirs * H, H, bias)
+                   for l in range(num_layers))
+
     @property
     def bidirectional(self) -> bool:
         return self.num_directions == 2

@@ -1,5 +1,6 @@
 """Save/load round trips, atomic writes, and clear errors for the wrong architecture."""
 
+import json
 import os
 import re
 
@@ -213,3 +214,84 @@ def test_float32_model_round_trip(tmp_path):
     seqnn.io.save(model, tmp_path / "m.npz")
     loaded, _ = seqnn.io.load(tmp_path / "m.npz")
     assert loaded.dtype == np.float32 and loaded.out.W_hy.dtype == np.float32
+
+
+# --- sizes are checked against the config before anything is decompressed or allocated --------------------------
+def _archive(path, arrays: dict, declared: dict = ()):
+    """An .npz of ``arrays``, plus entries that hold only a .npy header declaring a shape (key -> shape,
+    float32): a file that asks for memory without holding the data."""
+    import io
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key, value in arrays.items():
+            buffer = io.BytesIO()
+            np.save(buffer, value)
+            archive.writestr(key + ".npy", buffer.getvalue())
+        for key, shape in dict(declared).items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array_header_1_0(buffer, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            archive.writestr(key + ".npy", buffer.getvalue() + bytes(64))
+
+
+def _entries(path) -> dict:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _refusal_and_peak_memory(path):
+    """The error that loading ``path`` raises, and the most memory Python allocated meanwhile."""
+    import tracemalloc
+    tracemalloc.start()
+    with pytest.raises(ValueError) as info:
+        seqnn.io.load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return str(info.value), peak
+
+
+def test_a_config_asking_for_an_absurd_model_is_refused_before_anything_is_built(tmp_path):
+    model = CharLM(5, 6, cell="lstm", dtype=np.float32, rng=0)
+    seqnn.io.save(model, tmp_path / "good.npz", Vocabulary("abcde"))
+    entries = _entries(tmp_path / "good.npz")
+    config = dict(model.config, hidden_size=100_000)             # 40 billion parameters, 160 GB of float32
+    entries["__config__"] = np.array(json.dumps(config))
+    _archive(tmp_path / "crafted.npz", entries)
+    error, peak = _refusal_and_peak_memory(tmp_path / "crafted.npz")
+    assert re.search(r"crafted.npz is not a valid seqnn model file \(its config describes a CharLM of "
+                     rf"40,\d{{3}},\d{{3}},\d{{3}} parameters, its entries hold {model.num_parameters()}\)", error), error
+    assert peak < 16 * 2 ** 20
+
+    # entries that declare those sizes too (headers only, no data): the machine's memory is the bound
+    shapes = {k: v.shape for k, v in model.state_dict().items()}
+    shapes["out.b_y"] = (CharLM.count_parameters(config) - model.num_parameters() + 5,)
+    _archive(tmp_path / "crafted.npz", {k: v for k, v in entries.items() if k.startswith("__")}, shapes)
+    error, peak = _refusal_and_peak_memory(tmp_path / "crafted.npz")
+    assert re.search(r"reading it and building its CharLM needs about [\d.]+ GiB, more than the [\d.]+ \w+ this "
+                     r"machine has available", error), error
+    assert peak < 16 * 2 ** 20
+
+
+def test_an_entry_that_declares_more_than_its_config_allows_is_never_decompressed(tmp_path):
+    model = CharLM(5, 6, cell="lstm", rng=0)
+    seqnn.io.save(model, tmp_path / "good.npz", Vocabulary("abcde"), training={"x": np.arange(5.0)})
+    entries = _entries(tmp_path / "good.npz")
+    for key, shape, message in [
+            ("__training__/x", (375_000_000,), r"training entry __training__/x declares shape \(375000000,\), "
+                                               r"larger than the model it belongs to"),
+            ("out.b_y", (375_000_000,), rf"its config describes a CharLM of {model.num_parameters()} parameters, "
+                                        r"its entries hold 375,000,3\d\d"),
+            ("__config__", (400_000_000,), r"entry __config__ declares 1.49 GiB, more than a seqnn file holds")]:
+        _archive(tmp_path / "bomb.npz", {k: v for k, v in entries.items() if k != key}, {key: shape})
+        error, peak = _refusal_and_peak_memory(tmp_path / "bomb.npz")    # 1.5 GB if it were decompressed
+        assert re.search(message, error), error
+        assert peak < 16 * 2 ** 20, key
+
+
+def test_a_parameter_in_another_dtype_than_the_config_says_is_refused(tmp_path):
+    model = CharLM(5, 6, rng=0)
+    seqnn.io.save(model, tmp_path / "good.npz")
+    entries = _entries(tmp_path / "good.npz")
+    entries["out.b_y"] = entries["out.b_y"].astype(np.float32)
+    _archive(tmp_path / "mixed.npz", entries)
+    with pytest.raises(ValueError, match="parameter out.b_y is float32, the config says float64"):
+        seqnn.io.load(tmp_path / "mixed.npz")

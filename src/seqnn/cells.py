@@ -411,7 +411,7 @@ class GRUCell(Cell):
             self.params["b_hn"].grad += da_h[:, 2 * self.hidden_size:].sum(axis=0)
 
 
-CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+CELLS: dict[str, type[Cell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
 
 
 def make_cell(kind: str, input_size: int, hidden_size: int, **kwargs) -> Cell:

@@ -27,6 +27,7 @@ import zipfile
 import numpy as np
 
 from ._checks import check_path
+from ._memory import available_memory, size
 from .data import Vocabulary
 from .models import MODELS
 from .module import Module
@@ -131,8 +132,71 @@ def _unpack(tree, data):
     return tree
 
 
-def _read(path):
-    """(class name, config, vocab, parameters, training or None); a damaged or foreign file is one ValueError."""
+STRINGS = ("__format__", "__class__", "__config__", "__vocab__", TRAINING)
+STRING_LIMIT = 64 * 2 ** 20
+"""The JSON entries (class, config, vocabulary, training record) are small: more is not a seqnn file."""
+RECORD_LIMIT = 2 ** 24
+"""Elements one array of a training record may hold beyond the model's own size (a history of 16M steps)."""
+
+
+def _headers(data) -> dict:
+    """Each entry's (shape, dtype), read from its .npy header without decompressing the rest of it."""
+    headers = {}
+    for member in data.zip.namelist():
+        with data.zip.open(member) as f:
+            version = np.lib.format.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f"entry {member} has .npy format {version}")
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(f)
+        headers[member[:-4] if member.endswith(".npy") else member] = (shape, dtype)
+    return headers
+
+
+def _nbytes(header) -> int:
+    shape, dtype = header
+    return int(np.prod(shape, dtype=object)) * dtype.itemsize
+
+
+def _check_sizes(headers: dict, name: str, config: dict) -> None:
+    """Every entry against what the config describes, before any entry is decompressed.
+
+    The parameters must hold exactly the numbers a ``name`` of this config has,
+    in its dtype; each array of a training record at most as many as the model
+    (or ``RECORD_LIMIT``); and all of it must fit in the memory this machine has
+    left, the model built beside the arrays read. So no file can ask for more
+    memory than its config describes, and no config for more than there is.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model class {name!r}; expected one of {sorted(MODELS)}")
+    try:
+        count = MODELS[name].count_parameters(config)
+        dtype = np.dtype(config["dtype"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"its config does not describe a {name} ({type(err).__name__}: {err})") from None
+    if not isinstance(count, int) or count < 0 or dtype.kind != "f":
+        raise ValueError(f"its config does not describe a {name} ({count} parameters of {dtype})")
+    params = {k: h for k, h in headers.items() if not k.startswith("__")}
+    held = sum(int(np.prod(shape, dtype=object)) for shape, _ in params.values())
+    if held != count:
+        raise ValueError(f"its config describes a {name} of {count:,} parameters, its entries hold {held:,}")
+    for key, (_, kind) in params.items():
+        if kind != dtype:
+            raise ValueError(f"parameter {key} is {kind}, the config says {dtype}")
+    for key, (shape, kind) in headers.items():
+        if kind.hasobject:
+            raise ValueError(f"entry {key} holds Python objects")
+        if key.startswith(TRAINING + "/") and int(np.prod(shape, dtype=object)) > max(count, RECORD_LIMIT):
+            raise ValueError(f"training entry {key} declares shape {shape}, larger than the model it belongs to")
+    needed = sum(_nbytes(h) for h in headers.values()) + count * max(dtype.itemsize, 8)  # + the model, built
+    free = available_memory()
+    if free is not None and needed > free:
+        raise ValueError(f"reading it and building its {name} needs about {size(needed)}, more than the "
+                         f"{size(free)} this machine has available")
+
+
+def _open(path):
+    """The archive at ``path`` (an ``NpzFile``) and its entries' headers; any damage is one ValueError."""
     path = check_path("path", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no such file: {path}")
@@ -142,22 +206,66 @@ def _read(path):
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise ValueError("it is a single .npy array, not an .npz archive")
-        with data:
-            if "__format__" not in data.files or str(data["__format__"]) != FORMAT:
+        try:
+            headers = _headers(data)
+            if "__format__" not in headers or str(data["__format__"]) != FORMAT:
                 raise ValueError(f"it has no '{FORMAT}' format mark")
+            for key in STRINGS:
+                if key in headers and _nbytes(headers[key]) > STRING_LIMIT:
+                    raise ValueError(f"entry {key} declares {size(_nbytes(headers[key]))}, more than a seqnn "
+                                     "file holds")
+        except BaseException:
+            data.close()
+            raise
+    except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
+        raise _invalid(path, err) from None
+    return path, data, headers
+
+
+def _invalid(path: str, err: BaseException) -> ValueError:
+    reason = str(err) or type(err).__name__
+    if "pickle" in reason:              # numpy's guess for any unknown bytes; never suggest unpickling
+        reason = "it is not a NumPy .npz archive"
+    return ValueError(f"path: {path} is not a valid seqnn model file ({reason})")
+
+
+def _read(path):
+    """(class name, config, vocab, parameters, training or None); a damaged or foreign file is one ValueError.
+
+    Every entry's header is checked against the config (``_check_sizes``) before
+    any entry is decompressed.
+    """
+    path, data, headers = _open(path)
+    try:
+        with data:
             name = str(data["__class__"])
             config = json.loads(str(data["__config__"]))
-            vocab = Vocabulary.from_config(json.loads(str(data["__vocab__"]))) if "__vocab__" in data.files else None
-            state = {k: data[k] for k in data.files if not k.startswith("__")}
-            training = _unpack(json.loads(str(data[TRAINING])), data) if TRAINING in data.files else None
+            if not isinstance(config, dict):
+                raise ValueError("its config is not a mapping")
+            _check_sizes(headers, name, config)
+            vocab = Vocabulary.from_config(json.loads(str(data["__vocab__"]))) if "__vocab__" in headers else None
+            state = {k: data[k] for k in headers if not k.startswith("__")}
+            training = _unpack(json.loads(str(data[TRAINING])), data) if TRAINING in headers else None
     except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
-        reason = str(err) or type(err).__name__
-        if "pickle" in reason:              # numpy's guess for any unknown bytes; never suggest unpickling
-            reason = "it is not a NumPy .npz archive"
-        raise ValueError(f"path: {path} is not a valid seqnn model file ({reason})") from None
-    if not isinstance(config, dict):
-        raise ValueError(f"path: {path} is not a valid seqnn model file (its config is not a mapping)")
+        raise _invalid(path, err) from None
     return name, config, vocab, state, training
+
+
+def read_record(path) -> dict | None:
+    """The training record of a checkpoint, without its arrays (they stay ``{"__array__": key}`` markers).
+
+    Cheap: one small entry is read. None for a plain model file. A damaged or
+    foreign file raises ``ValueError``, as ``load`` does.
+    """
+    path, data, headers = _open(path)
+    try:
+        with data:
+            record = json.loads(str(data[TRAINING])) if TRAINING in headers else None
+    except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
+        raise _invalid(path, err) from None
+    if record is not None and not isinstance(record, dict):
+        raise _invalid(path, ValueError("its training record is not a mapping"))
+    return record
 
 
 def load(path, into: Module | None = None):
@@ -185,8 +293,6 @@ def load_checkpoint(path, into: Module | None = None):
         return ValueError(f"path: {path} is not a valid seqnn model file ({reason})")
 
     if into is None:
-        if name not in MODELS:
-            raise invalid(f"unknown model class {name!r}; expected one of {sorted(MODELS)}")
         try:
             model: Any = MODELS[name](**config, rng=0)
         except (TypeError, ValueError) as err:
@@ -200,9 +306,6 @@ def load_checkpoint(path, into: Module | None = None):
         if diff:
             detail = ", ".join(f"{k}: file {a!r} vs model {b!r}" for k, (a, b) in sorted(diff.items()))
             raise ValueError(f"into: different architecture ({detail})")
-    for key, value in state.items():
-        if value.dtype != model.dtype:
-            raise invalid(f"parameter {key} is {value.dtype}, the model {model.dtype}")
     try:
         model.load_state_dict(state)
     except (ValueError, TypeError) as err:
@@ -210,3 +313,53 @@ def load_checkpoint(path, into: Module | None = None):
     if vocab is not None and len(vocab) != getattr(model, "vocab_size", len(vocab)):
         raise invalid(f"it holds {len(vocab)} tokens for a model of vocab_size {model.vocab_size}")
     return model, vocab, training
+
+
+# --- a training run's folder: last.npz and best.npz -------------------------------------------------------------
+def same_run(best: dict | None, last: dict | None) -> bool:
+    """Does ``best`` (a checkpoint's training record) belong to the run that wrote ``last``?
+
+    Their ``run_id`` says; for records written before run ids, ``last`` names
+    the step of its run's best checkpoint, which ``best`` must be.
+    """
+    if not isinstance(best, dict) or not isinstance(last, dict):
+        return False
+    if "run_id" in best or "run_id" in last:
+        return best.get("run_id") == last.get("run_id")
+    trainer = best.get("trainer")
+    return last.get("best_step") is not None and isinstance(trainer, dict) and last["best_step"] == trainer.get("steps")
+
+
+def load_run(path):
+    """The model that a checkpoint file, or a training run's folder, stands for.
+
+    A folder means its ``best.npz`` when that belongs to the same run as its
+    ``last.npz`` (``same_run``), else its ``last.npz``; a damaged ``best.npz``
+    falls back to ``last.npz``. Returns ``(model, vocab, training, path used,
+    notes)``, where ``notes`` says in words why a file was passed over.
+    """
+    path = check_path("path", path)
+    if not os.path.isdir(path):
+        return (*load_checkpoint(path), path, [])
+    best, last = os.path.join(path, "best.npz"), os.path.join(path, "last.npz")
+    order = [p for p in (best, last) if os.path.isfile(p)]
+    if not order:
+        raise FileNotFoundError(f"path: {path} holds no best.npz or last.npz (is it the folder of a seqnn train run?)")
+    notes = []
+    if len(order) == 2:
+        try:
+            records = read_record(best), read_record(last)
+        except ValueError:
+            records = None                         # a damaged file shows itself when it is loaded below
+        if records is not None and not same_run(*records):
+            order = [last]
+            notes.append(f"{best} is from an earlier run in this folder than {last}, so {last} is used")
+    errors: list[str] = []
+    for candidate in order:
+        try:
+            model, vocab, training = load_checkpoint(candidate)
+        except ValueError as err:
+            errors.append(str(err))
+            continue
+        return model, vocab, training, candidate, notes + [f"{e}; {candidate} is used instead" for e in errors]
+    raise ValueError("; ".join(errors))

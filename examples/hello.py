@@ -17,7 +17,7 @@ import sys
 import time
 
 import seqnn
-from seqnn.cli import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
+from seqnn.options import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
 from seqnn.data import Vocabulary
 from seqnn.models import CharLM
 from seqnn.sample import generate

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import seqnn
-from seqnn.cli import positive_int  # argparse types: a bad value is a one-line error
+from seqnn.options import positive_int  # argparse types: a bad value is a one-line error
 from seqnn.data import Vocabulary, lengths_to_mask, pad_sequences
 from seqnn.models import SequenceTagger
 from seqnn.train import minibatches, train_step

@@ -37,7 +37,7 @@ import time
 import numpy as np
 
 import seqnn
-from seqnn.cli import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
+from seqnn.options import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
 from seqnn.models import SequenceClassifier
 from seqnn.train import train_step
 from seqnn.viz import gradient_flow

@@ -1,6 +1,6 @@
 """A character-level LSTM on the bundled corpus, trained by seqnn and by PyTorch side by side.
 
-seqnn trains exactly as ``seqnn train`` does (``cli.make_run`` builds the model,
+seqnn trains exactly as ``seqnn train`` does (``run.make_run`` builds the model,
 Adam and the ``StreamTrainer``: truncated BPTT over 32 parallel streams, state
 carried from chunk to chunk, global-norm clipping). The PyTorch twin starts from
 the same weights (``seqnn.interop.torch_module``), reads the same chunks in the
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import seqnn
-from seqnn import cli
+from seqnn import options, run as runs
 from seqnn.data import batchify
 from seqnn.train import evaluate
 
@@ -97,7 +97,7 @@ class TorchStreamTrainer:
 
 def compare(opts: dict, steps: int, eval_every: int, log=print) -> dict:
     """Train seqnn (as ``seqnn train``) and its PyTorch twin in lockstep; returns both curves."""
-    run = cli.make_run(opts, [])                                  # the bundled corpus
+    run = runs.make_run(opts, [])                                  # the bundled corpus
     trainer, model = run.trainer, run.model
     twin = TorchStreamTrainer(trainer)
     bits = 1 / math.log(2)
@@ -167,8 +167,8 @@ def main(argv=None):
     import torch
     threads = args.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
     torch.set_num_threads(threads)
-    opts = cli.new_options(cell="lstm", hidden=args.hidden, layers=1, dtype=args.dtype, seed=args.seed,
-                           lr=args.lr)                     # None: seqnn train's default
+    opts = options.new_options(dict(cell="lstm", hidden=args.hidden, layers=1, dtype=args.dtype, seed=args.seed,
+                                    lr=args.lr))           # None: seqnn train's default
     result = compare(opts, args.steps, args.eval_every)
     diffs = [abs(a - b) for a, b in zip(result["val_bpc"]["seqnn"], result["val_bpc"]["torch"])]
     result.update(threads=threads, machine={"python": platform.python_version(), "numpy": np.__version__,

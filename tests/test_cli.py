@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 import seqnn
-from seqnn import cli
+from seqnn import cli, run as runs, runlog
 from seqnn.data import Vocabulary, read_text
 from seqnn.models import CharLM, SequenceClassifier
 from seqnn.train import StreamTrainer, evaluate
 
-CORPUS_START = read_text([cli._corpus_path()])[:2000]
+CORPUS_START = read_text([runs.corpus_path()])[:2000]
 TINY = ["--hidden", "8", "--layers", "1", "--seq-len", "10", "--batch", "4", "--val-fraction", "0.1",
         "--eval-every", "5", "--sample-chars", "30", "--log-every", "1"]
 
@@ -53,7 +53,7 @@ def test_train_writes_checkpoints_metrics_plot_and_shows_progress(text, tmp_path
     code, out, err = run(capsys, "train", text, *TINY, "--steps", "12", "--out", tmp_path / "run")
     assert code == 0, err
     folder = tmp_path / "run"
-    assert sorted(os.listdir(folder)) == ["best.npz", "last.npz", "loss.png", "metrics.csv"]
+    assert sorted(os.listdir(folder)) == [".seqnn-lock", "best.npz", "last.npz", "loss.png", "metrics.csv"]
     assert "6 steps per epoch" in out and "stop at 12 steps" in out
     assert re.search(r"^step 3/12 \| epoch 0\.50 \| loss \d\.\d{3} \| val - \| [\d,]+ chars/s \| 0:00:\d\d left$",
                      out, re.M)
@@ -82,8 +82,8 @@ def test_train_writes_checkpoints_metrics_plot_and_shows_progress(text, tmp_path
 
 def test_bundled_corpus_is_read_through_the_same_path_as_a_users_file(monkeypatch):
     calls = []
-    monkeypatch.setattr(cli, "read_text", lambda paths: calls.append(list(paths)) or "text\n")
-    assert cli.load_text([])[0] == "text\n" and len(calls) == 1
+    monkeypatch.setattr(runs, "read_text", lambda paths: calls.append(list(paths)) or "text\n")
+    assert runs.load_text([])[0] == "text\n" and len(calls) == 1
     corpus = read_text(calls[0])
     assert len(corpus) == 148_476 and corpus.startswith("                ALICE'S ADVENTURES IN WONDERLAND")
 
@@ -265,7 +265,7 @@ def test_train_refuses_bad_text(kind, message, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--hidden", "-3"], "argument --hidden: expected a positive integer, got -3"),
+    (["--hidden", "-3"], r"argument --hidden: expected an integer in \[1, 16,384\], got -3"),
     (["--batch", "0"], "argument --batch: expected a positive integer, got 0"),
     (["--seq-len", "ten"], "argument --seq-len: expected a positive integer, got 'ten'"),
     (["--val-fraction", "1"], "argument --val-fraction: expected a fraction strictly between 0 and 1, got 1"),
@@ -323,7 +323,7 @@ def test_sample_and_evaluate_refuse_bad_input(trained, text, tmp_path, capsys):
     assert "argument --length: expected a positive integer" in _fail(capsys, "sample", trained, "--length", "0",
                                                                      code=2)
     assert "--prime: expected at least one character" in _fail(capsys, "sample", trained, "--prime", "")
-    assert f"{tmp_path}/none.npz: no such checkpoint" in _fail(capsys, "sample", tmp_path / "none.npz")
+    assert f"{tmp_path}/none.npz: no such checkpoint or run folder" in _fail(capsys, "sample", tmp_path / "none.npz")
 
     broken = tmp_path / "broken.npz"
     broken.write_bytes((trained / "best.npz").read_bytes()[:3000])
@@ -352,8 +352,9 @@ def test_a_diverging_run_stops_naming_the_step_and_keeps_the_last_good_checkpoin
     monkeypatch.setattr(StreamTrainer, "step", step_then_blow_up)
     err = _fail(capsys, "train", text, *TINY, "--steps", "20", "--out", tmp_path / "run")
     last = tmp_path / "run" / "last.npz"
-    assert (f"seqnn train: error: training diverged at step 8 (epoch 1): the logits are not finite (the run has "
-            f"diverged); the last good checkpoint, {last} (step 5), is unchanged. Try a smaller --lr or --clip") in err
+    assert (f"seqnn train: error: training diverged at step 8 (epoch 1, chunk 1): the outputs are not finite (the "
+            f"run has diverged); nothing was updated; {last} (step 5) and {last.parent / 'best.npz'} (step 5) are "
+            "unchanged. Try a smaller --lr (now 0.005) or --clip (now 5.0)") in err
     model, _, training = seqnn.io.load_checkpoint(last)
     assert training["trainer"]["steps"] == 5 and np.isfinite(model.out.b_y).all()
 
@@ -375,9 +376,9 @@ class FakeTerminal:
 
 def test_progress_redraws_in_place_on_a_terminal_and_prints_lines_otherwise(monkeypatch):
     terminal = FakeTerminal(True)
-    show = cli.Progress(terminal, log_every=5)
+    show = runlog.Progress(terminal, log_every=5)
     clock = iter([10.0, 10.05, 10.3])
-    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(runlog.time, "monotonic", lambda: next(clock))
     for step in (1, 2, 3):
         show.status(step, f"step {step}")
     show.say("a permanent line")
@@ -385,7 +386,7 @@ def test_progress_redraws_in_place_on_a_terminal_and_prints_lines_otherwise(monk
         "redrawn in place, at most every 0.1 s; a permanent line clears the status line first")
 
     plain = FakeTerminal(False)
-    show = cli.Progress(plain, log_every=5)
+    show = runlog.Progress(plain, log_every=5)
     for step in range(1, 11):
         show.status(step, f"step {step}")
     assert plain.written == ["step 5\n", "step 10\n"]

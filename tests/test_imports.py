@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "seqnn"
 FLOORS = [                                                    # lowest first
-    {"_checks", "_version"},
+    {"_checks", "_version", "_memory"},
     {"module", "functional", "init"},
     {"cells", "layers", "losses", "optim", "gradient_check", "data"},
     {"fast"},                                                 # the fast loops of the built-in cells
@@ -16,6 +16,8 @@ FLOORS = [                                                    # lowest first
     {"stack"},                                                # deep and bidirectional layers of engines
     {"models"},
     {"train", "sample", "trace", "viz", "io", "interop"},
+    {"runlog", "options"},                                    # what a run shows and keeps; the option tables
+    {"run"},                                                  # one training run's lifecycle
     {"cli"},
     {"__init__", "__main__"},
 ]

@@ -35,8 +35,9 @@ def _meminfo_available() -> int | None:
 
 
 def _cgroup_left() -> int | None:
-    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),                   # v2
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes",                                   # v1
+                          "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
         try:
             with open(limit) as f:
                 text = f.read().strip()

@@ -1,0 +1,164 @@
+"""The command line's options as tables: one row per option makes its parser entry and its default.
+
+A row says the option's name (``seq_len`` is ``--seq-len``), how its text is
+read, its default, its help, and for ``seqnn train`` whether a resumed run may
+change it (the model, the data and the seeds are fixed by the checkpoint).
+Adding an option is adding a row; ``seqnn.cli`` builds the parser from these
+tables and ``seqnn.run`` takes its defaults from them.
+
+Only the standard library is imported here, so that the command line can parse
+(and answer ``--help``) before numpy loads.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import argparse
+import math
+from dataclasses import dataclass
+
+
+class RunError(Exception):
+    """A mistake in what was asked, or a run that cannot go on: one line, exit status 1, no traceback."""
+
+
+# --- how an option's text is read: a bad value is argparse's one-line error naming the option -----------------
+def number(kind, low, low_ok: bool = True, high=None, high_ok: bool = False, what: str = "", why: str = ""):
+    """A reader of numbers of ``kind`` in [low, high] (ends open or closed), with ``why`` for a too-large one."""
+    def read(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not low_ok):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+        if high is not None and (value > high or (value == high and not high_ok)):
+            raise argparse.ArgumentTypeError(f"expected {what}{why}, got {text}")
+        return value
+    return read
+
+
+positive_int = number(int, 1, what="a positive integer")
+nonneg_int = number(int, 0, what="an integer >= 0")
+positive_float = number(float, 0.0, low_ok=False, what="a positive number")
+nonneg_float = number(float, 0.0, what="a number >= 0")
+
+MAX_HIDDEN, MAX_LAYERS = 16_384, 64
+hidden_size = number(int, 1, high=MAX_HIDDEN, high_ok=True, what=f"an integer in [1, {MAX_HIDDEN:,}]",
+                     why=" (one LSTM layer of 16,384 holds 2.1 billion weights, 8.6 GB in float32, before its "
+                         "gradients and the optimizer's state)")
+layer_count = number(int, 1, high=MAX_LAYERS, high_ok=True, what=f"an integer in [1, {MAX_LAYERS}]",
+                     why=" (every layer adds a time loop to each step; char-rnn's models had 2 or 3)")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One row of an option table."""
+
+    name: str
+    default: Any
+    help: str
+    type: Callable | None = None
+    choices: tuple | None = None
+    group: str = ""
+    resume: bool = True
+    """May ``seqnn train --resume`` change it? False for what fixes the model, the data or the seeds."""
+
+
+MODEL, DATA, STOP, WATCH = ("model", "data and optimisation", "when to stop (the first rule reached; none given: "
+                            "--epochs 20)", "watching and saving")
+DEFAULT_LR = {"sgd": 1.0, "adagrad": 0.1, "rmsprop": 2e-3, "adam": 5e-3}
+
+# Defaults chosen by two-minute runs on the bundled corpus (docs/train-your-text.md): one layer of 256 overfits
+# the 141k training characters after about 900 steps (2.29 bits/char at best); two layers with dropout 0.3
+# reach 2.18 in the same two minutes and keep improving.
+TRAIN = [
+    Option("cell", "lstm", "recurrent cell", choices=("rnn", "lstm", "gru"), group=MODEL, resume=False),
+    Option("hidden", 256, "hidden size H", hidden_size, group=MODEL, resume=False),
+    Option("layers", 2, "stacked layers", layer_count, group=MODEL, resume=False),
+    Option("dropout", None, "dropout between stacked layers, needs --layers 2 or more (default: 0.3 with 2 or more "
+           "layers, else 0)", number(float, 0.0, high=1.0, what="a probability in [0, 1)"), group=MODEL,
+           resume=False),
+    Option("dtype", "float32", "float32 for speed, float64 for exactness", choices=("float32", "float64"),
+           group=MODEL, resume=False),
+    Option("seq_len", 100, "truncation length k: characters per chunk, the gradient is cut between chunks",
+           positive_int, group=DATA, resume=False),
+    Option("batch", 32, "parallel streams B", positive_int, group=DATA, resume=False),
+    Option("val_fraction", 0.05, "the tail of the text held out for validation",
+           number(float, 0.0, low_ok=False, high=1.0, what="a fraction strictly between 0 and 1"), group=DATA,
+           resume=False),
+    Option("optimizer", "adam", "the update rule", choices=tuple(sorted(DEFAULT_LR)), group=DATA, resume=False),
+    Option("lr", None, "learning rate (default: adam 0.005, rmsprop 0.002, adagrad 0.1, sgd 1.0)", positive_float,
+           group=DATA),
+    Option("clip", 5.0, "clip the global gradient norm to this; 0 turns clipping off", nonneg_float, group=DATA),
+    Option("seed", 1, "seeds the weights, dropout and samples", nonneg_int, group=DATA, resume=False),
+    Option("steps", None, "stop at this step (counted from the start of the run)", positive_int, group=STOP),
+    Option("epochs", None, "stop after this many passes over the training text", positive_int, group=STOP),
+    Option("minutes", None, "stop after this many minutes of this invocation", positive_float, group=STOP),
+    Option("eval_every", 100, "validate, sample and save every this many steps", positive_int, group=WATCH),
+    Option("eval_chars", 100_000, "validate on at most this many characters of the held-out text, 0 for all",
+           nonneg_int, group=WATCH),
+    Option("sample_chars", 200, "characters of sample text shown at each validation, 0 for none", nonneg_int,
+           group=WATCH),
+    Option("log_every", 50, "when the output is not a terminal, print a progress line every this many steps",
+           positive_int, group=WATCH),
+]
+SAMPLE = [
+    Option("length", 500, "characters to generate", positive_int),
+    Option("temperature", 1.0, "0 greedy; < 1 safer, > 1 wilder", nonneg_float),
+    Option("top_k", None, "draw only from the k most likely characters (default: all)", positive_int),
+    Option("seed", 0, "the same seed gives the same text", nonneg_int),
+]
+EVALUATE = [
+    Option("seq_len", None, "chunk length for reading (default: the training seq-len)", positive_int),
+    Option("batch", 32, "parallel streams while reading", positive_int),
+]
+
+DEFAULTS = {o.name: o.default for o in TRAIN}
+FIXED = tuple(o.name for o in TRAIN if not o.resume)
+STOP_RULES = ("steps", "epochs", "minutes")
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def new_options(given: dict) -> dict:
+    """A new run's options: ``given`` (name -> value) over the defaults, with the rules that tie them."""
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise TypeError(f"given: unknown options {unknown}")
+    opts = {**DEFAULTS, **{k: v for k, v in given.items() if v is not None}}
+    if opts["lr"] is None:
+        opts["lr"] = DEFAULT_LR[opts["optimizer"]]
+    if opts["steps"] is None and opts["epochs"] is None and opts["minutes"] is None:
+        opts["epochs"] = 20
+    if opts["dropout"] is None:
+        opts["dropout"] = 0.3 if opts["layers"] > 1 else 0.0
+    elif opts["dropout"] and opts["layers"] == 1:
+        raise RunError("--dropout acts between stacked layers, so with --layers 1 it would do nothing; "
+                       "use --layers 2 or more")
+    return opts
+
+
+def saved_options(saved: Any, where: str) -> tuple[dict, list[str]]:
+    """A checkpoint's options, completed: ``(options, notes)``.
+
+    A checkpoint written by an older seqnn may lack an option that came later:
+    one that a resumed run may change takes its default (and a note says so);
+    one that fixes the model or the data cannot be guessed, and is refused.
+    """
+    if not isinstance(saved, dict):
+        raise RunError(f"{where}: its options are not a mapping; it was not written by seqnn train")
+    missing = [name for name in DEFAULTS if name not in saved]
+    fixed = [name for name in missing if name in FIXED]
+    if fixed:
+        raise RunError(f"{where}: was written by a seqnn that did not record {', '.join(map(flag, fixed))}, which "
+                       "fix the model and the data, so the run cannot be continued exactly; start a new run")
+    opts = {**{name: DEFAULTS[name] for name in missing}, **{k: v for k, v in saved.items() if k in DEFAULTS}}
+    if opts["lr"] is None:
+        opts["lr"] = DEFAULT_LR[opts["optimizer"]]
+    notes = [f"{where} was written by an older seqnn without {flag(name)}: it takes its default, {opts[name]}"
+             for name in missing if name not in STOP_RULES]
+    return opts, notes

@@ -1,0 +1,567 @@
+"""One training run of ``seqnn train``: build it, own its folder, train, and lose nothing however it ends.
+
+The run knows no maths: it reads the text, builds a ``CharLM`` and its
+optimizer, and calls the training step (``train.StreamTrainer``). A run writes
+into one folder::
+
+    last.npz      the latest checkpoint: model, vocabulary, optimizer state, data position,
+                  carried hidden state, random generator states, options, history, run id
+    best.npz      the same, at this run's lowest validation loss so far
+    metrics.csv   one row per step (runlog.RunLog); loss.png the curves
+    .seqnn-lock   the OS lock of the one process training in this folder
+
+How a run ends, and what it leaves (last.npz and best.npz are always whole:
+``io.save`` writes a temporary file and renames it):
+
+- the stopping rule: exit 0;
+- Ctrl-C, SIGTERM or SIGHUP: the step finishes, last.npz is saved and the way to
+  go on is printed; exit 130, 143 or 129. A second signal stops at once;
+- divergence, NaN or inf (the step refuses to update) or ``Divergence``'s rule:
+  exit 1, the checkpoints as they were;
+- a failed write (a full disk, a read-only folder): exit 1, naming the file; the
+  checkpoints already there are intact.
+
+A run stopped at step n and resumed gives the same parameters, losses and
+samples, to the bit, as a run that never stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hashlib
+import math
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from . import io
+from ._memory import available_memory, size
+from ._version import __version__
+from .data import Vocabulary, batchify, read_text
+from .models import CharLM
+from .optim import SGD, Adagrad, Adam, RMSProp
+from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
+from .runlog import LN2, Progress, RunLog, clock
+from .sample import generate_text
+from .train import DivergedError, StreamTrainer, evaluate
+
+CORPUS = "Alice's Adventures in Wonderland (Lewis Carroll, 1865; public domain)"
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
+SLOTS = {"sgd": 0, "adagrad": 1, "rmsprop": 1, "adam": 2}          # arrays of the parameters' size each keeps
+RUN_FILES = ("last.npz", "best.npz", "metrics.csv", "loss.png")
+
+
+# --- the text ----------------------------------------------------------------------------------------------------
+def corpus_path():
+    return resources.files("seqnn") / "corpus" / "alice.txt"
+
+
+def load_text(paths):
+    """(text, description, stored paths) of the given files, or of the bundled corpus when there are none."""
+    if paths:
+        text = read_text(list(paths))                  # the same reader for a user's file and the corpus
+        return text, ", ".join(map(str, paths)), [os.path.abspath(p) for p in paths]
+    with resources.as_file(corpus_path()) as path:
+        text = read_text([path])
+    return text, f"the bundled corpus, {CORPUS}", []
+
+
+def split(ids: np.ndarray, val_fraction: float, batch: int, seq_len: int):
+    """(train ids, validation ids): the last ``val_fraction`` of the stream is held out."""
+    n_val = max(2, round(len(ids) * val_fraction))
+    train_ids, val_ids = ids[:len(ids) - n_val], ids[len(ids) - n_val:]
+    need = batch * (seq_len + 1)
+    if len(train_ids) < need:
+        raise RunError(f"the text is too short: {len(ids):,} characters leave {len(train_ids):,} for training after "
+                       f"--val-fraction {val_fraction}, and one batch of --batch {batch} x (--seq-len {seq_len} + 1) "
+                       f"needs {need:,}; give a longer text or a smaller --batch or --seq-len")
+    return train_ids, val_ids
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_same_text(text: str, described: str, trained_on: dict, what: str) -> None:
+    """Refuse a text that is not the one a run trained on (``trained_on``: a checkpoint's text record)."""
+    if sha256(text) != trained_on["sha256"]:
+        raise RunError(f"{what}: the text ({described}) is not the text this run trained on "
+                       f"({trained_on['chars']:,} characters, sha256 {trained_on['sha256'][:12]}...)")
+
+
+def encode_known(vocab: Vocabulary, text: str, what: str) -> np.ndarray:
+    """``vocab.encode(text)``, or one line naming every character the vocabulary lacks."""
+    unknown = sorted(set(text) - set(vocab.tokens))
+    if unknown:
+        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        raise RunError(f"{what}: {len(unknown)} character(s) the model's vocabulary does not have: {shown} "
+                       f"(it knows {len(vocab)}: {''.join(vocab.tokens)!r})")
+    return vocab.encode(text)
+
+
+# --- the model, sized before it is built ---------------------------------------------------------------------------
+def model_config(opts: dict, vocab_size: int) -> dict:
+    return {"vocab_size": vocab_size, "hidden_size": opts["hidden"], "cell": opts["cell"],
+            "num_layers": opts["layers"], "embedding_dim": None}
+
+
+def memory_needed(opts: dict, vocab_size: int) -> dict:
+    """Bytes a run of these options needs, by part, estimated before anything is allocated.
+
+    Parameters, their gradients and the optimizer's slots (P numbers each); one
+    step's activations (per layer the gate pre-activations and their gradients,
+    states and outputs: about (2G + 6) H numbers per character; the one-hot input,
+    logits, probabilities and their gradient: 4 V per character).
+    """
+    itemsize = np.dtype(opts["dtype"]).itemsize
+    P = CharLM.count_parameters(model_config(opts, vocab_size))
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[opts["cell"]]
+    chars = opts["seq_len"] * opts["batch"]
+    H, V = opts["hidden"], vocab_size
+    return {"parameters": P * itemsize, "gradients and optimizer state": (1 + SLOTS[opts["optimizer"]]) * P * itemsize,
+            "activations of one step": chars * (opts["layers"] * (2 * G + 6) * H + 4 * V) * itemsize}
+
+
+def check_memory(opts: dict, vocab_size: int) -> None:
+    """Refuse, before building anything, a run that cannot fit in the memory this machine has left."""
+    parts = memory_needed(opts, vocab_size)
+    needed, free = sum(parts.values()), available_memory()
+    if free is not None and needed > free:
+        detail = ", ".join(f"{name} {size(n)}" for name, n in parts.items())
+        raise RunError(f"this model needs about {size(needed)} ({detail}), more than the {size(free)} this machine "
+                       f"has available; lower --hidden ({opts['hidden']}) or --layers ({opts['layers']}), or "
+                       f"--batch and --seq-len")
+
+
+@dataclass
+class Run:
+    """What one training run is made of, built the same way for a new run and a resumed one."""
+
+    opts: dict
+    text: str
+    described: str              # the text, in words
+    text_info: dict             # stored in checkpoints: file paths, sha256, length
+    vocab: Vocabulary
+    model: CharLM
+    trainer: StreamTrainer
+    n_train: int
+    val_ids: np.ndarray
+
+
+def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: Vocabulary | None = None,
+             trained_on: dict | None = None) -> Run:
+    """Read the text, split off validation, build (or take) the CharLM, its optimizer and the StreamTrainer.
+
+    ``trained_on`` (a checkpoint's text record): the text must be that one.
+    """
+    text, described, stored_paths = load_text(text_paths)
+    if trained_on is not None:
+        check_same_text(text, described, trained_on, "--resume")
+    vocab = vocab or Vocabulary(text)
+    train_ids, val_ids = split(encode_known(vocab, text, "TEXT"), opts["val_fraction"], opts["batch"],
+                               opts["seq_len"])
+    if model is None:
+        check_memory(opts, len(vocab))
+        extra: dict[str, Any] = {"forget_bias": 1.0} if opts["cell"] == "lstm" else {}
+        model = CharLM(len(vocab), opts["hidden"], opts["cell"], num_layers=opts["layers"], dropout=opts["dropout"],
+                       dtype=np.dtype(opts["dtype"]), rng=opts["seed"], **extra)
+    optimizer = OPTIMIZERS[opts["optimizer"]](model.parameters(), lr=opts["lr"])
+    trainer = StreamTrainer(model, batchify(train_ids, opts["batch"]), opts["seq_len"], optimizer,
+                            opts["clip"] or None)
+    text_info = {"files": stored_paths, "sha256": sha256(text), "chars": len(text)}
+    return Run(opts, text, described, text_info, vocab, model, trainer, len(train_ids), val_ids)
+
+
+def load_charlm(path: str):
+    """(model, vocab, training or None, path used, notes) of a checkpoint or run folder that seqnn train wrote."""
+    if not os.path.exists(path):
+        raise RunError(f"{path}: no such checkpoint or run folder")
+    model, vocab, training, used, notes = io.load_run(path)
+    if not isinstance(model, CharLM):
+        raise RunError(f"{used}: holds a {type(model).__name__}; expected a CharLM (a model from seqnn train)")
+    if vocab is None:
+        raise RunError(f"{used}: holds no vocabulary, so its ids cannot be turned into characters")
+    return model, vocab, training, used, notes
+
+
+# --- one trainer per folder ----------------------------------------------------------------------------------------
+class FolderLock:
+    """An OS advisory lock on ``folder/.seqnn-lock``, held by the one process training there.
+
+    The operating system releases it when the process ends, however it ends (a
+    SIGKILL too), so a killed run never blocks the next one. The file holds the
+    holder's process id, for the message of the one refused.
+    """
+
+    NAME = ".seqnn-lock"
+
+    def __init__(self, folder: str):
+        self.folder, self.path = folder, os.path.join(folder, self.NAME)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            _lock(self.fd)
+        except OSError:
+            holder = os.read(self.fd, 64).decode(errors="replace").strip() or "?"
+            os.close(self.fd)
+            raise RunError(f"{folder} is in use by another seqnn train (process {holder}): one trainer per folder; "
+                           "wait for it to end or stop it, or train in another --out") from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"{os.getpid()}\n".encode())
+
+    def release(self) -> None:
+        os.close(self.fd)                                # closing the file releases the lock
+
+
+def _lock(fd: int) -> None:
+    """Take ``fd``'s lock without waiting; OSError if another process holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+# --- divergence with finite numbers -------------------------------------------------------------------------------
+class Divergence:
+    """The rule that stops a run which has blown up while its numbers stay finite.
+
+    Guessing uniformly among V characters costs ln V nats per character: a
+    model that knows nothing pays that. A run is stopped when the median training
+    loss of its last ``window`` steps, or a validation loss, exceeds twice that,
+    2 ln V: far worse than knowing nothing. (NaN and inf stop the training step
+    itself, before it updates anything.)
+    """
+
+    def __init__(self, vocab_size: int, history=(), window: int = 20):
+        self.limit = 2 * math.log(vocab_size)
+        self.recent: deque = deque(history, maxlen=window)
+
+    def train_loss(self, loss: float) -> str | None:
+        self.recent.append(loss)
+        median = statistics.median(self.recent)
+        if len(self.recent) == self.recent.maxlen and median > self.limit:
+            return (f"the median training loss of the last {self.recent.maxlen} steps is {median:,.4g} nats/char, "
+                    f"more than twice what guessing uniformly costs (2 ln V = {self.limit:.2f})")
+        return None
+
+    def val_loss(self, val: float) -> str | None:
+        if val > self.limit:
+            return (f"the validation loss is {val:,.4g} nats/char, more than twice what guessing uniformly costs "
+                    f"(2 ln V = {self.limit:.2f})")
+        return None
+
+
+# --- one invocation of seqnn train on a run ----------------------------------------------------------------------
+SIGNALS: dict[int, str] = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+if hasattr(signal, "SIGHUP"):                            # not on Windows
+    SIGNALS[signal.SIGHUP] = "SIGHUP"
+
+
+class StopNow(BaseException):
+    """A second stopping signal: stop at once, without saving."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+class Session:
+    """One invocation of ``seqnn train`` on a run: the loop, validation, checkpoints, signals and what is shown."""
+
+    def __init__(self, run: Run, folder: str, saved: dict | None, run_id: str):
+        self.run, self.folder, self.opts, self.run_id = run, folder, run.opts, run_id
+        cpe = run.trainer.chunks_per_epoch
+        self.target = min([n for n in (self.opts["steps"], self.opts["epochs"] and self.opts["epochs"] * cpe) if n]
+                          or [math.inf])
+        self.rules = " or ".join(f"{self.opts[k]} {k}" for k in STOP_RULES if self.opts[k])
+        if run.trainer.steps >= self.target:
+            raise RunError(f"the run is already at step {run.trainer.steps}, where its rule ({self.rules}) stops "
+                           "it; pass a larger --steps or --epochs, or --minutes, to train further")
+        self.show = Progress(sys.stdout, self.opts["log_every"])
+        self.log = RunLog(folder, saved["log"] if saved else None)
+        self.best: dict[str, Any] = ({"loss": saved["best_loss"], "step": saved["best_step"]} if saved
+                                     else {"loss": None, "step": None})
+        self.elapsed = float(saved["elapsed"]) if saved else 0.0     # training time of the whole run, all sessions
+        n = self.opts["eval_chars"]
+        self.eval_ids = run.val_ids[:max(2, n)] if n else run.val_ids
+        self.divergence = Divergence(len(run.vocab), self.log.data["loss"])
+        self.signals: list[int] = []
+
+    def header(self, resumed_from: str | None) -> None:
+        o, run, t = self.opts, self.run, self.run.trainer
+        say = self.show.say
+        say(f"seqnn train: {o['cell'].upper()}, {o['layers']} layer{'s' * (o['layers'] > 1)} x {o['hidden']} hidden, "
+            f"{len(run.vocab)}-character vocabulary, {run.model.num_parameters():,} parameters, {o['dtype']}")
+        say(f"text: {run.described}: {run.text_info['chars']:,} characters, {run.n_train:,} for training, "
+            f"{len(run.val_ids):,} held out (validation on {len(self.eval_ids):,})")
+        say(f"each step: {o['batch']} streams x {o['seq_len']} characters (truncated BPTT), "
+            f"{t.chunks_per_epoch} steps per epoch; {o['optimizer']} lr {o['lr']:g}, clip "
+            f"{o['clip'] or 'off'}; stop at {self.rules}")
+        say(f"resuming {resumed_from} at step {t.steps} (epoch {t.epoch}, chunk {t.chunk})" if resumed_from else
+            f"writing to {self.folder}/: last.npz, best.npz, metrics.csv, loss.png; Ctrl-C stops and saves")
+
+    # --- checkpoints and validation ---------------------------------------------------------------------------
+    def checkpoint(self, name: str) -> None:
+        state = {"trainer": self.run.trainer.state_dict(), "options": self.opts, "text": self.run.text_info,
+                 "log": self.log.state(), "best_loss": self.best["loss"], "best_step": self.best["step"],
+                 "elapsed": self.elapsed, "run_id": self.run_id, "seqnn_version": __version__}
+        path = os.path.join(self.folder, name)
+        try:
+            io.save(self.run.model, path, self.run.vocab, training=state)
+        except OSError as err:
+            raise RunError(cannot_write(path, err, self.folder)) from None
+
+    def validate(self):
+        """(validation loss, whether it is the best so far)."""
+        val = evaluate(self.run.model, self.eval_ids, self.opts["seq_len"], self.opts["batch"])
+        return val, self.best["loss"] is None or val < self.best["loss"]
+
+    def report(self, val: float, is_best: bool) -> None:
+        """Save last (and best), then show the validation, a sample and where the plot went."""
+        step = self.run.trainer.steps
+        if is_best:
+            self.best.update(loss=val, step=step)
+        self.checkpoint("last.npz")
+        if is_best:
+            self.checkpoint("best.npz")
+        self.log.flush()
+        mark = (" (best so far, saved best.npz)" if is_best else
+                f" (best {self.best['loss'] / LN2:.3f} at step {self.best['step']})")
+        self.show.say(f"step {step}: validation {val:.4f} nats/char = {val / LN2:.3f} bits/char{mark}")
+        if self.opts["sample_chars"]:
+            rng = np.random.default_rng([self.opts["seed"], step])      # a function of the step: resumable
+            prime = self.run.vocab.encode("\n" if "\n" in self.run.vocab.index else self.run.vocab.tokens[0])
+            text = generate_text(self.run.model, self.run.vocab, prime, self.opts["sample_chars"], temperature=0.8,
+                                 rng=rng)
+            self.show.say("\n".join("    " + line for line in text.split("\n")))
+        note = self.log.plot()
+        if note != self.log.plot_note:
+            self.show.say(note)
+            self.log.plot_note = note
+
+    # --- the loop ---------------------------------------------------------------------------------------------
+    def on_signal(self, signum, frame) -> None:
+        """The first Ctrl-C, SIGTERM or SIGHUP lets the step finish, then the run saves and stops; a second stops
+        at once."""
+        self.signals.append(signum)
+        if len(self.signals) > 1:
+            raise StopNow(signum)
+        again = "press it again" if signum == signal.SIGINT else f"a second {SIGNALS[signum]}"
+        self.tell(f"{SIGNALS[signum]}: stopping after this step ({again} stops at once, without saving)")
+
+    def tell(self, line: str) -> None:
+        """A line about the run's end, which must not itself end the run (a closed terminal, a signal mid-write)."""
+        try:
+            self.show.say(line)
+        except (OSError, RuntimeError):
+            pass
+
+    def train(self) -> int:
+        """Train until the stopping rule or a signal; returns the exit status (0 done, 128 + the signal)."""
+        handlers = {}
+        if threading.current_thread() is threading.main_thread():
+            handlers = {signum: signal.signal(signum, self.on_signal) for signum in SIGNALS}
+        try:
+            self._loop()
+            if self.signals:
+                self.checkpoint("last.npz")
+                self.tell(f"{SIGNALS[self.signals[0]]}: interrupted at step {self.run.trainer.steps}; saved "
+                          f"{self.folder}/last.npz. Continue with: seqnn train --resume {self.folder}")
+                return 128 + self.signals[0]
+        except StopNow as stop:
+            self.tell(f"{SIGNALS[stop.signum]} again: stopped at once, without saving; {intact(self.folder)}. "
+                      f"Continue with: seqnn train --resume {self.folder}")
+            return 128 + stop.signum
+        finally:
+            self.log.close()
+            for signum, previous in handlers.items():
+                signal.signal(signum, previous)
+        self.show.say(f"done: step {self.run.trainer.steps}, {clock(self.elapsed)} of training in all; best "
+                      f"validation {self.best['loss'] / LN2:.3f} bits/char at step {self.best['step']} "
+                      f"({self.folder}/best.npz). Try: seqnn sample {self.folder} --prime 'The'")
+        return 0
+
+    def _loop(self) -> None:
+        trainer, opts = self.run.trainer, self.opts
+        start, elapsed0, first_step = time.monotonic(), self.elapsed, trainer.steps
+        deadline = start + opts["minutes"] * 60 if opts["minutes"] else math.inf
+        recent: list = []                                    # (characters, seconds) of the last 20 steps
+        last_val = self.log.data["val_loss"][-1] if self.log.data["val_loss"] else None
+        while not self.signals:
+            t0 = time.monotonic()
+            try:
+                loss, norm, chars = trainer.step()
+            except DivergedError as err:
+                raise RunError(self.diverged(str(err))) from None
+            step_time = time.monotonic() - t0
+            recent = (recent + [(chars, step_time)])[-20:]
+            finishing = trainer.steps >= self.target or time.monotonic() >= deadline
+            why = self.divergence.train_loss(loss)
+            val = is_best = None
+            if not why and (trainer.steps % opts["eval_every"] == 0 or finishing):
+                val, is_best = self.validate()
+                why, last_val = self.divergence.val_loss(val), val
+            if why:
+                raise RunError(self.diverged(f"step {trainer.steps}: {why}"))
+            self.elapsed = elapsed0 + time.monotonic() - start
+            try:
+                self.log.add_step(trainer.steps, self.elapsed, loss, norm, chars / max(step_time, 1e-9), val)
+                if val is not None:
+                    self.report(val, bool(is_best))
+            except OSError as err:
+                raise RunError(cannot_write(err.filename or self.folder, err, self.folder)) from None
+            if finishing:
+                return
+            # honest numbers: characters trained on per second of training steps; time left by the stopping rule
+            cps = sum(c for c, _ in recent) / max(sum(t for _, t in recent), 1e-9)
+            per_step = (time.monotonic() - start) / (trainer.steps - first_step)
+            left = min((self.target - trainer.steps) * per_step, deadline - time.monotonic())
+            of = "" if self.target == math.inf else f"/{self.target}"
+            val_text = f"val {last_val / LN2:.3f} bpc" if last_val is not None else "val -"
+            self.show.status(trainer.steps, f"step {trainer.steps}{of} | epoch "
+                             f"{trainer.epoch + trainer.chunk / trainer.chunks_per_epoch:.2f} | loss {loss:.3f} | "
+                             f"{val_text} | {cps:,.0f} chars/s | {clock(left)} left")
+
+    def diverged(self, why: str) -> str:
+        return (f"training diverged at {why}; {intact(self.folder)}. Try a smaller --lr (now {self.opts['lr']:g}) "
+                f"or --clip (now {self.opts['clip'] or 'off'})")
+
+
+def intact(folder: str) -> str:
+    """What the run's folder still holds, in words: the checkpoints (and their steps) that a failure left as they
+    were."""
+    kept = []
+    for name in ("last.npz", "best.npz"):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            try:
+                record: Any = io.read_record(path)
+                kept.append(f"{path} (step {record['trainer']['steps']})")
+            except (ValueError, TypeError, KeyError):
+                pass
+    return f"{' and '.join(kept)} {'is' if len(kept) == 1 else 'are'} unchanged" if kept else \
+        "no checkpoint had been saved yet"
+
+
+def cannot_write(path: str, err: OSError, folder: str) -> str:
+    return (f"cannot write {path} ({err.strerror or err}); {intact(folder)}. Free some space (or make the folder "
+            f"writable), then continue with: seqnn train --resume {folder}")
+
+
+# --- seqnn train: a new run, or a saved one continued ---------------------------------------------------------------
+def train(given: dict, text_paths=(), *, out: str | None = None, resume: str | None = None,
+          overwrite: bool = False) -> int:
+    """``seqnn train``: a new run in ``out`` (default "run"), or the run saved at ``resume`` continued.
+
+    ``given``: the options the user gave (name -> value); ``resume``: a run's
+    folder (its last.npz) or a checkpoint file in it. Returns the exit status.
+    """
+    if resume is not None:
+        return _continue(given, text_paths, resume, out)
+    opts = new_options(given)
+    folder = out or "run"
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise RunError(f"--out: {folder} is a file; expected a folder for the run (it is created if missing)")
+    with claimed(folder):
+        if not overwrite and any(os.path.exists(os.path.join(folder, n)) for n in ("last.npz", "best.npz")):
+            raise RunError(f"--out: {folder} already holds a run; continue it with --resume {folder}, "
+                           "or pass --overwrite to start afresh there")
+        run = make_run(opts, text_paths)
+        cleared = clear(folder) if overwrite else []
+        session = Session(run, folder, None, uuid.uuid4().hex)
+        if cleared:
+            session.show.say(f"--overwrite: removed the previous run's {', '.join(cleared)} from {folder}/")
+        session.header(None)
+        return session.train()
+
+
+def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
+    if os.path.isdir(resume) or not resume.endswith(".npz"):
+        folder, checkpoint = resume, os.path.join(resume, "last.npz")
+    else:
+        folder, checkpoint = os.path.dirname(resume) or ".", resume
+    if out is not None and os.path.abspath(out) != os.path.abspath(folder):
+        raise RunError("--out: a resumed run stays in its own folder (--resume DIR); leave --out out")
+    fixed = [k for k in FIXED if k in given]
+    if fixed:
+        raise RunError(f"--resume: {', '.join(map(flag, fixed))} cannot change when resuming (the checkpoint fixes "
+                       "the model and the data); start a new run in another --out")
+    if not os.path.isfile(checkpoint):
+        raise RunError(f"--resume: {checkpoint} does not exist; is {folder} the --out folder of a seqnn train run?")
+    with claimed(folder, create=False):
+        try:
+            model, vocab, saved = io.load_checkpoint(checkpoint)
+        except ValueError as err:
+            raise RunError(f"--resume: {err}{_other_intact(checkpoint)}") from None
+        if not isinstance(model, CharLM) or vocab is None or not isinstance(saved, dict) or "trainer" not in saved:
+            raise RunError(f"--resume: {checkpoint} is a model file without a training state")
+        opts, notes = saved_options(saved.get("options"), checkpoint)
+        if any(k in given for k in STOP_RULES):              # a new stopping rule replaces the saved one
+            opts.update(dict.fromkeys(STOP_RULES))
+        opts.update(given)
+        text = saved.get("text")
+        if not isinstance(text, dict) or not {"files", "sha256", "chars"} <= set(text):
+            raise RunError(f"--resume: {checkpoint} holds no record of the text it trained on")
+        run = make_run(opts, text_paths or text["files"], model=model, vocab=vocab, trained_on=text)
+        run.trainer.load_state_dict(saved["trainer"])
+        run.trainer.optimizer.lr, run.trainer.clip_norm = opts["lr"], opts["clip"] or None
+        session = Session(run, folder, saved, saved.get("run_id") or uuid.uuid4().hex)
+        for note in notes:
+            session.show.say(f"note: {note}")
+        session.header(checkpoint)
+        return session.train()
+
+
+def _other_intact(damaged: str) -> str:
+    """For a damaged checkpoint: whether the run's other one is whole, and how to continue from it."""
+    folder, name = os.path.split(damaged)
+    other = os.path.join(folder, "best.npz" if name == "last.npz" else "last.npz")
+    try:
+        step = io.load_checkpoint(other)[2]["trainer"]["steps"]
+    except (ValueError, TypeError, KeyError, OSError):
+        return ""
+    return f"; {other} (step {step}) is intact: continue from it with seqnn train --resume {other}"
+
+
+@contextmanager
+def claimed(folder: str, create: bool = True):
+    """Hold ``folder``'s lock for the block (creating the folder if asked); a folder this made and left empty
+    is removed again."""
+    made = create and not os.path.isdir(folder)
+    if made:
+        try:
+            os.makedirs(folder)
+        except OSError as err:
+            raise RunError(f"--out: cannot create {folder} ({err.strerror})") from None
+    lock = FolderLock(folder)
+    try:
+        yield lock
+    finally:
+        lock.release()
+        if made and os.listdir(folder) == [FolderLock.NAME]:
+            os.remove(lock.path)
+            os.rmdir(folder)
+
+
+def clear(folder: str) -> list[str]:
+    """Remove a previous run's files (and any temporary file a killed save left); returns the names removed."""
+    removed = []
+    for name in RUN_FILES:
+        if os.path.exists(os.path.join(folder, name)):
+            os.remove(os.path.join(folder, name))
+            removed.append(name)
+        if os.path.exists(os.path.join(folder, f".{name}.seqnn-tmp")):
+            os.remove(os.path.join(folder, f".{name}.seqnn-tmp"))
+    return removed

@@ -1,0 +1,134 @@
+"""What a training run shows and keeps of itself: the progress line, metrics.csv and loss.png.
+
+``Progress`` is what a person watches (a status line redrawn in place on a
+terminal, plain lines in a log file). ``RunLog`` is the run's history, every
+step and every validation, kept in checkpoints and written out as
+``metrics.csv`` (one row per step) and ``loss.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import shutil
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import viz
+
+LN2 = math.log(2.0)
+CSV_COLUMNS = ["step", "time", "train_loss", "val_loss", "val_bpc", "chars_per_s", "grad_norm"]
+
+
+def clock(seconds: float) -> str:
+    """Seconds as h:mm:ss."""
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+@contextmanager
+def writing(path: str):
+    """A failed write (a full disk, a read-only folder) raises ``OSError`` naming ``path``."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None:
+            raise OSError(err.errno, err.strerror or str(err), path) from None
+        raise
+
+
+class Progress:
+    """One status line: redrawn in place on a terminal, printed every ``log_every`` steps otherwise."""
+
+    def __init__(self, stream, log_every: int):
+        self.stream, self.log_every = stream, log_every
+        self.tty = stream.isatty()
+        self.drawn, self.last_draw = False, 0.0
+
+    def status(self, step: int, line: str) -> None:
+        if self.tty:
+            now = time.monotonic()
+            if now - self.last_draw >= 0.1:
+                width = shutil.get_terminal_size((100, 20)).columns - 1
+                self.stream.write("\r" + line[:width] + "\x1b[K")
+                self.stream.flush()
+                self.drawn, self.last_draw = True, now
+        elif step % self.log_every == 0:
+            self.say(line)
+
+    def say(self, text: str) -> None:
+        """A permanent line (or block) above the status line."""
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.drawn = False
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+
+class RunLog:
+    """The history of a run (every step, every validation) and its two views, metrics.csv and loss.png.
+
+    A write that fails raises ``OSError`` with the file's path as its ``filename``.
+    """
+
+    KEYS = ("step", "time", "loss", "grad_norm", "chars_per_s", "val_step", "val_loss")
+
+    def __init__(self, folder: str, saved: dict | None = None):
+        self.folder = folder
+        self.data: dict[str, list] = {k: [] for k in self.KEYS}
+        if saved is not None:
+            self.data = {k: np.asarray(saved[k]).tolist() for k in self.KEYS}
+        self.csv_path = os.path.join(folder, "metrics.csv")
+        self.plot_path = os.path.join(folder, "loss.png")
+        with writing(self.csv_path):
+            with open(self.csv_path, "w", newline="") as f:       # rewritten from the history: no stale rows
+                writer = csv.writer(f)
+                writer.writerow(CSV_COLUMNS)
+                val = dict(zip(self.data["val_step"], self.data["val_loss"]))
+                for k, step in enumerate(self.data["step"]):
+                    writer.writerow(self._row(k, val.get(step)))
+            self._file = open(self.csv_path, "a", newline="")
+        self._csv = csv.writer(self._file)
+        self.plot_note: str | None = None
+
+    def _row(self, k, val_loss):
+        d = self.data
+        val = ["", ""] if val_loss is None else [f"{val_loss:.6f}", f"{val_loss / LN2:.6f}"]
+        return [d["step"][k], f"{d['time'][k]:.3f}", f"{d['loss'][k]:.6f}", *val, f"{d['chars_per_s'][k]:.0f}",
+                f"{d['grad_norm'][k]:.6g}"]
+
+    def add_step(self, step, elapsed, loss, grad_norm, chars_per_s, val_loss=None) -> None:
+        for key, value in zip(self.KEYS, (step, elapsed, loss, grad_norm, chars_per_s)):
+            self.data[key].append(value)
+        if val_loss is not None:
+            self.data["val_step"].append(step)
+            self.data["val_loss"].append(val_loss)
+        with writing(self.csv_path):
+            self._csv.writerow(self._row(len(self.data["step"]) - 1, val_loss))
+
+    def state(self) -> dict:
+        return {k: np.asarray(v, dtype=np.int64 if k in ("step", "val_step") else np.float64)
+                for k, v in self.data.items()}
+
+    def flush(self) -> None:
+        with writing(self.csv_path):
+            self._file.flush()
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        except OSError:              # the failed write was reported already
+            pass
+
+    def plot(self) -> str:
+        """Draw loss.png; returns a one-line note on where it went (or why not)."""
+        try:
+            with writing(self.plot_path):
+                viz.plot_training(self.data["step"], np.asarray(self.data["loss"]) / LN2, self.data["val_step"],
+                                  np.asarray(self.data["val_loss"]) / LN2, self.plot_path)
+        except ImportError:
+            return "loss.png: matplotlib is not installed, so no plot (pip install matplotlib); metrics.csv has it all"
+        return f"loss curves: {self.plot_path}"

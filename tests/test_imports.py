@@ -52,3 +52,21 @@ def test_the_check_catches_an_upward_import(tmp_path):
     (tmp_path / "cells.py").write_text("from .recurrent import Recurrent\nfrom . import fast\n")
     assert imported(tmp_path / "cells.py") == {"recurrent", "fast"}
     assert all(FLOOR[m] > FLOOR["cells"] for m in imported(tmp_path / "cells.py"))
+
+
+def test_import_seqnn_loads_nothing_heavy_and_each_name_loads_its_module():
+    """The command line parses (and takes Ctrl-C) before numpy loads; every name still resolves."""
+    import subprocess
+    import sys
+    probe = ("import sys, seqnn, seqnn.cli; seqnn.cli.build_parser().parse_args(['train', '--steps', '3']); "
+             "print(sorted(m for m in ('numpy', 'seqnn.stack', 'seqnn.run') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
+    import seqnn
+    for name in seqnn.__all__:
+        value = getattr(seqnn, name)
+        home = seqnn.HOMES.get(name)
+        assert home is None or value.__module__ == f"seqnn.{home}", name
+    assert seqnn.optim.grad_norm.__module__ == "seqnn.optim", "any module is an attribute too"
+    with pytest.raises(AttributeError, match="module 'seqnn' has no attribute 'nothing'"):
+        seqnn.nothing

@@ -9,7 +9,7 @@
    batch of streams at once. Rows: seqnn with batch 1 (the same work as the
    reference) and with batch 32.
 
-2. The command-line training path (`seqnn train`: ``run.make_run`` builds the
+2. The command-line training path (`seqnn train`: ``runsetup.make_run`` builds the
    model, optimizer and ``StreamTrainer`` exactly as the command does) against a
    PyTorch character model of the same size on the same data: the twin gets
    seqnn's initial weights through ``seqnn.interop`` and reads the same batches
@@ -166,13 +166,13 @@ def against_torch(args):
         return
     from char_lm import TorchStreamTrainer                 # experiments/char_lm.py: the twin of a StreamTrainer
 
-    from seqnn import options, run as runs
+    from seqnn import options, runsetup
 
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     torch.set_num_threads(threads)
     opts = options.new_options(dict(cell="lstm", hidden=args.hidden, layers=1, seq_len=args.seq_len,
                                     batch=args.batch, dtype="float32"))    # seqnn train's defaults otherwise
-    run = runs.make_run(opts, [])                           # the bundled corpus, as `seqnn train` reads it
+    run = runsetup.make_run(opts, [])                           # the bundled corpus, as `seqnn train` reads it
     trainer, model = run.trainer, run.model
     twin = TorchStreamTrainer(trainer)                     # same weights, same batches, bias_hh kept at zero
     k, cpe = trainer.k, trainer.chunks_per_epoch

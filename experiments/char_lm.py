@@ -1,6 +1,6 @@
 """A character-level LSTM on the bundled corpus, trained by seqnn and by PyTorch side by side.
 
-seqnn trains exactly as ``seqnn train`` does (``run.make_run`` builds the model,
+seqnn trains exactly as ``seqnn train`` does (``runsetup.make_run`` builds the model,
 Adam and the ``StreamTrainer``: truncated BPTT over 32 parallel streams, state
 carried from chunk to chunk, global-norm clipping). The PyTorch twin starts from
 the same weights (``seqnn.interop.torch_module``), reads the same chunks in the
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import seqnn
-from seqnn import options, run as runs
+from seqnn import options, runsetup
 from seqnn.data import batchify
 from seqnn.train import evaluate
 
@@ -97,7 +97,7 @@ class TorchStreamTrainer:
 
 def compare(opts: dict, steps: int, eval_every: int, log=print) -> dict:
     """Train seqnn (as ``seqnn train``) and its PyTorch twin in lockstep; returns both curves."""
-    run = runs.make_run(opts, [])                                  # the bundled corpus
+    run = runsetup.make_run(opts, [])                                  # the bundled corpus
     trainer, model = run.trainer, run.model
     twin = TorchStreamTrainer(trainer)
     bits = 1 / math.log(2)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import seqnn
-from seqnn import cli, run as runs, runlog
+from seqnn import cli, runlog, runsetup as runs
 from seqnn.data import Vocabulary, read_text
 from seqnn.models import CharLM, SequenceClassifier
 from seqnn.train import StreamTrainer, evaluate

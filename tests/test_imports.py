@@ -16,7 +16,7 @@ FLOORS = [                                                    # lowest first
     {"stack"},                                                # deep and bidirectional layers of engines
     {"models"},
     {"train", "sample", "trace", "viz", "io", "interop"},
-    {"runlog", "options"},                                    # what a run shows and keeps; the option tables
+    {"runlog", "options", "runsetup"},                        # what a run shows, keeps and is made of
     {"run"},                                                  # one training run's lifecycle
     {"cli"},
     {"__init__", "__main__"},

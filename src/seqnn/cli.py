@@ -116,7 +116,7 @@ def cmd_train(args) -> int:
 
 def cmd_sample(args) -> int:
     from .data import read_text
-    from .run import encode_known, load_charlm
+    from .runsetup import encode_known, load_charlm
     from .sample import stream_text
     model, vocab, _, _, notes = load_charlm(args.checkpoint)
     for note in notes:
@@ -154,7 +154,8 @@ def cmd_evaluate(args) -> int:
     import math
 
     from .options import DEFAULTS, saved_options
-    from .run import LN2, check_same_text, encode_known, load_charlm, load_text, split
+    from .runlog import LN2
+    from .runsetup import check_same_text, encode_known, load_charlm, load_text, split
     from .train import evaluate
     model, vocab, training, path, notes = load_charlm(args.checkpoint)
     for note in notes:

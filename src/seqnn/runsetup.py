@@ -1,0 +1,162 @@
+"""What a training run is made of: its text (read, split, hashed), its model (sized before it is built), its
+optimizer and its ``StreamTrainer``, built the same way for a new run and a resumed one.
+
+``seqnn.run`` drives a run built here; ``seqnn sample`` and ``seqnn evaluate``
+read checkpoints through ``load_charlm`` and texts through ``load_text``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hashlib
+import os
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from . import io
+from ._memory import available_memory, size
+from .data import Vocabulary, batchify, read_text
+from .models import CharLM
+from .optim import SGD, Adagrad, Adam, RMSProp
+from .options import RunError
+from .train import StreamTrainer
+
+CORPUS = "Alice's Adventures in Wonderland (Lewis Carroll, 1865; public domain)"
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
+SLOTS = {"sgd": 0, "adagrad": 1, "rmsprop": 1, "adam": 2}          # arrays of the parameters' size each keeps
+
+
+# --- the text ----------------------------------------------------------------------------------------------------
+def corpus_path():
+    return resources.files("seqnn") / "corpus" / "alice.txt"
+
+
+def load_text(paths):
+    """(text, description, stored paths) of the given files, or of the bundled corpus when there are none."""
+    if paths:
+        text = read_text(list(paths))                  # the same reader for a user's file and the corpus
+        return text, ", ".join(map(str, paths)), [os.path.abspath(p) for p in paths]
+    with resources.as_file(corpus_path()) as path:
+        text = read_text([path])
+    return text, f"the bundled corpus, {CORPUS}", []
+
+
+def split(ids: np.ndarray, val_fraction: float, batch: int, seq_len: int):
+    """(train ids, validation ids): the last ``val_fraction`` of the stream is held out."""
+    n_val = max(2, round(len(ids) * val_fraction))
+    train_ids, val_ids = ids[:len(ids) - n_val], ids[len(ids) - n_val:]
+    need = batch * (seq_len + 1)
+    if len(train_ids) < need:
+        raise RunError(f"the text is too short: {len(ids):,} characters leave {len(train_ids):,} for training after "
+                       f"--val-fraction {val_fraction}, and one batch of --batch {batch} x (--seq-len {seq_len} + 1) "
+                       f"needs {need:,}; give a longer text or a smaller --batch or --seq-len")
+    return train_ids, val_ids
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def check_same_text(text: str, described: str, trained_on: dict, what: str) -> None:
+    """Refuse a text that is not the one a run trained on (``trained_on``: a checkpoint's text record)."""
+    if sha256(text) != trained_on["sha256"]:
+        raise RunError(f"{what}: the text ({described}) is not the text this run trained on "
+                       f"({trained_on['chars']:,} characters, sha256 {trained_on['sha256'][:12]}...)")
+
+
+def encode_known(vocab: Vocabulary, text: str, what: str) -> np.ndarray:
+    """``vocab.encode(text)``, or one line naming every character the vocabulary lacks."""
+    unknown = sorted(set(text) - set(vocab.tokens))
+    if unknown:
+        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+        raise RunError(f"{what}: {len(unknown)} character(s) the model's vocabulary does not have: {shown} "
+                       f"(it knows {len(vocab)}: {''.join(vocab.tokens)!r})")
+    return vocab.encode(text)
+
+
+# --- the model, sized before it is built ---------------------------------------------------------------------------
+def model_config(opts: dict, vocab_size: int) -> dict:
+    return {"vocab_size": vocab_size, "hidden_size": opts["hidden"], "cell": opts["cell"],
+            "num_layers": opts["layers"], "embedding_dim": None}
+
+
+def memory_needed(opts: dict, vocab_size: int) -> dict:
+    """Bytes a run of these options needs, by part, estimated before anything is allocated.
+
+    Parameters, their gradients and the optimizer's slots (P numbers each); one
+    step's activations (per layer the gate pre-activations and their gradients,
+    states and outputs: about (2G + 6) H numbers per character; the one-hot input,
+    logits, probabilities and their gradient: 4 V per character).
+    """
+    itemsize = np.dtype(opts["dtype"]).itemsize
+    P = CharLM.count_parameters(model_config(opts, vocab_size))
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[opts["cell"]]
+    chars = opts["seq_len"] * opts["batch"]
+    H, V = opts["hidden"], vocab_size
+    return {"parameters": P * itemsize, "gradients and optimizer state": (1 + SLOTS[opts["optimizer"]]) * P * itemsize,
+            "activations of one step": chars * (opts["layers"] * (2 * G + 6) * H + 4 * V) * itemsize}
+
+
+def check_memory(opts: dict, vocab_size: int) -> None:
+    """Refuse, before building anything, a run that cannot fit in the memory this machine has left."""
+    parts = memory_needed(opts, vocab_size)
+    needed, free = sum(parts.values()), available_memory()
+    if free is not None and needed > free:
+        detail = ", ".join(f"{name} {size(n)}" for name, n in parts.items())
+        raise RunError(f"this model needs about {size(needed)} ({detail}), more than the {size(free)} this machine "
+                       f"has available; lower --hidden ({opts['hidden']}) or --layers ({opts['layers']}), or "
+                       f"--batch and --seq-len")
+
+
+@dataclass
+class Run:
+    """What one training run is made of, built the same way for a new run and a resumed one."""
+
+    opts: dict
+    text: str
+    described: str              # the text, in words
+    text_info: dict             # stored in checkpoints: file paths, sha256, length
+    vocab: Vocabulary
+    model: CharLM
+    trainer: StreamTrainer
+    n_train: int
+    val_ids: np.ndarray
+
+
+def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: Vocabulary | None = None,
+             trained_on: dict | None = None) -> Run:
+    """Read the text, split off validation, build (or take) the CharLM, its optimizer and the StreamTrainer.
+
+    ``trained_on`` (a checkpoint's text record): the text must be that one.
+    """
+    text, described, stored_paths = load_text(text_paths)
+    if trained_on is not None:
+        check_same_text(text, described, trained_on, "--resume")
+    vocab = vocab or Vocabulary(text)
+    train_ids, val_ids = split(encode_known(vocab, text, "TEXT"), opts["val_fraction"], opts["batch"],
+                               opts["seq_len"])
+    if model is None:
+        check_memory(opts, len(vocab))
+        extra: dict[str, Any] = {"forget_bias": 1.0} if opts["cell"] == "lstm" else {}
+        model = CharLM(len(vocab), opts["hidden"], opts["cell"], num_layers=opts["layers"], dropout=opts["dropout"],
+                       dtype=np.dtype(opts["dtype"]), rng=opts["seed"], **extra)
+    optimizer = OPTIMIZERS[opts["optimizer"]](model.parameters(), lr=opts["lr"])
+    trainer = StreamTrainer(model, batchify(train_ids, opts["batch"]), opts["seq_len"], optimizer,
+                            opts["clip"] or None)
+    text_info = {"files": stored_paths, "sha256": sha256(text), "chars": len(text)}
+    return Run(opts, text, described, text_info, vocab, model, trainer, len(train_ids), val_ids)
+
+
+def load_charlm(path: str):
+    """(model, vocab, training or None, path used, notes) of a checkpoint or run folder that seqnn train wrote."""
+    if not os.path.exists(path):
+        raise RunError(f"{path}: no such checkpoint or run folder")
+    model, vocab, training, used, notes = io.load_run(path)
+    if not isinstance(model, CharLM):
+        raise RunError(f"{used}: holds a {type(model).__name__}; expected a CharLM (a model from seqnn train)")
+    if vocab is None:
+        raise RunError(f"{used}: holds no vocabulary, so its ids cannot be turned into characters")
+    return model, vocab, training, used, notes

@@ -16,7 +16,8 @@ FLOORS = [                                                    # lowest first
     {"stack"},                                                # deep and bidirectional layers of engines
     {"models"},
     {"train", "sample", "trace", "viz", "io", "interop"},
-    {"runlog", "options", "runsetup"},                        # what a run shows, keeps and is made of
+    {"runlog", "options"},                                    # what a run shows and keeps; the option tables
+    {"runsetup"},                                             # what a run is made of
     {"run"},                                                  # one training run's lifecycle
     {"cli"},
     {"__init__", "__main__"},

@@ -70,4 +70,4 @@ def test_import_seqnn_loads_nothing_heavy_and_each_name_loads_its_module():
         assert home is None or value.__module__ == f"seqnn.{home}", name
     assert seqnn.optim.grad_norm.__module__ == "seqnn.optim", "any module is an attribute too"
     with pytest.raises(AttributeError, match="module 'seqnn' has no attribute 'nothing'"):
-        getattr(seqnn, "nothing")
+        seqnn.__getattr__("nothing")

@@ -108,3 +108,56 @@ def pytest_terminal_summary(terminalreporter):
         err, test, name = max(WORST)
         terminalreporter.write_line(
             f"gradient checks: {len(WORST)}, worst relative error {err:.1e} ({name} in {test})")
+
+
+# --- the command line: tiny runs, so that a whole train -> stop -> resume cycle takes a fraction of a second ------
+CORPUS_START = seqnn.data.read_text([seqnn.runsetup.corpus_path()])[:2000]
+TINY = ["--hidden", "8", "--layers", "1", "--seq-len", "10", "--batch", "4", "--val-fraction", "0.1",
+        "--eval-every", "5", "--sample-chars", "30", "--log-every", "1"]
+
+
+@pytest.fixture
+def text(tmp_path):
+    """291 characters (a newline is added): 262 for training = 4 streams of 65 rows = 6 chunks of 10 per epoch."""
+    path = tmp_path / "text.txt"
+    path.write_text(CORPUS_START[400:690])
+    return str(path)
+
+
+@pytest.fixture
+def trained(text, tmp_path, capsys):
+    """The folder of a tiny run of 10 steps on ``text``."""
+    assert seqnn_main(capsys, "train", text, *TINY, "--steps", "10", "--out", tmp_path / "run")[0] == 0
+    return tmp_path / "run"
+
+
+def seqnn_main(capsys, *argv):
+    """(exit status, stdout, stderr) of ``seqnn argv...`` run in this process."""
+    code = seqnn.cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def seqnn_fails(capsys, *argv, code=1):
+    """``seqnn argv...`` must fail with ``code`` and one line on stderr, no traceback; returns that line."""
+    got, out, err = seqnn_main(capsys, *argv)
+    assert got == code, (out, err)
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    return err
+
+
+def seqnn_process(*argv, **options):
+    """``python -m seqnn argv...`` as a real process, its output piped (text)."""
+    import subprocess
+    import sys
+    return subprocess.Popen([sys.executable, "-m", "seqnn", *map(str, argv)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **options)
+
+
+def samples(out: str) -> dict:
+    """{step: the sample text shown after that step's validation} from a run's output."""
+    import re
+    found = {}
+    for m in re.finditer(r"^step (\d+): validation .*\n((?:    .*\n)+)", out, re.M):
+        found[int(m.group(1))] = m.group(2)
+    return found

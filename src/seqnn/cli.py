@@ -16,7 +16,9 @@ from __future__ import annotations
 from typing import Any
 
 import argparse
+import os
 import sys
+import time
 
 from ._version import __version__
 from .options import EVALUATE, SAMPLE, TRAIN, RunError, flag
@@ -134,14 +136,16 @@ def cmd_sample(args) -> int:
         raise RunError(f"--top-k: expected at most {len(vocab)} (the vocabulary's size), got {args.top_k}")
     characters = stream_text(model, vocab, encode_known(vocab, prime, "--prime"), args.length,
                              temperature=args.temperature, top_k=args.top_k, rng=args.seed)
-    out = sys.stdout
+    out, flushed = sys.stdout, time.monotonic()
     out.write(prime if given else "")
+    out.flush()
     try:
-        for c in characters:                           # printed as they come, a line at a time at least
+        for c in characters:                           # shown as they come: each line, and at least every 0.1 s
             out.write(c)
-            if c == "\n":
+            if c == "\n" or time.monotonic() - flushed > 0.1:
                 out.flush()
-    except KeyboardInterrupt:
+                flushed = time.monotonic()
+    except KeyboardInterrupt:                          # Ctrl-C: the text so far ends with a newline too
         out.write("\n")
         out.flush()
         raise
@@ -190,7 +194,11 @@ def main(argv=None) -> int:
             return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
         command, debug = f" {args.command}", args.debug
         return args.func(args)
-    except BrokenPipeError:                            # e.g. `seqnn sample run | head`
+    except BrokenPipeError:                            # e.g. `seqnn sample run | head`: the reader has enough
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # the flush at exit cannot fail now
+        except (OSError, ValueError):
+            pass
         return 0
     except KeyboardInterrupt:
         _say(f"seqnn{command}: interrupted (Ctrl-C)")

@@ -155,7 +155,8 @@ def saved_options(saved: Any, where: str) -> tuple[dict, list[str]]:
     fixed = [name for name in missing if name in FIXED]
     if fixed:
         raise RunError(f"{where}: was written by a seqnn that did not record {', '.join(map(flag, fixed))}, which "
-                       "fix the model and the data, so the run cannot be continued exactly; start a new run")
+                       f"{'fixes' if len(fixed) == 1 else 'fix'} the model and the data, so the run cannot be "
+                       "continued exactly; start a new run")
     opts = {**{name: DEFAULTS[name] for name in missing}, **{k: v for k, v in saved.items() if k in DEFAULTS}}
     if opts["lr"] is None:
         opts["lr"] = DEFAULT_LR[opts["optimizer"]]

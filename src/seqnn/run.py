@@ -365,7 +365,7 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
             raise RunError(f"--resume: {err}{_other_intact(checkpoint)}") from None
         if not isinstance(model, CharLM) or vocab is None or not isinstance(saved, dict) or "trainer" not in saved:
             raise RunError(f"--resume: {checkpoint} is a model file without a training state")
-        opts, notes = saved_options(saved.get("options"), checkpoint)
+        opts, notes = saved_options(saved.get("options"), f"--resume: {checkpoint}")
         if any(k in given for k in STOP_RULES):              # a new stopping rule replaces the saved one
             opts.update(dict.fromkeys(STOP_RULES))
         opts.update(given)

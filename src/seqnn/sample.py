@@ -17,7 +17,7 @@ from .models import check_language_model, lm_forward
 
 
 def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None) -> np.ndarray:
-    """logits (V,) -> probabilities (V,) of ``softmax(logits / temperature)``, keeping only the top k.
+    """logits (V,) -> probabilities (V,) (float64) of ``softmax(logits / temperature)``, keeping only the top k.
 
     Temperature < 1 sharpens the distribution (more conservative), > 1 flattens it;
     as it goes to 0 the distribution becomes the argmax (greedy), and so it is
@@ -36,7 +36,7 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
     if not np.isfinite(logits).all():
         raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")
     with np.errstate(over="ignore"):                   # a tiny temperature: -inf for all but the maximum
-        a = (logits - logits.max()) / temperature
+        a = (logits - logits.max()).astype(np.float64) / temperature      # (in float32, 1e-300 would be 0)
     if top_k is not None:
         V = a.shape[-1]
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= V:

@@ -216,8 +216,8 @@ class Session:
         self.signals.append(signum)
         if len(self.signals) > 1:
             raise StopNow(signum)
-        again = "press it again" if signum == signal.SIGINT else f"a second {SIGNALS[signum]}"
-        self.tell(f"{SIGNALS[signum]}: stopping after this step ({again} stops at once, without saving)")
+        again = ("press it again to stop" if signum == signal.SIGINT else f"a second {SIGNALS[signum]} stops")
+        self.tell(f"{SIGNALS[signum]}: stopping after this step ({again} at once, without saving)")
 
     def tell(self, line: str) -> None:
         """A line about the run's end, which must not itself end the run (a closed terminal, a signal mid-write)."""

@@ -66,7 +66,10 @@ class FolderLock:
 
     def __init__(self, folder: str):
         self.folder, self.path = folder, os.path.join(folder, self.NAME)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise RunError(f"{folder}: cannot create {self.NAME} in it ({err.strerror}); is it writable?") from None
         try:
             _lock(self.fd)
         except OSError:

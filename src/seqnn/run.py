@@ -53,6 +53,7 @@ from .train import DivergedError, evaluate
 
 RUN_FILES = ("last.npz", "best.npz", "metrics.csv", "loss.png")
 
+
 # --- one trainer per folder ----------------------------------------------------------------------------------------
 class FolderLock:
     """An OS advisory lock on ``folder/.seqnn-lock``, held by the one process training there.

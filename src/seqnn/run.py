@@ -46,7 +46,7 @@ from . import io
 from ._version import __version__
 from .models import CharLM
 from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
-from .runlog import LN2, Progress, RunLog, clock
+from .runlog import LN2, Pace, Progress, RunLog, clock
 from .runsetup import Run, make_run
 from .sample import generate_text
 from .train import DivergedError, evaluate
@@ -257,9 +257,9 @@ class Session:
 
     def _loop(self) -> None:
         trainer, opts = self.run.trainer, self.opts
-        start, elapsed0, first_step = time.monotonic(), self.elapsed, trainer.steps
+        start, elapsed0 = time.monotonic(), self.elapsed
         deadline = start + opts["minutes"] * 60 if opts["minutes"] else math.inf
-        recent: list = []                                    # (characters, seconds) of the last 20 steps
+        pace = Pace(trainer.steps, self.target, deadline)
         last_val = self.log.data["val_loss"][-1] if self.log.data["val_loss"] else None
         while not self.signals:
             t0 = time.monotonic()
@@ -268,7 +268,7 @@ class Session:
             except DivergedError as err:
                 raise RunError(self.diverged(str(err))) from None
             step_time = time.monotonic() - t0
-            recent = (recent + [(chars, step_time)])[-20:]
+            pace.add(chars, step_time)
             finishing = trainer.steps >= self.target or time.monotonic() >= deadline
             why = self.divergence.train_loss(loss)
             val = is_best = None
@@ -286,15 +286,14 @@ class Session:
                 raise RunError(cannot_write(err.filename or self.folder, err, self.folder)) from None
             if finishing:
                 return
-            # honest numbers: characters trained on per second of training steps; time left by the stopping rule
-            cps = sum(c for c, _ in recent) / max(sum(t for _, t in recent), 1e-9)
-            per_step = (time.monotonic() - start) / (trainer.steps - first_step)
-            left = min((self.target - trainer.steps) * per_step, deadline - time.monotonic())
-            of = "" if self.target == math.inf else f"/{self.target}"
-            val_text = f"val {last_val / LN2:.3f} bpc" if last_val is not None else "val -"
-            self.show.status(trainer.steps, f"step {trainer.steps}{of} | epoch "
-                             f"{trainer.epoch + trainer.chunk / trainer.chunks_per_epoch:.2f} | loss {loss:.3f} | "
-                             f"{val_text} | {cps:,.0f} chars/s | {clock(left)} left")
+            self.show.status(trainer.steps, self.status_line(loss, last_val, pace))
+
+    def status_line(self, loss: float, last_val: float | None, pace: Pace) -> str:
+        t = self.run.trainer
+        of = "" if self.target == math.inf else f"/{self.target}"
+        val = f"val {last_val / LN2:.3f} bpc" if last_val is not None else "val -"
+        return (f"step {t.steps}{of} | epoch {t.epoch + t.chunk / t.chunks_per_epoch:.2f} | loss {loss:.3f} | {val} | "
+                f"{pace.chars_per_second():,.0f} chars/s | {clock(pace.left(t.steps))} left")
 
     def diverged(self, why: str) -> str:
         return (f"training diverged at {why}; {intact(self.folder)}. Try a smaller --lr (now {self.opts['lr']:g}) "

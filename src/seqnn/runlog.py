@@ -13,6 +13,7 @@ import math
 import os
 import shutil
 import time
+from collections import deque
 from contextlib import contextmanager
 
 import numpy as np
@@ -38,6 +39,27 @@ def writing(path: str):
         if err.filename is None:
             raise OSError(err.errno, err.strerror or str(err), path) from None
         raise
+
+
+class Pace:
+    """Honest numbers for the status line: characters trained on per second over the last 20 training steps
+    (validation not counted), and the time the stopping rule (``target`` step, ``deadline`` on the monotonic
+    clock) leaves."""
+
+    def __init__(self, step: int, target: float, deadline: float):
+        self.start, self.first_step, self.target, self.deadline = time.monotonic(), step, target, deadline
+        self.recent: deque = deque(maxlen=20)            # (characters, seconds) of the last 20 steps
+
+    def add(self, chars: int, seconds: float) -> None:
+        self.recent.append((chars, seconds))
+
+    def chars_per_second(self) -> float:
+        return sum(c for c, _ in self.recent) / max(sum(t for _, t in self.recent), 1e-9)
+
+    def left(self, step: int) -> float:
+        now = time.monotonic()
+        per_step = (now - self.start) / max(step - self.first_step, 1)
+        return min((self.target - step) * per_step, self.deadline - now)
 
 
 class Progress:

@@ -41,7 +41,7 @@ from . import init
 from ._checks import (NO_FORWARD, as_rng, check_bool, check_choice, check_dtype_arg, check_float_array,
                       check_positive_int, check_real, kept, read_only)
 from .functional import relu, sigmoid
-from .module import Module
+from .module import Module, copy_into
 
 
 class Cell(Module):
@@ -198,7 +198,7 @@ class _Gate:
         return getattr(cell, self.param)[self.k * H:(self.k + 1) * H]
 
     def __set__(self, cell, value):
-        cell._write(self.name, self.__get__(cell), value)
+        copy_into(self.name, self.__get__(cell), value)
 
 
 class RNNCell(Cell):

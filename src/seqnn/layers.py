@@ -22,7 +22,8 @@ class Linear(Module):
     Parameters: W_hy (V, H), b_y (V,).
 
     ``forward(h) -> y``: h (..., H) with any leading axes, e.g. (T, B, H) or (B, H);
-    y (..., V). ``backward(dy) -> dh``: dy (..., V) -> dh (..., H).
+    y (..., V). ``backward(dy, name="dy") -> dh``: dy (..., V) -> dh (..., H); ``name`` is what an error
+    calls dy (a model passes "dlogits").
     """
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
@@ -54,11 +55,11 @@ class Linear(Module):
             y += self.b_y
         return y.reshape(h.shape[:-1] + (self.out_features,))
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, name: str = "dy") -> np.ndarray:
         if self._cache is None:
             raise RuntimeError(NO_FORWARD)
         h = self._cache
-        check_float_array("dy", dy, h.shape[:-1] + (self.out_features,), self.dtype)
+        check_float_array(name, dy, h.shape[:-1] + (self.out_features,), self.dtype)   # named as the caller has it
         self._cache = None                                   # consumed: one backward per forward
         h2 = h.reshape(-1, self.in_features)
         dy2 = dy.reshape(-1, self.out_features)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_rng, check_dtype_arg, check_float_array, check_id, check_int_array, check_positive_int
+from ._checks import as_rng, check_dtype_arg, check_id, check_int_array, check_positive_int
 from .layers import Embedding, Linear, OneHot
 from .module import Module
 from .recurrent import check_lengths
@@ -37,8 +37,9 @@ def token_input(vocab_size: int, embedding_dim, dtype, rng) -> Module:
     return Embedding(vocab_size, embedding_dim, dtype=dtype, rng=rng)
 
 
-def _check_batch(name: str, ids: np.ndarray) -> None:
-    """Token ids (T, B): at least one step and one sequence (an empty batch is refused everywhere)."""
+def _check_ids(name: str, ids: np.ndarray, shape, upper: int) -> None:
+    """Token ids (T, B) in [0, upper), at least one step and one sequence (an empty batch is refused everywhere)."""
+    check_int_array(name, ids, shape, upper)
     if ids.shape[0] == 0 or ids.shape[1] == 0:
         raise ValueError(f"{name}: expected at least one time step and one sequence, got shape {ids.shape}")
 
@@ -47,43 +48,43 @@ def _zeros_like_state(state):
     return tuple(np.zeros_like(s) for s in state) if isinstance(state, tuple) else np.zeros_like(state)
 
 
+INITIALIZERS = ("recurrent_init", "input_init", "forget_bias")
+"""Cell arguments that only set starting values: a config (what rebuilds a model) leaves them out."""
+
+
 class _Model(Module):
-    """Shared constructor bookkeeping: the config to rebuild the model, dtype, rng."""
+    """What every model has: ``config``, the arguments that rebuild its architecture (``seqnn.io`` saves it)."""
 
-    def _setup(self, config: dict, dtype, rng):
-        # The config rebuilds the architecture; initializers only set starting values, so they are left out.
-        skip = ("self", "rng", "__class__", "cell_kwargs", "recurrent_init", "input_init", "forget_bias", "fast")
-        self.config = {k: v for k, v in config.items() if k not in skip}
-        self.config.update({k: v for k, v in config.get("cell_kwargs", {}).items() if k not in skip})
-        self.config["dtype"] = str(check_dtype_arg(dtype))
-        self.dtype = check_dtype_arg(dtype)
-        return as_rng(rng)
+    def __init__(self, config: dict, cell_kwargs: dict):
+        super().__init__()
+        self.dtype = check_dtype_arg(config["dtype"])
+        self.config = {**config, **{k: v for k, v in cell_kwargs.items() if k not in INITIALIZERS},
+                       "dtype": str(self.dtype)}
 
-    def _build(self, vocab_size, num_outputs, hidden_size, cell, embedding_dim, num_layers, bidirectional,
-               dropout, dtype, rng, cell_kwargs):
-        """token input -> RecurrentStack -> Linear, the body of every single-stack model."""
-        self.vocab_size = check_positive_int("vocab_size", vocab_size)
-        self.embed = token_input(vocab_size, embedding_dim, dtype, rng)
-        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional,
-                                  dropout, dtype=dtype, rng=rng, **cell_kwargs)
-        self.out = Linear(self.rnn.output_size, check_positive_int("num_outputs", num_outputs),
-                          dtype=dtype, rng=rng)
+    def extra_repr(self):
+        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
 
-    def _out_backward(self, dlogits: np.ndarray) -> np.ndarray:
-        """The output layer's backward, its gradient checked under the name the user passed it: dlogits."""
-        if self.out._cache is not None:
-            check_float_array("dlogits", dlogits, self.out._cache.shape[:-1] + (self.out.out_features,), self.dtype)
-        return self.out.backward(dlogits)
+
+class _OneStack(_Model):
+    """token input -> RecurrentStack -> Linear: the body of CharLM, SequenceClassifier and SequenceTagger."""
+
+    num_outputs_key = "vocab_size"         # the config entry that sizes the output layer
+
+    def __init__(self, config: dict, num_outputs: int, bidirectional: bool, rng, fast: bool, cell_kwargs: dict):
+        super().__init__(config, cell_kwargs)
+        rng = as_rng(rng)
+        self.vocab_size = check_positive_int("vocab_size", config["vocab_size"])
+        self.embed = token_input(self.vocab_size, config["embedding_dim"], self.dtype, rng)
+        self.rnn = RecurrentStack(config["cell"], self.embed.output_size, config["hidden_size"], config["num_layers"],
+                                  bidirectional, config["dropout"], dtype=self.dtype, rng=rng, fast=fast,
+                                  **cell_kwargs)
+        self.out = Linear(self.rnn.output_size, num_outputs, dtype=self.dtype, rng=rng)
+        self.hidden_size = self.rnn.hidden_size
 
     @property
     def _input_grad(self) -> bool:
         """Does the recurrent stack's input need a gradient? Only for a learned Embedding (one-hot: no)."""
         return bool(self.embed.params)
-
-    def extra_repr(self):
-        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
-
-    num_outputs_key = "vocab_size"         # the config entry that sizes the output layer
 
     @classmethod
     def count_parameters(cls, config: dict) -> int:
@@ -99,7 +100,7 @@ class _Model(Module):
         return (V * E if E else 0) + stack + out
 
 
-class CharLM(_Model):
+class CharLM(_OneStack):
     """Language model: tokens -> recurrent stack -> ``y_t = h_t W_hy^T + b_y`` (next-token logits).
 
     Many-to-many while it trains (predict token t+1 at every step t), one-to-many
@@ -107,9 +108,9 @@ class CharLM(_Model):
 
     Args:
         vocab_size V, hidden_size H, cell "rnn" (default), "lstm" or "gru",
-        num_layers, dropout, embedding_dim (None: one-hot), dtype, rng; further
-        keyword arguments go to every cell (nonlinearity, recurrent_init, ...),
-        and ``fast=False`` to the stack (the readable loop: see ``Recurrent``).
+        num_layers, dropout, embedding_dim (None: one-hot), dtype, rng, fast
+        (False: the readable loop, see ``Recurrent``); further keyword arguments
+        go to every cell (nonlinearity, recurrent_init, forget_bias, ...).
 
     ``forward(ids, state0=None) -> (logits, state)``: ids (T, B) ints ->
     logits (T, B, V); state as ``RecurrentStack`` ((L, B, H), LSTM (h, c)).
@@ -118,26 +119,35 @@ class CharLM(_Model):
 
     def __init__(self, vocab_size: int, hidden_size: int, cell: str = "rnn", *, num_layers: int = 1,
                  dropout: float = 0.0, embedding_dim: int | None = None, dtype=np.float64, rng=None,
-                 **cell_kwargs):
-        super().__init__()
-        rng = self._setup(locals(), dtype, rng)
-        self.hidden_size = check_positive_int("hidden_size", hidden_size)
-        self._build(vocab_size, vocab_size, hidden_size, cell, embedding_dim, num_layers, False, dropout,
-                    dtype, rng, cell_kwargs)
+                 fast: bool = True, **cell_kwargs):
+        config = dict(vocab_size=vocab_size, hidden_size=hidden_size, cell=cell, num_layers=num_layers,
+                      dropout=dropout, embedding_dim=embedding_dim, dtype=dtype)
+        super().__init__(config, vocab_size, False, rng, fast, cell_kwargs)
 
     def forward(self, ids: np.ndarray, state0=None):
-        check_int_array("ids", ids, (None, None), self.vocab_size)
-        _check_batch("ids", ids)
+        _check_ids("ids", ids, (None, None), self.vocab_size)
         H, state = self.rnn.forward(self.embed.forward(ids), state0)
         return self.out.forward(H), state
 
     def backward(self, dlogits: np.ndarray, dstate_T=None):
-        dX, dstate0 = self.rnn.backward(self._out_backward(dlogits), dstate_T, input_grad=self._input_grad)
+        dX, dstate0 = self.rnn.backward(self.out.backward(dlogits, "dlogits"), dstate_T, input_grad=self._input_grad)
         self.embed.backward(dX)
         return None, dstate0
 
 
-class SequenceClassifier(_Model):
+class _Reader(_OneStack):
+    """A model that reads whole sequences, in one or both directions: SequenceClassifier, SequenceTagger."""
+
+    def __init__(self, vocab_size, num_outputs, hidden_size, cell, embedding_dim, num_layers, bidirectional, dropout,
+                 dtype, rng, fast, cell_kwargs):
+        config = {"vocab_size": vocab_size, self.num_outputs_key: num_outputs, "hidden_size": hidden_size,
+                  "cell": cell, "embedding_dim": embedding_dim, "num_layers": num_layers,
+                  "bidirectional": bidirectional, "dropout": dropout, "dtype": dtype}
+        super().__init__(config, check_positive_int(self.num_outputs_key, num_outputs), bidirectional, rng, fast,
+                         cell_kwargs)
+
+
+class SequenceClassifier(_Reader):
     """Many-to-one: read a whole sequence, classify it from the final state.
 
     The feature is the last layer's final hidden state (both directions
@@ -146,7 +156,8 @@ class SequenceClassifier(_Model):
     ``logits = feature W_hy^T + b_y``.
 
     Args: vocab_size V, num_classes C, hidden_size H, cell ("lstm" default),
-    embedding_dim (None: one-hot), num_layers, bidirectional, dropout, dtype, rng.
+    embedding_dim (None: one-hot), num_layers, bidirectional, dropout, dtype, rng,
+    fast, and the cells' keyword arguments.
 
     ``forward(ids, lengths=None) -> logits``: ids (T, B), lengths (B,) -> (B, C).
     ``backward(dlogits) -> (None, None)``. ``predict(ids, lengths=None) -> (B,) class ids``.
@@ -156,16 +167,16 @@ class SequenceClassifier(_Model):
 
     def __init__(self, vocab_size: int, num_classes: int, hidden_size: int, cell: str = "lstm", *,
                  embedding_dim: int | None = None, num_layers: int = 1, bidirectional: bool = False,
-                 dropout: float = 0.0, dtype=np.float64, rng=None, **cell_kwargs):
-        super().__init__()
-        rng = self._setup(locals(), dtype, rng)
-        self.num_classes = check_positive_int("num_classes", num_classes)
-        self._build(vocab_size, num_classes, hidden_size, cell, embedding_dim, num_layers, bidirectional, dropout,
-                    dtype, rng, cell_kwargs)
+                 dropout: float = 0.0, dtype=np.float64, rng=None, fast: bool = True, **cell_kwargs):
+        super().__init__(vocab_size, num_classes, hidden_size, cell, embedding_dim, num_layers, bidirectional,
+                         dropout, dtype, rng, fast, cell_kwargs)
+
+    @property
+    def num_classes(self) -> int:
+        return self.out.out_features
 
     def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
-        check_int_array("ids", ids, (None, None), self.vocab_size)
-        _check_batch("ids", ids)
+        _check_ids("ids", ids, (None, None), self.vocab_size)
         outputs, state = self.rnn.forward(self.embed.forward(ids), None, lengths)
         h_n = state[0] if isinstance(state, tuple) else state           # (L*Dirs, B, H)
         Dirs = self.rnn.num_directions
@@ -174,7 +185,7 @@ class SequenceClassifier(_Model):
         return self.out.forward(feature)
 
     def backward(self, dlogits: np.ndarray):
-        dfeature = self._out_backward(dlogits)                           # (B, Dirs*H); no forward: raises
+        dfeature = self.out.backward(dlogits, "dlogits")                 # (B, Dirs*H); no forward: raises
         out_shape, state = self._shapes
         dstate = _zeros_like_state(state)
         dh_n = dstate[0] if isinstance(dstate, tuple) else dstate
@@ -190,14 +201,15 @@ class SequenceClassifier(_Model):
         return np.argmax(self.forward(ids, lengths), axis=-1)
 
 
-class SequenceTagger(_Model):
+class SequenceTagger(_Reader):
     """Many-to-many, synced: one label per input token (e.g. "is this word a name?").
 
     ``logits_t = h_t W_hy^T + b_y`` at every step; bidirectional=True lets each
     tag see the whole sentence (both directions concatenated).
 
     Args: vocab_size V, num_tags C, hidden_size H, cell ("lstm" default),
-    embedding_dim, num_layers, bidirectional, dropout, dtype, rng.
+    embedding_dim, num_layers, bidirectional, dropout, dtype, rng, fast, and the
+    cells' keyword arguments.
 
     ``forward(ids, lengths=None) -> logits``: ids (T, B) -> (T, B, C); rows past a
     sequence's end are to be masked in the loss (``lengths_to_mask``).
@@ -209,21 +221,21 @@ class SequenceTagger(_Model):
 
     def __init__(self, vocab_size: int, num_tags: int, hidden_size: int, cell: str = "lstm", *,
                  embedding_dim: int | None = None, num_layers: int = 1, bidirectional: bool = False,
-                 dropout: float = 0.0, dtype=np.float64, rng=None, **cell_kwargs):
-        super().__init__()
-        rng = self._setup(locals(), dtype, rng)
-        self.num_tags = check_positive_int("num_tags", num_tags)
-        self._build(vocab_size, num_tags, hidden_size, cell, embedding_dim, num_layers, bidirectional, dropout,
-                    dtype, rng, cell_kwargs)
+                 dropout: float = 0.0, dtype=np.float64, rng=None, fast: bool = True, **cell_kwargs):
+        super().__init__(vocab_size, num_tags, hidden_size, cell, embedding_dim, num_layers, bidirectional,
+                         dropout, dtype, rng, fast, cell_kwargs)
+
+    @property
+    def num_tags(self) -> int:
+        return self.out.out_features
 
     def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
-        check_int_array("ids", ids, (None, None), self.vocab_size)
-        _check_batch("ids", ids)
+        _check_ids("ids", ids, (None, None), self.vocab_size)
         H, _ = self.rnn.forward(self.embed.forward(ids), None, lengths)
         return self.out.forward(H)
 
     def backward(self, dlogits: np.ndarray):
-        dX, _ = self.rnn.backward(self._out_backward(dlogits), input_grad=self._input_grad)
+        dX, _ = self.rnn.backward(self.out.backward(dlogits, "dlogits"), input_grad=self._input_grad)
         self.embed.backward(dX)
         return None, None
 
@@ -253,18 +265,21 @@ class Seq2Seq(_Model):
 
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, hidden_size: int, cell: str = "gru", *,
                  embedding_dim: int | None = 32, num_layers: int = 1, bos_id: int = 1, eos_id: int = 2,
-                 dtype=np.float64, rng=None, **cell_kwargs):
-        super().__init__()
-        rng = self._setup(locals(), dtype, rng)
+                 dtype=np.float64, rng=None, fast: bool = True, **cell_kwargs):
+        config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, hidden_size=hidden_size,
+                      cell=cell, embedding_dim=embedding_dim, num_layers=num_layers, bos_id=bos_id, eos_id=eos_id,
+                      dtype=dtype)
+        super().__init__(config, cell_kwargs)
+        rng, dtype = as_rng(rng), self.dtype
         self.src_vocab_size = check_positive_int("src_vocab_size", src_vocab_size)
         self.tgt_vocab_size = V = check_positive_int("tgt_vocab_size", tgt_vocab_size)
         self.bos_id, self.eos_id = check_id("bos_id", bos_id, V), check_id("eos_id", eos_id, V)
         self.src_embed = token_input(src_vocab_size, embedding_dim, dtype, rng)
-        self.encoder = RecurrentStack(cell, self.src_embed.output_size, hidden_size, num_layers,
-                                      dtype=dtype, rng=rng, **cell_kwargs)
+        self.encoder = RecurrentStack(cell, self.src_embed.output_size, hidden_size, num_layers, dtype=dtype,
+                                      rng=rng, fast=fast, **cell_kwargs)
         self.tgt_embed = token_input(V, embedding_dim, dtype, rng)
-        self.decoder = RecurrentStack(cell, self.tgt_embed.output_size, hidden_size, num_layers,
-                                      dtype=dtype, rng=rng, **cell_kwargs)
+        self.decoder = RecurrentStack(cell, self.tgt_embed.output_size, hidden_size, num_layers, dtype=dtype,
+                                      rng=rng, fast=fast, **cell_kwargs)
         self.out = Linear(hidden_size, V, dtype=dtype, rng=rng)
 
     @classmethod
@@ -276,8 +291,7 @@ class Seq2Seq(_Model):
 
     def encode(self, src: np.ndarray, src_lengths=None):
         """src (S, B) -> the encoder's final state (the "thought vector")."""
-        check_int_array("src", src, (None, None), self.src_vocab_size)
-        _check_batch("src", src)
+        _check_ids("src", src, (None, None), self.src_vocab_size)
         check_lengths(src_lengths, src.shape[0], src.shape[1], name="src_lengths")
         H, state = self.encoder.forward(self.src_embed.forward(src), None, src_lengths)
         self._enc_shape = H.shape
@@ -285,13 +299,12 @@ class Seq2Seq(_Model):
 
     def forward(self, src: np.ndarray, tgt_in: np.ndarray, src_lengths=None) -> np.ndarray:
         state = self.encode(src, src_lengths)
-        check_int_array("tgt_in", tgt_in, (None, src.shape[1]), self.tgt_vocab_size)
-        _check_batch("tgt_in", tgt_in)
+        _check_ids("tgt_in", tgt_in, (None, src.shape[1]), self.tgt_vocab_size)
         H, _ = self.decoder.forward(self.tgt_embed.forward(tgt_in), state)
         return self.out.forward(H)
 
     def backward(self, dlogits: np.ndarray):
-        dXd, dstate = self.decoder.backward(self._out_backward(dlogits))
+        dXd, dstate = self.decoder.backward(self.out.backward(dlogits, "dlogits"))
         self.tgt_embed.backward(dXd)
         dXe, _ = self.encoder.backward(np.zeros(self._enc_shape, self.dtype), dstate)   # only via the state
         self.src_embed.backward(dXe)
@@ -299,8 +312,7 @@ class Seq2Seq(_Model):
 
     def teacher_forcing_inputs(self, tgt: np.ndarray) -> np.ndarray:
         """tgt (T, B) -> decoder inputs (T, B): ``bos`` then tgt[:-1] (the true previous tokens)."""
-        check_int_array("tgt", tgt, (None, None), self.tgt_vocab_size)
-        _check_batch("tgt", tgt)
+        _check_ids("tgt", tgt, (None, None), self.tgt_vocab_size)
         return np.concatenate([np.full((1, tgt.shape[1]), self.bos_id, tgt.dtype), tgt[:-1]])
 
     def greedy_decode(self, src: np.ndarray, max_len: int, src_lengths=None) -> np.ndarray:

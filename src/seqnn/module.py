@@ -55,6 +55,19 @@ class Parameter:
         return f"Parameter({self.name}, shape={self.value.shape}, dtype={self.value.dtype})"
 
 
+def copy_into(name: str, target: np.ndarray, value) -> None:
+    """Copy ``value`` into the parameter array ``target`` (or a view of one), in place, so views stay valid:
+    ``cell.W_hh = M``, ``cell.W_xf = M`` and ``load_state_dict`` write this way (PyTorch's ``copy_``)."""
+    value = np.asarray(value)
+    if value.shape != target.shape:
+        raise ValueError(f"{name}: expected shape {target.shape}, got {value.shape}")
+    if not np.issubdtype(value.dtype, np.floating) and not np.issubdtype(value.dtype, np.integer):
+        raise TypeError(f"{name}: expected a real-valued array, got dtype {value.dtype}")
+    if not np.isfinite(value).all():
+        raise ValueError(f"{name}: expected finite values, got non-finite entries")
+    target[...] = value
+
+
 class Module:
     """Base class: named parameters, sub-modules, ``parameters()``, ``zero_grad()``, state dicts.
 
@@ -82,20 +95,9 @@ class Module:
     def __setattr__(self, name, value):
         params = self.__dict__.get("params", {})
         if name in params:
-            self._write(name, params[name].value, value)
+            copy_into(name, params[name].value, value)
         else:
             object.__setattr__(self, name, value)
-
-    def _write(self, name: str, target: np.ndarray, value) -> None:
-        """Copy ``value`` into the parameter array ``target`` (in place, so views stay valid)."""
-        value = np.asarray(value)
-        if value.shape != target.shape:
-            raise ValueError(f"{name}: expected shape {target.shape}, got {value.shape}")
-        if not np.issubdtype(value.dtype, np.floating) and not np.issubdtype(value.dtype, np.integer):
-            raise TypeError(f"{name}: expected a real-valued array, got dtype {value.dtype}")
-        if not np.isfinite(value).all():
-            raise ValueError(f"{name}: expected finite values, got non-finite entries")
-        target[...] = value
 
     # --- walking the tree ---------------------------------------------------
     def children(self):
@@ -164,7 +166,7 @@ class Module:
         if missing or unexpected:
             raise ValueError(f"state: missing parameters {missing}, unexpected parameters {unexpected}")
         for name, p in mine.items():
-            self._write(name, p.value, state[name])
+            copy_into(name, p.value, state[name])
 
     def __repr__(self):
         return f"{type(self).__name__}({self.extra_repr()})"

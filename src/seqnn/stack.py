@@ -73,6 +73,7 @@ class RecurrentStack(Module):
                           UserWarning, stacklevel=2)
         self.dropout = float(dropout)
         self.state_names = self.layers[0].cell.state_names
+        self._steps: tuple[int, int] | None = None
 
     @staticmethod
     def count_parameters(cell: str, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -97,7 +98,7 @@ class RecurrentStack(Module):
 
     def forward(self, X: np.ndarray, state0=None, lengths=None):
         check_float_array("X", X, (None, None, self.input_size), self.dtype, "TBD")
-        B = X.shape[1]
+        T, B = X.shape[:2]
         states0 = self._split_state(state0, B, "state0")
         finals, inp = [], X
         for l in range(self.num_layers):
@@ -110,13 +111,15 @@ class RecurrentStack(Module):
             inp = outs[0] if len(outs) == 1 else read_only(np.concatenate(outs, axis=-1))
             if l < self.num_layers - 1:
                 inp = self.dropouts[l].forward(inp)
+        self._steps = T, B                               # what backward checks doutput against
         return inp, self._stack_state(finals)
 
     def backward(self, doutput: np.ndarray, dstate_T=None, *, input_grad: bool = True):
-        if not self.layers[-1]._cache:
+        if self._steps is None:
             raise RuntimeError(NO_FORWARD)
-        T, B = self.layers[-1]._cache[0].shape[:2]
+        T, B = self._steps
         check_float_array("doutput", doutput, (T, B, self.output_size), self.dtype, "TBH")
+        self._steps = None                               # consumed: one backward per forward
         check_bool("input_grad", input_grad)
         dfinals = self._split_state(dstate_T, B, "dstate_T")
         dstates0 = [None] * len(self.layers)

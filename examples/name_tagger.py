@@ -20,9 +20,9 @@ import numpy as np
 
 import seqnn
 from seqnn.options import positive_int  # argparse types: a bad value is a one-line error
-from seqnn.data import Vocabulary, lengths_to_mask, pad_sequences
+from seqnn.data import Vocabulary, lengths_to_mask, minibatches, pad_sequences
 from seqnn.models import SequenceTagger
-from seqnn.train import minibatches, train_step
+from seqnn.train import train_step
 
 TEMPLATES = [
     "N met N in C", "yesterday N called N", "N will visit C on D", "N may call N on D",

@@ -22,9 +22,9 @@ import numpy as np
 
 import seqnn
 from seqnn.options import positive_int  # argparse types: a bad value is a one-line error
-from seqnn.data import Vocabulary, pad_sequences
+from seqnn.data import Vocabulary, minibatches, pad_sequences
 from seqnn.models import SequenceClassifier
-from seqnn.train import minibatches, train_step
+from seqnn.train import train_step
 
 SUBJECTS = ["the movie", "the food", "this book", "the service", "the plot", "our trip", "the hotel"]
 VERBS = ["was", "is", "felt", "seemed"]

@@ -8,7 +8,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from ._checks import as_rng, check_dtype_arg, check_int_array, check_positive_int
+from ._checks import as_rng, check_count, check_dtype_arg, check_int_array, check_positive_int
 from .functional import one_hot  # noqa: F401  (seqnn.data.one_hot, as before)
 
 
@@ -231,3 +231,10 @@ def adding_problem(T: int, batch_size: int, rng=None, dtype=np.float64):
     X = np.stack([values, markers], axis=-1).astype(dtype)
     y = (X[..., 0] * X[..., 1]).sum(axis=0)[:, None]
     return X, y
+
+
+def minibatches(n: int, batch_size: int, rng=None):
+    """Yield index arrays that cover range(n) in shuffled batches of ``batch_size`` (last may be smaller)."""
+    order = as_rng(rng).permutation(check_count("n", n))
+    for start in range(0, n, check_positive_int("batch_size", batch_size)):
+        yield order[start:start + batch_size]

@@ -24,11 +24,6 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return np.reciprocal(e, out=e)
 
 
-def tanh(z: np.ndarray) -> np.ndarray:
-    """Hyperbolic tangent, any shape."""
-    return np.tanh(z)
-
-
 def relu(z: np.ndarray) -> np.ndarray:
     """``max(z, 0)``, any shape."""
     return np.maximum(z, 0)

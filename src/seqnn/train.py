@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_rng, check_count, check_int_array, check_positive_int, check_positive_number
+from ._checks import check_count, check_int_array, check_positive_int, check_positive_number
 from .data import batchify
 from .losses import softmax_cross_entropy
 from .models import check_language_model, lm_forward
@@ -330,10 +330,3 @@ class StreamTrainer:
             g.bit_generator.state = saved
         self.state = carried
         self.epoch, self.chunk, self.steps = epoch, chunk, steps
-
-
-def minibatches(n: int, batch_size: int, rng=None):
-    """Yield index arrays that cover range(n) in shuffled batches of ``batch_size`` (last may be smaller)."""
-    order = as_rng(rng).permutation(check_count("n", n))
-    for start in range(0, n, check_positive_int("batch_size", batch_size)):
-        yield order[start:start + batch_size]

@@ -88,7 +88,7 @@ def test_mean_squared_error_is_the_definition(rng):
     (np.zeros((3, 1)), np.zeros((3, 1), np.float32), TypeError, "target: expected dtype float64"),
     (np.zeros((3, 1)), np.full((3, 1), np.nan), ValueError, "target: expected finite values"),
     (np.full((3, 1), np.inf), np.zeros((3, 1)), ValueError, "pred: expected finite values"),
-    (np.zeros((3, 1), int), np.zeros((3, 1), int), TypeError, "pred: expected a numpy float32 or float64"),
+    (np.zeros((3, 1), int), np.zeros((3, 1), int), TypeError, "pred: expected dtype float32 or float64, got int64"),
     (np.zeros((0, 1)), np.zeros((0, 1)), ValueError, "pred: expected at least one value"),
 ])
 def test_mean_squared_error_refuses_bad_input(pred, target, error, words):

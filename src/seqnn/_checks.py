@@ -110,40 +110,74 @@ def check_fraction(name: str, value, what: str = "a number") -> float:
 
 
 def _shape_str(shape) -> str:
-    return "(" + ", ".join("?" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+    parts = ["..." if s is Ellipsis else "?" if s is None else str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(shape) == 1 and shape[0] is not Ellipsis else "") + ")"
 
 
-def check_float_array(name: str, x, shape, dtype, letters: str | None = None) -> np.ndarray:
+def _shape_fits(shape, actual) -> bool:
+    """``shape``: ints (must match) or None (any size), after an optional leading ``...`` (any leading axes)."""
+    if shape and shape[0] is Ellipsis:
+        shape = shape[1:]
+        actual = actual[len(actual) - len(shape):] if len(actual) >= len(shape) else None
+    return actual is not None and len(actual) == len(shape) and all(s is None or s == n for s, n in zip(shape, actual))
+
+
+def check_float_array(name: str, x, shape, dtype, letters: str | None = None, why: str = "") -> np.ndarray:
     """Check that ``x`` is a finite float ndarray of ``dtype`` and ``shape``.
 
-    ``shape`` is a tuple whose entries are ints (must match) or None (any size).
-    ``letters`` names the axes in messages, e.g. "TBD" gives "(T, B, D)".
+    ``shape`` is a tuple whose entries are ints (must match) or None (any size),
+    after an optional leading ``...`` (any leading axes: ``(..., None)`` is "at
+    least 1-D", ``(...,)`` any shape). ``dtype`` None accepts float32 or float64.
+    ``letters`` names the axes in messages, e.g. "TBD" gives "(T, B, D)"; ``why``
+    is added to a shape error (which other argument fixes the shape).
     Returns ``x`` unchanged (never copies, never casts).
     """
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{name}: expected a numpy array, got {type(x).__name__}")
-    if x.dtype != dtype:
+    if dtype is None and x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{name}: expected dtype float32 or float64, got {x.dtype} (seqnn never casts silently)")
+    if dtype is not None and x.dtype != dtype:
         raise TypeError(
             f"{name}: expected dtype {np.dtype(dtype)}, got {x.dtype}"
             f" (convert with {name}.astype(np.{np.dtype(dtype)}); seqnn never casts silently)"
         )
     want = _shape_str(shape) if letters is None else "(" + ", ".join(letters) + ") = " + _shape_str(shape)
-    if x.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, x.shape)):
-        raise ValueError(f"{name}: expected shape {want}, got {x.shape}")
+    if not _shape_fits(shape, x.shape):
+        raise ValueError(f"{name}: expected shape {want}, got {x.shape}{why}")
     if not np.isfinite(x).all():
         bad = np.argwhere(~np.isfinite(x))[0]
         raise ValueError(f"{name}: expected finite values, got {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
     return x
 
 
-def check_int_array(name: str, ids, shape, upper: int) -> np.ndarray:
-    """Check that ``ids`` is an integer ndarray of ``shape`` with values in [0, upper)."""
+def check_nonempty(name: str, x: np.ndarray, what: str) -> np.ndarray:
+    """``x`` holds at least one entry (an empty batch has no mean)."""
+    if x.size == 0:
+        raise ValueError(f"{name}: expected at least one {what}, got an empty batch of shape {x.shape}")
+    return x
+
+
+def check_mask(name: str, mask, shape) -> np.ndarray:
+    """A mask of ``shape`` that selects at least one token: booleans, or numbers all 0 or 1. Returns it."""
+    if not isinstance(mask, np.ndarray):
+        raise TypeError(f"{name}: expected a numpy bool array, got {type(mask).__name__}")
+    if mask.shape != shape:
+        raise ValueError(f"{name}: expected shape {shape} (the logits' leading axes), got {mask.shape}")
+    if mask.dtype != bool and not (np.issubdtype(mask.dtype, np.number) and np.isin(mask, (0, 1)).all()):
+        raise ValueError(f"{name}: expected booleans or 0/1 values, got dtype {mask.dtype} with other values")
+    if not mask.any():
+        raise ValueError(f"{name}: selects no tokens, so the mean loss is undefined")
+    return mask
+
+
+def check_int_array(name: str, ids, shape, upper: int, why: str = "") -> np.ndarray:
+    """Check that ``ids`` is an integer ndarray of ``shape`` with values in [0, upper); ``why`` as above."""
     if not isinstance(ids, np.ndarray):
         raise TypeError(f"{name}: expected a numpy integer array, got {type(ids).__name__}")
     if not np.issubdtype(ids.dtype, np.integer):
         raise TypeError(f"{name}: expected an integer dtype (token ids), got {ids.dtype}")
-    if ids.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, ids.shape)):
-        raise ValueError(f"{name}: expected shape {_shape_str(shape)}, got {ids.shape}")
+    if not _shape_fits(shape, ids.shape):
+        raise ValueError(f"{name}: expected shape {_shape_str(shape)}, got {ids.shape}{why}")
     if ids.size and (ids.min() < 0 or ids.max() >= upper):
         bad = ids.min() if ids.min() < 0 else ids.max()
         raise ValueError(f"{name}: expected ids in [0, {upper}), got {bad}")

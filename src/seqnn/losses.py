@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import check_choice, check_float_array, check_int_array
+from ._checks import check_choice, check_float_array, check_int_array, check_mask, check_nonempty
 from .functional import log_softmax
 
 REDUCTIONS = ("mean", "sum")
@@ -34,54 +34,24 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndar
     Stable for any finite logits: computed from ``log_softmax`` (max-shifted), so
     logits of +-1000 give finite values and no warnings.
     """
-    if not isinstance(logits, np.ndarray) or logits.ndim < 1:
-        raise TypeError("logits: expected a numpy float array of shape (..., V)")
-    if logits.dtype not in (np.float32, np.float64):
-        raise TypeError(f"logits: expected dtype float32 or float64, got {logits.dtype}")
-    check_float_array("logits", logits, (None,) * logits.ndim, logits.dtype)
+    check_nonempty("logits", check_float_array("logits", logits, (..., None), None), "token")
     lead, V = logits.shape[:-1], logits.shape[-1]
-    check_int_array("targets", targets, (None,) * np.ndim(targets), V)
-    if targets.shape != lead:
-        raise ValueError(f"targets: expected shape {lead}, got {targets.shape} (one target per row of logits, "
-                         f"whose shape is {logits.shape})")
+    check_int_array("targets", targets, lead, V, f" (one target per row of logits, whose shape is {logits.shape})")
     check_choice("reduction", reduction, REDUCTIONS)
-    weight = _mask_weights(mask, lead, logits.dtype)
+    m = None if mask is None else check_mask("mask", mask, lead).reshape(-1).astype(logits.dtype)
 
-    logp = log_softmax(logits)                                            # (..., V)
-    logp_target = np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
-    if weight is None:
-        count = targets.size
-        total = -logp_target.sum()
-    else:
-        count = weight.sum()
-        total = -(logp_target * weight).sum()
-    if count == 0:
-        if weight is None:
-            raise ValueError(f"logits: expected at least one token, got an empty batch of shape {logits.shape}")
-        raise ValueError("mask: selects no tokens, so the mean loss is undefined")
-    scale = 1.0 / count if reduction == "mean" else 1.0
+    N, y = targets.size, targets.reshape(-1)                       # every row of logits is one prediction
+    logp = log_softmax(logits.reshape(N, V))                       # (N, V)
+    scale = 1.0 / (N if m is None else m.sum()) if reduction == "mean" else 1.0
+    losses = -logp[np.arange(N), y]                                # -log p(y_t) of every token
+    loss = losses.sum() if m is None else (losses * m).sum()
 
-    dlogits = np.exp(logp)                                                # softmax
-    np.put_along_axis(dlogits, targets[..., None],
-                      np.take_along_axis(dlogits, targets[..., None], axis=-1) - 1.0, axis=-1)
-    if weight is not None:
-        dlogits *= weight[..., None]
+    dlogits = np.exp(logp)                                         # the softmax p ...
+    dlogits[np.arange(N), y] -= 1.0                                # ... minus the one-hot target: p - y
+    if m is not None:
+        dlogits *= m[:, None]
     dlogits *= scale
-    return float(total * scale), dlogits
-
-
-def _mask_weights(mask, shape, dtype):
-    """Validate ``mask`` (bool or 0/1, of ``shape``) and return it as float weights (or None)."""
-    if mask is None:
-        return None
-    if not isinstance(mask, np.ndarray):
-        raise TypeError(f"mask: expected a numpy bool array, got {type(mask).__name__}")
-    if mask.shape != shape:
-        raise ValueError(f"mask: expected shape {shape} (the logits' leading axes), got {mask.shape}")
-    if mask.dtype != bool:
-        if not (np.issubdtype(mask.dtype, np.number) and np.isin(mask, (0, 1)).all()):
-            raise ValueError(f"mask: expected booleans or 0/1 values, got dtype {mask.dtype} with other values")
-    return mask.astype(dtype)
+    return float(loss * scale), dlogits.reshape(logits.shape)
 
 
 def mean_squared_error(pred: np.ndarray, target: np.ndarray):
@@ -95,15 +65,8 @@ def mean_squared_error(pred: np.ndarray, target: np.ndarray):
         loss: a Python float, ``sum((pred - target)**2) / N`` with N = ``pred.size``.
         dpred: (...), the gradient ``2 (pred - target) / N``.
     """
-    if not isinstance(pred, np.ndarray) or pred.dtype not in (np.float32, np.float64):
-        raise TypeError(f"pred: expected a numpy float32 or float64 array, got "
-                        f"{getattr(pred, 'dtype', type(pred).__name__)}")
-    check_float_array("pred", pred, (None,) * pred.ndim, pred.dtype)
-    check_float_array("target", target, (None,) * np.ndim(target), pred.dtype)
-    if target.shape != pred.shape:
-        raise ValueError(f"target: expected shape {pred.shape}, got {target.shape} (one target per entry of pred)")
-    if pred.size == 0:
-        raise ValueError("pred: expected at least one value, got an empty array")
+    check_nonempty("pred", check_float_array("pred", pred, (...,), None), "value")
+    check_float_array("target", target, pred.shape, pred.dtype, why=" (one target per entry of pred)")
     diff = pred - target
     with np.errstate(over="ignore"):            # an overflow gives inf, which train_step reports as divergence
         loss = float((diff * diff).sum() / pred.size)

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import init
 from ._checks import (NO_FORWARD, as_rng, check_bool, check_dtype_arg, check_float_array, check_fraction,
-                      check_int_array, check_positive_int, kept, read_only)
+                      check_int_array, check_nonempty, check_positive_int, kept, read_only)
 from .functional import one_hot
 from .module import Module
 
@@ -44,11 +44,7 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias}, dtype={self.dtype}"
 
     def forward(self, h: np.ndarray) -> np.ndarray:
-        if not isinstance(h, np.ndarray) or h.ndim < 1:
-            raise TypeError(f"h: expected a numpy array of shape (..., {self.in_features})")
-        check_float_array("h", h, (None,) * (h.ndim - 1) + (self.in_features,), self.dtype)
-        if h.size == 0:
-            raise ValueError(f"h: expected at least one vector, got an empty batch of shape {h.shape}")
+        check_nonempty("h", check_float_array("h", h, (..., self.in_features), self.dtype), "vector")
         self._cache = h = kept(h)
         y = h.reshape(-1, self.in_features) @ self.W_hy.T   # one product over every step and example
         if self.bias:                                        # (a 3-D matmul would run one per time step)
@@ -90,10 +86,7 @@ class Dropout(Module):
         return f"p={self.p}"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if not isinstance(x, np.ndarray) or x.dtype not in (np.float32, np.float64):
-            raise TypeError(f"x: expected a float32 or float64 numpy array, got "
-                            f"{getattr(x, 'dtype', type(x).__name__)} (seqnn never casts silently)")
-        self._shape = x.shape
+        self._shape = check_float_array("x", x, (...,), None).shape
         if not self.training or self.p == 0.0:
             self._scale = None
             return x
@@ -104,9 +97,7 @@ class Dropout(Module):
     def backward(self, dy: np.ndarray) -> np.ndarray:
         if self._scale is self._NOT_RUN:
             raise RuntimeError(NO_FORWARD)
-        if not isinstance(dy, np.ndarray) or dy.shape != self._shape:
-            raise ValueError(f"dy: expected an array of shape {self._shape} (the forward's x), "
-                             f"got {getattr(dy, 'shape', type(dy).__name__)}")
+        check_float_array("dy", dy, self._shape, None, why=" (the shape of the forward's x)")
         scale, self._scale = self._scale, self._NOT_RUN     # consumed: one backward per forward
         return dy if scale is None else dy * scale
 

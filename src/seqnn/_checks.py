@@ -8,6 +8,7 @@ travels quietly through a network.
 from __future__ import annotations
 
 import os
+import stat
 
 import numpy as np
 
@@ -203,3 +204,80 @@ def read_only(a: np.ndarray) -> np.ndarray:
     view = a.view()
     view.flags.writeable = False
     return view
+
+
+# --- the data helpers' arguments -------------------------------------------------------------------------------
+def check_lengths(lengths, T: int, B: int | None = None, name: str = "lengths"):
+    """``lengths`` (B,) ints in [1, T] (B None: any number of sequences); None stays None."""
+    if lengths is None:
+        return None
+    lengths = np.asarray(lengths)
+    if not np.issubdtype(lengths.dtype, np.integer):
+        raise TypeError(f"{name}: expected integer lengths, got dtype {lengths.dtype}")
+    if lengths.ndim != 1 or (B is not None and lengths.shape != (B,)):
+        raise ValueError(f"{name}: expected shape (B,) = ({'B' if B is None else B},), one length per sequence, "
+                         f"got {lengths.shape}")
+    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
+        bad = lengths.min() if lengths.min() < 1 else lengths.max()
+        raise ValueError(f"{name}: expected values in [1, T] = [1, {T}], got {bad}")
+    return lengths
+
+
+def check_vocabulary(tokens, specials) -> list:
+    """A Vocabulary's arguments: ``tokens`` an iterable of tokens (a string: its characters), ``specials`` a
+    list of distinct tokens (a string would be split into characters). Returns ``specials`` as a list."""
+    if isinstance(specials, (str, bytes)):
+        raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], got the string "
+                        f"{specials!r} (a string would be split into characters)")
+    if isinstance(tokens, (bytes, np.ndarray)) or not hasattr(tokens, "__iter__"):
+        raise TypeError(f"tokens: expected a string or a list of tokens, got {type(tokens).__name__}")
+    if not isinstance(specials, (list, tuple)):
+        raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], "
+                        f"got {type(specials).__name__}")
+    repeated = sorted({s for s in specials if list(specials).count(s) > 1}, key=str)
+    if repeated:
+        raise ValueError(f"specials: each special token once, got {repeated} more than once")
+    return list(specials)
+
+
+def check_id_sequences(name: str, seqs) -> list[np.ndarray]:
+    """A non-empty list of non-empty 1-D arrays of token ids >= 0; returns them as arrays."""
+    if (isinstance(seqs, (str, bytes, np.ndarray)) and np.ndim(seqs) < 2) or not hasattr(seqs, "__iter__"):
+        raise TypeError(f"{name}: expected a list of 1-D id arrays, got {type(seqs).__name__}")
+    seqs = [np.asarray(s) for s in seqs]
+    if not seqs or any(s.ndim != 1 or len(s) == 0 for s in seqs):
+        raise ValueError(f"{name}: expected a non-empty list of non-empty 1-D id arrays")
+    for b, s in enumerate(seqs):
+        if not np.issubdtype(s.dtype, np.integer):
+            raise TypeError(f"{name}[{b}]: expected integer token ids, got dtype {s.dtype} "
+                            "(seqnn never casts silently)")
+        if s.min() < 0:
+            raise ValueError(f"{name}[{b}]: expected token ids >= 0, got {s.min()}")
+    return seqs
+
+
+def check_int(name: str, value) -> int:
+    """Any int (of either sign), not a bool."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    return int(value)
+
+
+def check_paths(name: str, paths) -> list:
+    """One path or a list of paths -> a non-empty list of paths."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise TypeError(f"{name}: expected a path or a list of paths, got {paths!r:.80}")
+    if not paths:
+        raise ValueError(f"{name}: expected at least one file, got none")
+    return list(paths)
+
+
+def check_regular_file(name: str) -> None:
+    """``name`` is a regular file: a folder, a FIFO or a device is refused (it would fail, block or never end)."""
+    kind = os.stat(name).st_mode                      # FileNotFoundError for a missing file
+    if stat.S_ISDIR(kind):
+        raise ValueError(f"{name}: is a folder, expected a text file")
+    if not stat.S_ISREG(kind):
+        raise ValueError(f"{name}: is not a regular file (a pipe, device or socket); expected a text file")

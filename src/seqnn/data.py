@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Hashable
 
 import numpy as np
 
-from ._checks import as_rng, check_count, check_dtype_arg, check_int_array, check_positive_int
+from ._checks import (as_rng, check_count, check_dtype_arg, check_id_sequences, check_int, check_int_array,
+                      check_lengths, check_paths, check_positive_int, check_regular_file, check_vocabulary)
 from .functional import one_hot  # noqa: F401  (seqnn.data.one_hot, as before)
 
 
@@ -26,18 +26,7 @@ class Vocabulary:
     """
 
     def __init__(self, tokens, specials=()):
-        if isinstance(specials, (str, bytes)):
-            raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], got the string "
-                            f"{specials!r} (a string would be split into characters)")
-        if isinstance(tokens, (bytes, np.ndarray)) or not hasattr(tokens, "__iter__"):
-            raise TypeError(f"tokens: expected a string or a list of tokens, got {type(tokens).__name__}")
-        if not isinstance(specials, (list, tuple)):
-            raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], "
-                            f"got {type(specials).__name__}")
-        specials = list(specials)
-        repeated = sorted({s for s in specials if specials.count(s) > 1}, key=str)
-        if repeated:
-            raise ValueError(f"specials: each special token once, got {repeated} more than once")
+        specials = check_vocabulary(tokens, specials)
         try:
             rest = sorted(set(tokens) - set(specials))
         except TypeError as err:
@@ -75,14 +64,17 @@ class Vocabulary:
 
     def encode(self, seq) -> np.ndarray:
         """Tokens -> int64 ids of shape (len(seq),). An unknown token raises ``ValueError``."""
+        try:
+            return np.array([self.index[tok] for tok in seq], dtype=np.int64)
+        except (KeyError, TypeError):
+            raise self._unknown(seq) from None
+
+    def _unknown(self, seq) -> Exception:
+        """The error for a ``seq`` that ``encode`` cannot read: not a sequence, or a token it does not know."""
         if not hasattr(seq, "__iter__"):
-            raise TypeError(f"seq: expected a string or a list of tokens, got {type(seq).__name__}")
-        ids = []
-        for pos, tok in enumerate(seq):
-            if not isinstance(tok, Hashable) or tok not in self.index:
-                raise ValueError(f"seq: unknown token {tok!r} at position {pos}; the vocabulary is {self.tokens}")
-            ids.append(self.index[tok])
-        return np.array(ids, dtype=np.int64)
+            return TypeError(f"seq: expected a string or a list of tokens, got {type(seq).__name__}")
+        pos, tok = next((p, t) for p, t in enumerate(seq) if not isinstance(t, Hashable) or t not in self.index)
+        return ValueError(f"seq: unknown token {tok!r} at position {pos}; the vocabulary is {self.tokens}")
 
     def decode(self, ids, sep: str = "") -> str:
         """Ids -> the tokens joined by ``sep`` (characters join with "")."""
@@ -104,29 +96,19 @@ def read_text(paths) -> str:
     regular file (a FIFO or a device, which would block or never end), empty,
     binary (a NUL byte) or not UTF-8 (with the offset of the first bad byte).
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    if not isinstance(paths, (list, tuple)) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
-        raise TypeError(f"paths: expected a path or a list of paths, got {paths!r:.80}")
     parts = []
-    for path in paths:
-        name = os.fspath(path)
+    for name in map(os.fspath, check_paths("paths", paths)):
         try:
-            kind = os.stat(name).st_mode
-            if stat.S_ISDIR(kind):
-                raise ValueError(f"{name}: is a folder, expected a text file")
-            if not stat.S_ISREG(kind):              # a FIFO or a device would be waited on, or never end
-                raise ValueError(f"{name}: is not a regular file (a pipe, device or socket); expected a text file")
+            check_regular_file(name)
             with open(name, "rb") as f:
                 raw = f.read()
         except FileNotFoundError:
             raise ValueError(f"{name}: no such file") from None
         except OSError as err:
             raise ValueError(f"{name}: cannot be read ({err.strerror})") from None
-        if not raw:
-            raise ValueError(f"{name}: the file is empty")
-        if b"\0" in raw:
-            raise ValueError(f"{name}: looks binary (a NUL byte at offset {raw.index(bytes(1))}); expected UTF-8 text")
+        if not raw or b"\0" in raw:
+            raise ValueError(f"{name}: the file is empty" if not raw else f"{name}: looks binary (a NUL byte at "
+                             f"offset {raw.index(bytes(1))}); expected UTF-8 text")
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as err:
@@ -134,8 +116,6 @@ def read_text(paths) -> str:
                              "convert it first, e.g. iconv -f latin1 -t utf-8") from None
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         parts.append(text if text.endswith("\n") else text + "\n")
-    if not parts:
-        raise ValueError("paths: expected at least one file, got none")
     return "".join(parts)
 
 
@@ -163,19 +143,7 @@ def pad_sequences(seqs, pad_id: int = 0):
     is any int: -1 marks padding that no model reads (e.g. gold tags compared with
     ``SequenceTagger.predict``, which puts -1 past each end).
     """
-    if isinstance(pad_id, bool) or not isinstance(pad_id, (int, np.integer)):
-        raise TypeError(f"pad_id: expected an int, got {type(pad_id).__name__} {pad_id!r}")
-    if (isinstance(seqs, (str, bytes, np.ndarray)) and np.ndim(seqs) < 2) or not hasattr(seqs, "__iter__"):
-        raise TypeError(f"seqs: expected a list of 1-D id arrays, got {type(seqs).__name__}")
-    seqs = [np.asarray(s) for s in seqs]
-    if not seqs or any(s.ndim != 1 or len(s) == 0 for s in seqs):
-        raise ValueError("seqs: expected a non-empty list of non-empty 1-D id arrays")
-    for b, s in enumerate(seqs):
-        if not np.issubdtype(s.dtype, np.integer):
-            raise TypeError(f"seqs[{b}]: expected integer token ids, got dtype {s.dtype} "
-                            "(seqnn never casts silently)")
-        if s.min() < 0:
-            raise ValueError(f"seqs[{b}]: expected token ids >= 0, got {s.min()}")
+    pad_id, seqs = check_int("pad_id", pad_id), check_id_sequences("seqs", seqs)
     lengths = np.array([len(s) for s in seqs], dtype=np.int64)
     ids = np.full((lengths.max(), len(seqs)), pad_id, dtype=np.int64)
     for b, s in enumerate(seqs):
@@ -185,14 +153,7 @@ def pad_sequences(seqs, pad_id: int = 0):
 
 def lengths_to_mask(lengths, T: int) -> np.ndarray:
     """lengths (B,) ints in [1, T] (the rule of the recurrent layers) -> mask (T, B) bool, True where t < lengths[b]."""
-    T = check_positive_int("T", T)
-    lengths = np.asarray(lengths)
-    if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer):
-        raise TypeError(f"lengths: expected a 1-D array of integer lengths, got dtype {lengths.dtype} "
-                        f"and shape {lengths.shape}")
-    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
-        bad = lengths.min() if lengths.min() < 1 else lengths.max()
-        raise ValueError(f"lengths: expected lengths in [1, T] = [1, {T}], got {bad}")
+    lengths = check_lengths(np.asarray(lengths), check_positive_int("T", T))
     return np.arange(T)[:, None] < lengths[None, :]
 
 

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import as_rng, check_dtype_arg, check_id, check_int_array, check_positive_int
+from ._checks import as_rng, check_dtype_arg, check_id, check_int_array, check_lengths, check_positive_int
 from .layers import Embedding, Linear, OneHot
 from .module import Module
-from .recurrent import check_lengths
 from .stack import RecurrentStack
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import NO_FORWARD, check_bool, check_float_array, kept, read_only
+from ._checks import NO_FORWARD, check_bool, check_float_array, check_lengths, kept, read_only
 from . import fast as _fast
 from .cells import Cell
 from .module import Module
@@ -188,21 +188,6 @@ class Recurrent(Module):
             if dAh is not None:
                 dAh[t] = da_h
         return dAx, dAh, dstate
-
-
-def check_lengths(lengths, T: int, B: int, name: str = "lengths"):
-    """Validate ``lengths`` (B,) ints in [1, T]; None stays None. ``name``: the user's argument."""
-    if lengths is None:
-        return None
-    lengths = np.asarray(lengths)
-    if not np.issubdtype(lengths.dtype, np.integer):
-        raise TypeError(f"{name}: expected integer lengths, got dtype {lengths.dtype}")
-    if lengths.shape != (B,):
-        raise ValueError(f"{name}: expected shape (B,) = ({B},), one length per sequence, got {lengths.shape}")
-    if lengths.size and (lengths.min() < 1 or lengths.max() > T):
-        bad = lengths.min() if lengths.min() < 1 else lengths.max()
-        raise ValueError(f"{name}: expected values in [1, T] = [1, {T}], got {bad}")
-    return lengths
 
 
 def reverse_padded(A: np.ndarray, lengths) -> np.ndarray:

@@ -206,6 +206,25 @@ def read_only(a: np.ndarray) -> np.ndarray:
     return view
 
 
+def check_function(name: str, f, what: str):
+    """None, or something callable (``what`` says what it computes)."""
+    if f is not None and not callable(f):
+        raise TypeError(f"{name}: expected {what}, got {type(f).__name__}")
+    return f
+
+
+def check_state_dict(name: str, state, keys, kind: str | None = None) -> dict:
+    """A dict that ``state_dict()`` returned: of ``kind`` (its "type" entry, if given), with every key of ``keys``."""
+    if not isinstance(state, dict):
+        raise TypeError(f"{name}: expected a dict from state_dict(), got {type(state).__name__}")
+    if kind is not None and state.get("type") != kind:
+        raise ValueError(f"{name}: expected the state of a {kind}, got {state.get('type')!r}")
+    missing = [key for key in keys if key not in state]
+    if missing:
+        raise ValueError(f"{name}: missing {missing}")
+    return state
+
+
 # --- the data helpers' arguments -------------------------------------------------------------------------------
 def check_lengths(lengths, T: int, B: int | None = None, name: str = "lengths"):
     """``lengths`` (B,) ints in [1, T] (B None: any number of sequences); None stays None."""

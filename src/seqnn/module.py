@@ -173,3 +173,28 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+def parameter_list(params, allow_empty: bool = False) -> list[Parameter]:
+    """``params`` (a list of Parameters, or a Module for all of its own) as a list, each Parameter once.
+
+    What optimizers and clipping take. A method (``model.parameters`` uncalled),
+    anything else than Parameters, the same Parameter twice (it would be updated
+    twice per step) and, unless ``allow_empty``, no Parameter at all (a generator
+    already used up) are refused, naming ``params``.
+    """
+    if isinstance(params, Module):
+        return params.parameters()
+    if callable(params):
+        raise TypeError("params: got a method, not a list of parameters; call it: model.parameters()")
+    if isinstance(params, (str, bytes, Parameter, np.ndarray)) or not hasattr(params, "__iter__"):
+        raise TypeError(f"params: expected a list of seqnn Parameters (or a Module), got {type(params).__name__}")
+    params = list(params)
+    for k, p in enumerate(params):
+        if not isinstance(p, Parameter):
+            raise TypeError(f"params: expected seqnn Parameters (or a Module), got {type(p).__name__}")
+        if any(q is p for q in params[:k]):
+            raise ValueError(f"params: {p.name} (params[{k}]) appears more than once")
+    if not params and not allow_empty:
+        raise ValueError("params: expected at least one Parameter, got none")
+    return params

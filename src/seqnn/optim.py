@@ -17,32 +17,9 @@ import math
 
 import numpy as np
 
-from ._checks import check_bool, check_count, check_fraction, check_positive_number
-from .module import Module, Parameter
-
-
-def _param_list(params) -> list[Parameter]:
-    if isinstance(params, Module):
-        return params.parameters()
-    if callable(params):
-        raise TypeError("params: got a method, not a list of parameters; call it: model.parameters()")
-    if isinstance(params, (str, bytes, Parameter, np.ndarray)) or not hasattr(params, "__iter__"):
-        raise TypeError(f"params: expected a list of seqnn Parameters (or a Module), got {type(params).__name__}")
-    params = list(params)
-    for k, p in enumerate(params):
-        if not isinstance(p, Parameter):
-            raise TypeError(f"params: expected seqnn Parameters (or a Module), got {type(p).__name__}")
-        if any(q is p for q in params[:k]):            # it would be updated (or scaled) twice per step
-            raise ValueError(f"params: {p.name} (params[{k}]) appears more than once")
-    return params
-
-
-def _some_params(params) -> list[Parameter]:
-    """``_param_list``, refusing an empty list (e.g. a generator that was already used up)."""
-    params = _param_list(params)
-    if not params:
-        raise ValueError("params: expected at least one Parameter, got none")
-    return params
+from ._checks import (check_bool, check_count, check_fraction, check_function, check_positive_number,
+                      check_state_dict)
+from .module import Parameter, parameter_list
 
 
 def _nonfinite(params) -> str | None:
@@ -54,13 +31,23 @@ def _nonfinite(params) -> str | None:
     return None
 
 
+def _clippable(params) -> list[Parameter]:
+    """``params`` as a list, refusing a NaN or inf gradient: it cannot be clipped (the norm would be NaN;
+    np.clip would pass a NaN on, and make an inf look like the threshold)."""
+    params = parameter_list(params)
+    bad = _nonfinite(params)
+    if bad is not None:
+        raise ValueError(f"gradients: {bad}; a NaN or inf gradient cannot be clipped")
+    return params
+
+
 def grad_norm(params) -> float:
     """The global L2 norm of all gradients: ``sqrt(sum over every parameter of sum(grad**2))``.
 
     Computed without overflow for any finite gradients (a float32 gradient of 1e20
     squares to inf: then the sum is taken again, scaled by the largest entry).
     """
-    params = _param_list(params)
+    params = parameter_list(params, allow_empty=True)
     total = sum(float(np.vdot(p.grad, p.grad)) for p in params)
     if math.isfinite(total) or _nonfinite(params) is not None:
         return math.sqrt(total)
@@ -78,11 +65,8 @@ def clip_grad_norm(params, max_norm: float) -> float:
     Returns the norm *before* clipping (log it: it shows exploding gradients).
     Raises ValueError if the norm is not finite (a NaN or inf gradient).
     """
-    params = _some_params(params)
+    params = _clippable(params)
     check_positive_number("max_norm", max_norm)
-    bad = _nonfinite(params)
-    if bad is not None:
-        raise ValueError(f"gradients: {bad}; a NaN or inf gradient cannot be clipped")
     norm = grad_norm(params)
     if norm > max_norm:
         scale = max_norm / (norm + 1e-6)
@@ -98,11 +82,8 @@ def clip_grad_value(params, clip_value: float) -> None:
     (min-char-rnn's ``np.clip(dparam, -5, 5)``). Raises ValueError, as
     ``clip_grad_norm`` does, if a gradient holds a NaN or an inf.
     """
-    params = _some_params(params)
+    params = _clippable(params)
     check_positive_number("clip_value", clip_value)
-    bad = _nonfinite(params)
-    if bad is not None:                  # np.clip would pass a NaN on (and make an inf look like clip_value)
-        raise ValueError(f"gradients: {bad}; a NaN or inf gradient cannot be clipped")
     for p in params:
         np.clip(p.grad, -clip_value, clip_value, out=p.grad)
 
@@ -124,11 +105,9 @@ class Optimizer:
     slots: dict[str, str] = {}       # its per-parameter arrays: name -> "any" or ">= 0"
 
     def __init__(self, params, lr: float, lr_schedule=None):
-        self.params = _some_params(params)
+        self.params = parameter_list(params)
         self.lr = check_positive_number("lr", lr)
-        if lr_schedule is not None and not callable(lr_schedule):
-            raise TypeError(f"lr_schedule: expected a function step -> learning rate, got {type(lr_schedule).__name__}")
-        self.lr_schedule = lr_schedule
+        self.lr_schedule = check_function("lr_schedule", lr_schedule, "a function step -> learning rate")
         self.steps = 0
         self.state: dict[tuple[str, int], np.ndarray] = {}
 
@@ -182,13 +161,7 @@ class Optimizer:
         shape or dtype differs from its parameter's, and a slot holding NaN or
         inf (or a negative value where a sum of squares belongs).
         """
-        if not isinstance(state, dict):
-            raise TypeError(f"state: expected a dict from state_dict(), got {type(state).__name__}")
-        if state.get("type") != type(self).__name__:
-            raise ValueError(f"state: expected the state of a {type(self).__name__}, got {state.get('type')!r}")
-        missing = [key for key in ("steps", "lr", "hyper", "slots") if key not in state]
-        if missing:
-            raise ValueError(f"state: missing {missing}")
+        check_state_dict("state", state, ("steps", "lr", "hyper", "slots"), type(self).__name__)
         steps = check_count("state['steps']", state["steps"])
         lr = check_positive_number("state['lr']", state["lr"])
         if set(state["hyper"]) != set(self.hyper):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_count, check_int_array, check_positive_int, check_positive_number
+from ._checks import check_count, check_int_array, check_positive_int, check_positive_number, check_state_dict
 from .data import batchify
 from .losses import softmax_cross_entropy
 from .models import check_language_model, lm_forward
@@ -300,12 +300,7 @@ class StreamTrainer:
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict()`` returned; everything is checked before anything changes."""
-        if not isinstance(state, dict):
-            raise TypeError(f"state: expected a dict from state_dict(), got {type(state).__name__}")
-        missing = [k for k in ("epoch", "chunk", "steps", "data_shape", "state", "optimizer", "generators")
-                   if k not in state]
-        if missing:
-            raise ValueError(f"state: missing {missing}")
+        check_state_dict("state", state, ("epoch", "chunk", "steps", "data_shape", "state", "optimizer", "generators"))
         epoch, chunk, steps = (check_count(f"state['{key}']", state[key]) for key in ("epoch", "chunk", "steps"))
         if chunk >= self.chunks_per_epoch:
             raise ValueError(f"state['chunk']: expected a chunk in [0, {self.chunks_per_epoch}) (the chunks of "

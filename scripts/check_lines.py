@@ -64,8 +64,8 @@ def main(paths) -> None:
         code = code_lines(source)
         checks = check_lines(source) & code
         total_checks, total_code = total_checks + len(checks), total_code + len(code)
-        print(f"{path.name:28} {len(checks):7} {len(code):6} {len(checks) / max(len(code), 1):6.0%}")
-    print(f"{'all':28} {total_checks:7} {total_code:6} {total_checks / max(total_code, 1):6.0%}")
+        print(f"{path.name:28} {len(checks):7} {len(code):6} {len(checks) / max(len(code), 1):6.1%}")
+    print(f"{'all':28} {total_checks:7} {total_code:6} {total_checks / max(total_code, 1):6.1%}")
 
 
 if __name__ == "__main__":

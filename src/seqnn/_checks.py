@@ -206,6 +206,13 @@ def read_only(a: np.ndarray) -> np.ndarray:
     return view
 
 
+def check_methods(name: str, obj, methods, what: str):
+    """``obj`` has every method of ``methods`` (a model, an optimizer: duck typing); ``what`` names the kind."""
+    if not all(callable(getattr(obj, m, None)) for m in methods):
+        raise TypeError(f"{name}: expected {what} (with {', '.join(methods)}), got {type(obj).__name__}")
+    return obj
+
+
 def check_function(name: str, f, what: str):
     """None, or something callable (``what`` says what it computes)."""
     if f is not None and not callable(f):

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import check_count, check_int_array, check_positive_int, check_positive_number, check_state_dict
+from ._checks import (check_count, check_int_array, check_methods, check_positive_int, check_positive_number,
+                      check_state_dict)
 from .data import batchify
 from .losses import softmax_cross_entropy
 from .models import check_language_model, lm_forward
@@ -128,15 +129,12 @@ def _check_stream_model(model, ids: np.ndarray, name: str) -> None:
 
 def _check_step(model, optimizer, clip_norm, optimizer_required: bool = True) -> None:
     """The model, optimizer and clip_norm of a training loop, checked once where the user passes them."""
-    if not all(callable(getattr(model, method, None)) for method in ("forward", "backward", "parameters")):
-        raise TypeError(f"model: expected a seqnn model (forward, backward, parameters), got {type(model).__name__}")
+    check_methods("model", model, ("forward", "backward", "parameters"), "a seqnn model")
     if clip_norm is not None:
         check_positive_number("clip_norm", clip_norm)
     if optimizer is None and not optimizer_required:
         return
-    if not callable(getattr(optimizer, "step", None)):
-        raise TypeError(f"optimizer: expected an optimizer such as seqnn.Adam(model.parameters()), "
-                        f"got {type(optimizer).__name__}")
+    check_methods("optimizer", optimizer, ("step",), "an optimizer such as seqnn.Adam(model.parameters())")
     held = {id(p) for p in getattr(optimizer, "params", ())}
     if not any(id(p) in held for p in model.parameters()):   # it would train nothing, silently
         raise ValueError("optimizer: holds none of the model's parameters (was it built for another model? "
@@ -306,8 +304,7 @@ class StreamTrainer:
             raise ValueError(f"state['chunk']: expected a chunk in [0, {self.chunks_per_epoch}) (the chunks of "
                              f"an epoch), got {chunk}")
         if list(state["data_shape"]) != list(self.data.shape):
-            raise ValueError(f"state: saved for data of shape {tuple(state['data_shape'])}, "
-                             f"this trainer has {self.data.shape}")
+            raise ValueError(f"state: saved for data of shape {tuple(state['data_shape'])}, not {self.data.shape}")
         generators = self.model.generators()
         if len(state["generators"]) != len(generators):
             raise ValueError(f"state: {len(state['generators'])} random generators saved, "

@@ -54,6 +54,13 @@ def _frozen(mask):
     return None if mask is None else ~mask
 
 
+def _states(T: int, B: int, cell, first: np.ndarray) -> np.ndarray:
+    """A (T + 1, B, H) buffer of states: ``first`` (h_0 or c_0) in row 0, each step's state written in row t + 1."""
+    S = np.empty((T + 1, B, cell.hidden_size), cell.dtype)
+    S[0] = first
+    return S
+
+
 def _pass_frozen(dprev, d, frozen, t) -> None:
     """At a frozen step the state was copied, so its gradient passes through unchanged."""
     if frozen is not None:
@@ -67,8 +74,7 @@ class RNNKernel:
     def forward(cell, Ax, state, mask=None):
         T, B, H = Ax.shape
         frozen = _frozen(mask)
-        Hs = np.empty((T + 1, B, H), cell.dtype)
-        Hs[0] = state[0]
+        Hs = _states(T, B, cell, state[0])
         W_hT = cell.W_hh.T.copy()             # contiguous: a faster product each step
         for t in range(T):
             h = Hs[t + 1]
@@ -118,10 +124,8 @@ class LSTMKernel:
         H, dtype = cell.hidden_size, cell.dtype
         frozen = _frozen(mask)
         gates = Ax                                            # the input term of every step, overwritten
-        Hs = np.empty((T + 1, B, H), dtype)
-        Cs = np.empty((T + 1, B, H), dtype)
+        Hs, Cs = _states(T, B, cell, state[0]), _states(T, B, cell, state[1])
         tanh_C = np.empty((T, B, H), dtype)
-        Hs[0], Cs[0] = state
         # tanh(a_g) = 2 sigmoid(2 a_g) - 1: double the g rows once (input terms of all steps, and a
         # contiguous copy of W_hh^T), so that each step needs one sigmoid over all four gates.
         # A doubled a_g of +-inf is harmless: sigmoid gives 1 or 0, so g = tanh(a_g) = +-1 exactly.
@@ -204,8 +208,7 @@ class GRUKernel:
         H, dtype = cell.hidden_size, cell.dtype
         frozen = _frozen(mask)
         gates = Ax                                            # the input term of every step, overwritten
-        Hs = np.empty((T + 1, B, H), dtype)
-        Hs[0] = state[0]
+        Hs = _states(T, B, cell, state[0])
         HN = np.empty((T, B, H), dtype)                       # h_prev W_hn^T + b_hn, kept for backward
         W_hT = cell.W_hh.T.copy()
         ah = np.empty((B, 3 * H), dtype)

@@ -122,11 +122,8 @@ class Embedding(Module):
         self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
         self.dtype = check_dtype_arg(dtype)
         self.add_parameter("W_embed", as_rng(rng).standard_normal((num_embeddings, embedding_dim)))
+        self.output_size = self.embedding_dim               # what the next layer reads per token
         self._ids: np.ndarray | None = None
-
-    @property
-    def output_size(self) -> int:
-        return self.embedding_dim
 
     def extra_repr(self):
         return f"num_embeddings={self.num_embeddings}, embedding_dim={self.embedding_dim}, dtype={self.dtype}"
@@ -155,12 +152,8 @@ class OneHot(Module):
 
     def __init__(self, num_classes: int, *, dtype=np.float64):
         super().__init__()
-        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.num_classes = self.output_size = check_positive_int("num_classes", num_classes)
         self.dtype = check_dtype_arg(dtype)
-
-    @property
-    def output_size(self) -> int:
-        return self.num_classes
 
     def extra_repr(self):
         return f"num_classes={self.num_classes}"

@@ -145,6 +145,11 @@ class _Reader(_OneStack):
         super().__init__(config, check_positive_int(self.num_outputs_key, num_outputs), bidirectional, rng, fast,
                          cell_kwargs)
 
+    def read(self, ids: np.ndarray, lengths=None):
+        """ids (T, B) (lengths (B,) or None) -> the stack's outputs (T, B, Dirs*H) and its final state."""
+        _check_ids("ids", ids, (None, None), self.vocab_size)
+        return self.rnn.forward(self.embed.forward(ids), None, lengths)
+
 
 class SequenceClassifier(_Reader):
     """Many-to-one: read a whole sequence, classify it from the final state.
@@ -170,13 +175,8 @@ class SequenceClassifier(_Reader):
         super().__init__(vocab_size, num_classes, hidden_size, cell, embedding_dim, num_layers, bidirectional,
                          dropout, dtype, rng, fast, cell_kwargs)
 
-    @property
-    def num_classes(self) -> int:
-        return self.out.out_features
-
     def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
-        _check_ids("ids", ids, (None, None), self.vocab_size)
-        outputs, state = self.rnn.forward(self.embed.forward(ids), None, lengths)
+        outputs, state = self.read(ids, lengths)
         h_n = state[0] if isinstance(state, tuple) else state           # (L*Dirs, B, H)
         Dirs = self.rnn.num_directions
         feature = np.concatenate(list(h_n[-Dirs:]), axis=-1)             # last layer: (B, Dirs*H)
@@ -199,6 +199,10 @@ class SequenceClassifier(_Reader):
     def predict(self, ids: np.ndarray, lengths=None) -> np.ndarray:
         return np.argmax(self.forward(ids, lengths), axis=-1)
 
+    @property
+    def num_classes(self) -> int:
+        return self.out.out_features
+
 
 class SequenceTagger(_Reader):
     """Many-to-many, synced: one label per input token (e.g. "is this word a name?").
@@ -207,8 +211,8 @@ class SequenceTagger(_Reader):
     tag see the whole sentence (both directions concatenated).
 
     Args: vocab_size V, num_tags C, hidden_size H, cell ("lstm" default),
-    embedding_dim, num_layers, bidirectional, dropout, dtype, rng, fast, and the
-    cells' keyword arguments.
+    bidirectional (each tag then sees the whole sentence), num_layers,
+    embedding_dim, dropout, dtype, rng, fast, and the cells' keyword arguments.
 
     ``forward(ids, lengths=None) -> logits``: ids (T, B) -> (T, B, C); rows past a
     sequence's end are to be masked in the loss (``lengths_to_mask``).
@@ -219,19 +223,13 @@ class SequenceTagger(_Reader):
     num_outputs_key = "num_tags"
 
     def __init__(self, vocab_size: int, num_tags: int, hidden_size: int, cell: str = "lstm", *,
-                 embedding_dim: int | None = None, num_layers: int = 1, bidirectional: bool = False,
+                 bidirectional: bool = False, num_layers: int = 1, embedding_dim: int | None = None,
                  dropout: float = 0.0, dtype=np.float64, rng=None, fast: bool = True, **cell_kwargs):
         super().__init__(vocab_size, num_tags, hidden_size, cell, embedding_dim, num_layers, bidirectional,
                          dropout, dtype, rng, fast, cell_kwargs)
 
-    @property
-    def num_tags(self) -> int:
-        return self.out.out_features
-
     def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
-        _check_ids("ids", ids, (None, None), self.vocab_size)
-        H, _ = self.rnn.forward(self.embed.forward(ids), None, lengths)
-        return self.out.forward(H)
+        return self.out.forward(self.read(ids, lengths)[0])
 
     def backward(self, dlogits: np.ndarray):
         dX, _ = self.rnn.backward(self.out.backward(dlogits, "dlogits"), input_grad=self._input_grad)
@@ -243,6 +241,10 @@ class SequenceTagger(_Reader):
         if lengths is not None:
             tags[np.arange(ids.shape[0])[:, None] >= np.asarray(lengths)] = -1
         return tags
+
+    @property
+    def num_tags(self) -> int:
+        return self.out.out_features
 
 
 class Seq2Seq(_Model):

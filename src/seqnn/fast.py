@@ -54,6 +54,12 @@ def _frozen(mask):
     return None if mask is None else ~mask
 
 
+def _sizes(cell, Ax: np.ndarray, mask):
+    """``(T, B, H, dtype, frozen)`` of the sequence a kernel runs (``frozen``: the steps past each end, or None)."""
+    T, B, _ = Ax.shape
+    return T, B, cell.hidden_size, cell.dtype, _frozen(mask)
+
+
 def _states(T: int, B: int, cell, first: np.ndarray) -> np.ndarray:
     """A (T + 1, B, H) buffer of states: ``first`` (h_0 or c_0) in row 0, each step's state written in row t + 1."""
     S = np.empty((T + 1, B, cell.hidden_size), cell.dtype)
@@ -120,9 +126,7 @@ class LSTMKernel:
 
     @staticmethod
     def forward(cell, Ax, state, mask=None):
-        T, B, _ = Ax.shape
-        H, dtype = cell.hidden_size, cell.dtype
-        frozen = _frozen(mask)
+        T, B, H, dtype, frozen = _sizes(cell, Ax, mask)
         gates = Ax                                            # the input term of every step, overwritten
         Hs, Cs = _states(T, B, cell, state[0]), _states(T, B, cell, state[1])
         tanh_C = np.empty((T, B, H), dtype)
@@ -204,11 +208,9 @@ class GRUKernel:
 
     @staticmethod
     def forward(cell, Ax, state, mask=None):
-        T, B, _ = Ax.shape
-        H, dtype = cell.hidden_size, cell.dtype
-        frozen = _frozen(mask)
-        gates = Ax                                            # the input term of every step, overwritten
+        T, B, H, dtype, frozen = _sizes(cell, Ax, mask)
         Hs = _states(T, B, cell, state[0])
+        gates = Ax                                            # the input term of every step, overwritten
         HN = np.empty((T, B, H), dtype)                       # h_prev W_hn^T + b_hn, kept for backward
         W_hT = cell.W_hh.T.copy()
         ah = np.empty((B, 3 * H), dtype)

@@ -23,6 +23,7 @@ from typing import Any
 import json
 import os
 import zipfile
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -195,8 +196,14 @@ def _check_sizes(headers: dict, name: str, config: dict) -> None:
                          f"{size(free)} this machine has available")
 
 
-def _open(path):
-    """The archive at ``path`` (an ``NpzFile``) and its entries' headers; any damage is one ValueError."""
+DAMAGE = (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError)
+"""What a damaged, truncated or foreign file raises somewhere in numpy, zipfile or json."""
+
+
+@contextmanager
+def _archive(path):
+    """The .npz at ``path`` and its entries' headers, open for the block; any damage, there or in the
+    block, is one ValueError saying the file is not a valid seqnn model file, and why."""
     path = check_path("path", path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no such file: {path}")
@@ -206,7 +213,7 @@ def _open(path):
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise ValueError("it is a single .npy array, not an .npz archive")
-        try:
+        with data:
             headers = _headers(data)
             if "__format__" not in headers or str(data["__format__"]) != FORMAT:
                 raise ValueError(f"it has no '{FORMAT}' format mark")
@@ -214,19 +221,12 @@ def _open(path):
                 if key in headers and _nbytes(headers[key]) > STRING_LIMIT:
                     raise ValueError(f"entry {key} declares {size(_nbytes(headers[key]))}, more than a seqnn "
                                      "file holds")
-        except BaseException:
-            data.close()
-            raise
-    except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
-        raise _invalid(path, err) from None
-    return path, data, headers
-
-
-def _invalid(path: str, err: BaseException) -> ValueError:
-    reason = str(err) or type(err).__name__
-    if "pickle" in reason:              # numpy's guess for any unknown bytes; never suggest unpickling
-        reason = "it is not a NumPy .npz archive"
-    return ValueError(f"path: {path} is not a valid seqnn model file ({reason})")
+            yield data, headers
+    except DAMAGE as err:
+        reason = str(err) or type(err).__name__
+        if "pickle" in reason:          # numpy's guess for any unknown bytes; never suggest unpickling
+            reason = "it is not a NumPy .npz archive"
+        raise ValueError(f"path: {path} is not a valid seqnn model file ({reason})") from None
 
 
 def _read(path):
@@ -235,19 +235,15 @@ def _read(path):
     Every entry's header is checked against the config (``_check_sizes``) before
     any entry is decompressed.
     """
-    path, data, headers = _open(path)
-    try:
-        with data:
-            name = str(data["__class__"])
-            config = json.loads(str(data["__config__"]))
-            if not isinstance(config, dict):
-                raise ValueError("its config is not a mapping")
-            _check_sizes(headers, name, config)
-            vocab = Vocabulary.from_config(json.loads(str(data["__vocab__"]))) if "__vocab__" in headers else None
-            state = {k: data[k] for k in headers if not k.startswith("__")}
-            training = _unpack(json.loads(str(data[TRAINING])), data) if TRAINING in headers else None
-    except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
-        raise _invalid(path, err) from None
+    with _archive(path) as (data, headers):
+        name = str(data["__class__"])
+        config = json.loads(str(data["__config__"]))
+        if not isinstance(config, dict):
+            raise ValueError("its config is not a mapping")
+        _check_sizes(headers, name, config)
+        vocab = Vocabulary.from_config(json.loads(str(data["__vocab__"]))) if "__vocab__" in headers else None
+        state = {k: data[k] for k in headers if not k.startswith("__")}
+        training = _unpack(json.loads(str(data[TRAINING])), data) if TRAINING in headers else None
     return name, config, vocab, state, training
 
 
@@ -257,14 +253,10 @@ def read_record(path) -> dict | None:
     Cheap: one small entry is read. None for a plain model file. A damaged or
     foreign file raises ``ValueError``, as ``load`` does.
     """
-    path, data, headers = _open(path)
-    try:
-        with data:
-            record = json.loads(str(data[TRAINING])) if TRAINING in headers else None
-    except (ValueError, KeyError, TypeError, EOFError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as err:
-        raise _invalid(path, err) from None
-    if record is not None and not isinstance(record, dict):
-        raise _invalid(path, ValueError("its training record is not a mapping"))
+    with _archive(path) as (data, headers):
+        record = json.loads(str(data[TRAINING])) if TRAINING in headers else None
+        if record is not None and not isinstance(record, dict):
+            raise ValueError("its training record is not a mapping")
     return record
 
 

@@ -449,8 +449,8 @@ TRAIN = {
 }
 
 SAMPLE = {
-    "n negative": (lambda: generate(model(), np.array([1]), -1), ValueError, "n: expected a number of tokens >= 0"),
-    "n a float": (lambda: generate(model(), np.array([1]), 2.5), ValueError, "n: expected a number of tokens"),
+    "n negative": (lambda: generate(model(), np.array([1]), -1), ValueError, "n: expected an int >= 0, got -1"),
+    "n a float": (lambda: generate(model(), np.array([1]), 2.5), ValueError, "n: expected an int >= 0, got 2.5"),
     "top_k 0": (lambda: generate(model(), np.array([1]), 3, top_k=0), ValueError,
                 r"top_k: expected an int in \[1, 4\]"),
     "top_k a float": (lambda: generate(model(), np.array([1]), 3, top_k=2.0), ValueError, "top_k: expected an int"),

@@ -252,14 +252,11 @@ def check_lengths(lengths, T: int, B: int | None = None, name: str = "lengths"):
 def check_vocabulary(tokens, specials) -> list:
     """A Vocabulary's arguments: ``tokens`` an iterable of tokens (a string: its characters), ``specials`` a
     list of distinct tokens (a string would be split into characters). Returns ``specials`` as a list."""
-    if isinstance(specials, (str, bytes)):
-        raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], got the string "
-                        f"{specials!r} (a string would be split into characters)")
+    if not isinstance(specials, (list, tuple)):
+        raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], got {specials!r:.40}"
+                        + (" (a string would be split into characters)" if isinstance(specials, str) else ""))
     if isinstance(tokens, (bytes, np.ndarray)) or not hasattr(tokens, "__iter__"):
         raise TypeError(f"tokens: expected a string or a list of tokens, got {type(tokens).__name__}")
-    if not isinstance(specials, (list, tuple)):
-        raise TypeError(f"specials: expected a list of tokens such as ['<pad>', '<eos>'], "
-                        f"got {type(specials).__name__}")
     repeated = sorted({s for s in specials if list(specials).count(s) > 1}, key=str)
     if repeated:
         raise ValueError(f"specials: each special token once, got {repeated} more than once")

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import as_rng, check_choice, check_positive_number
+from ._checks import as_rng, check_choice, check_methods, check_positive_number
 from .module import Module, Parameter
 
 
@@ -84,8 +84,7 @@ def numerical_gradient(f, x: np.ndarray, eps: float = 1e-3, order: int = 4) -> n
     anything but a finite real number.
     """
     check_positive_number("eps", eps)
-    if not callable(f):
-        raise TypeError(f"f: expected a function () -> loss that reads x, got {type(f).__name__}")
+    check_methods("f", f, ("__call__",), "a function () -> loss that reads x")
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         raise TypeError(f"x: expected a float numpy array (it is perturbed by eps), got "
                         f"{getattr(x, 'dtype', type(x).__name__)}")

@@ -46,7 +46,7 @@ from . import io
 from ._version import __version__
 from .models import CharLM
 from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
-from .runlog import LN2, Pace, Progress, RunLog, clock
+from .runlog import LN2, Pace, Progress, RunLog, clock, writing
 from .runsetup import Run, make_run
 from .sample import generate_text
 from .train import DivergedError, evaluate
@@ -179,11 +179,8 @@ class Session:
         state = {"trainer": self.run.trainer.state_dict(), "options": self.opts, "text": self.run.text_info,
                  "log": self.log.state(), "best_loss": self.best["loss"], "best_step": self.best["step"],
                  "elapsed": self.elapsed, "run_id": self.run_id, "seqnn_version": __version__}
-        path = os.path.join(self.folder, name)
-        try:
-            io.save(self.run.model, path, self.run.vocab, training=state)
-        except OSError as err:
-            raise RunError(cannot_write(path, err, self.folder)) from None
+        with writing(os.path.join(self.folder, name)):        # a failed write names the file
+            io.save(self.run.model, os.path.join(self.folder, name), self.run.vocab, training=state)
 
     def validate(self):
         """(validation loss, whether it is the best so far)."""
@@ -246,6 +243,8 @@ class Session:
             self.tell(f"{SIGNALS[stop.signum]} again: stopped at once, without saving; {intact(self.folder)}. "
                       f"Continue with: seqnn train --resume {self.folder}")
             return 128 + stop.signum
+        except OSError as err:                               # a checkpoint, metrics.csv or loss.png
+            raise RunError(cannot_write(err.filename or self.folder, err, self.folder)) from None
         finally:
             self.log.close()
             for signum, previous in handlers.items():
@@ -278,12 +277,9 @@ class Session:
             if why:
                 raise RunError(self.diverged(f"step {trainer.steps}: {why}"))
             self.elapsed = elapsed0 + time.monotonic() - start
-            try:
-                self.log.add_step(trainer.steps, self.elapsed, loss, norm, chars / max(step_time, 1e-9), val)
-                if val is not None:
-                    self.report(val, bool(is_best))
-            except OSError as err:
-                raise RunError(cannot_write(err.filename or self.folder, err, self.folder)) from None
+            self.log.add_step(trainer.steps, self.elapsed, loss, norm, chars / max(step_time, 1e-9), val)
+            if val is not None:
+                self.report(val, bool(is_best))
             if finishing:
                 return
             self.show.status(trainer.steps, self.status_line(loss, last_val, pace))

@@ -78,11 +78,6 @@ def encode_known(vocab: Vocabulary, text: str, what: str) -> np.ndarray:
 
 
 # --- the model, sized before it is built ---------------------------------------------------------------------------
-def model_config(opts: dict, vocab_size: int) -> dict:
-    return {"vocab_size": vocab_size, "hidden_size": opts["hidden"], "cell": opts["cell"],
-            "num_layers": opts["layers"], "embedding_dim": None}
-
-
 def memory_needed(opts: dict, vocab_size: int) -> dict:
     """Bytes a run of these options needs, by part, estimated before anything is allocated.
 
@@ -92,7 +87,8 @@ def memory_needed(opts: dict, vocab_size: int) -> dict:
     logits, probabilities and their gradient: 4 V per character).
     """
     itemsize = np.dtype(opts["dtype"]).itemsize
-    P = CharLM.count_parameters(model_config(opts, vocab_size))
+    P = CharLM.count_parameters({"vocab_size": vocab_size, "hidden_size": opts["hidden"], "cell": opts["cell"],
+                                 "num_layers": opts["layers"], "embedding_dim": None})
     G = {"rnn": 1, "lstm": 4, "gru": 3}[opts["cell"]]
     chars = opts["seq_len"] * opts["batch"]
     H, V = opts["hidden"], vocab_size

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._checks import as_rng, check_bool, check_int_array, check_positive_number
+from ._checks import as_rng, check_bool, check_count, check_int_array, check_positive_number
 from .functional import softmax
 from .models import check_language_model, lm_forward
 
@@ -61,11 +61,10 @@ def stream(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperatu
     check_int_array("prefix", prefix, (None,), check_language_model(model).vocab_size)
     if len(prefix) == 0:
         raise ValueError("prefix: expected at least one token, got an empty array")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n: expected a number of tokens >= 0, got {n!r}")
+    n = check_count("n", n)
     if not check_bool("greedy", greedy):
         next_token_distribution(np.zeros(model.vocab_size), temperature, top_k)    # check them before the work
-    return _tokens(model, prefix, int(n), greedy, temperature, top_k, as_rng(rng))
+    return _tokens(model, prefix, n, greedy, temperature, top_k, as_rng(rng))
 
 
 def _tokens(model, prefix, n, greedy, temperature, top_k, rng) -> Iterator[int]:
@@ -104,7 +103,7 @@ def stream_text(model, vocab, prefix: np.ndarray, n: int, *, temperature: float 
     """
     if not callable(getattr(vocab, "decode", None)):
         raise TypeError(f"vocab: expected a seqnn.data.Vocabulary, got {type(vocab).__name__}")
-    greedy = _is_zero(temperature)
+    greedy = isinstance(temperature, (int, float)) and temperature == 0      # (a bool or a string is refused below)
     tokens = stream(model, prefix, n, greedy=greedy, temperature=1.0 if greedy else temperature, top_k=top_k,
                     rng=rng)
     return (vocab.tokens[token] for token in tokens)
@@ -114,7 +113,3 @@ def generate_text(model, vocab, prefix: np.ndarray, n: int, *, temperature: floa
                   top_k: int | None = None, rng=None) -> str:
     """The ``n`` tokens of ``stream_text``, joined into one string."""
     return "".join(stream_text(model, vocab, prefix, n, temperature=temperature, top_k=top_k, rng=rng))
-
-
-def _is_zero(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) and value == 0

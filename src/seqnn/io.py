@@ -9,11 +9,8 @@ No pickles: ``np.load(allow_pickle=False)`` reads it, so loading a file cannot
 run code. A checkpoint is also a model file: ``load`` reads its model and
 ignores the rest.
 
-Writing is atomic: the data goes to a temporary file in the same folder
-(``.<name>.seqnn-tmp``), which is then renamed over the target, so a crash
-mid-save never leaves a half-written file (the old file, if any, stays intact).
-An exception removes the temporary file; a hard kill can leave it, and the next
-save of the same target reuses and replaces it.
+Writing is atomic (``_files.write_atomic``): a crash mid-save never leaves a
+half-written file, and the old file, if any, stays intact.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ._checks import check_path
+from ._files import write_atomic
 from ._memory import available_memory, size
 from .data import Vocabulary
 from .models import MODELS
@@ -49,7 +47,7 @@ def save(model: Module, path, vocab: Vocabulary | None = None, *, training: dict
     name = type(model).__name__
     if name not in MODELS or getattr(model, "config", None) is None:
         raise TypeError(f"model: expected one of {sorted(MODELS)}, got {name}")
-    arrays = dict(model.state_dict())
+    arrays: dict[str, Any] = dict(model.state_dict())
     for key, value in arrays.items():
         if not np.isfinite(value).all():
             raise ValueError(f"model: parameter {key} is not finite; refusing to save a diverged model")
@@ -67,39 +65,7 @@ def save(model: Module, path, vocab: Vocabulary | None = None, *, training: dict
             raise TypeError(f"training: expected a dict (e.g. StreamTrainer.state_dict()), "
                             f"got {type(training).__name__}")
         arrays[TRAINING] = np.array(json.dumps(_pack(training, arrays, TRAINING)))
-    _write_atomic(check_path("path", path), arrays)
-
-
-def _write_atomic(path: str, arrays: dict) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"path: {path} is a folder; expected a file path such as "
-                                f"{os.path.join(path, 'model.npz')}")
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"path: the folder of {path} does not exist")
-    # One temporary name per target, next to it: a save killed hard (SIGKILL, power loss) leaves at
-    # most this one file, and the next save of the same target truncates and reuses it.
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.seqnn-tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)  # umask applies
-    except OSError as err:                 # name the user's path, not the hidden temporary one
-        raise type(err)(err.errno, f"path: cannot write {path} in its folder ({err.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)              # atomic on POSIX and Windows
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    if hasattr(os, "O_DIRECTORY"):         # make the rename itself durable
-        dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+    write_atomic(check_path("path", path), lambda f: np.savez(f, **arrays))
 
 
 def _pack(tree, arrays: dict, key: str):

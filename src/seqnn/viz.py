@@ -7,11 +7,11 @@ input at each earlier step; ``plot_gradient_flow`` draws it for several cells
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
 from ._checks import as_rng, check_path, check_positive_int
+from ._files import write_atomic
 from .cells import Cell, make_cell
 from .recurrent import Recurrent
 
@@ -83,9 +83,6 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     train_bpc = _values("train_bpc", train_bpc, "steps", steps)
     val_bpc = _values("val_bpc", val_bpc, "val_steps", val_steps)
     path = check_path("path", path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"path: the folder of {path} does not exist")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -108,9 +105,7 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    tmp = os.path.join(folder, "." + os.path.basename(path) + ".tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
 
 
 def _steps(name: str, steps) -> np.ndarray:

@@ -19,18 +19,10 @@ import argparse
 import os
 import sys
 import time
+from contextlib import suppress
 
 from ._version import __version__
 from .options import EVALUATE, SAMPLE, TRAIN, RunError, flag
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows "(default: ...)" for options whose default is a value; the others say theirs in words."""
-
-    def _get_help_string(self, action):
-        if action.default is None or action.default is False or "default:" in (action.help or ""):
-            return action.help
-        return super()._get_help_string(action)
 
 
 class Parser(argparse.ArgumentParser):
@@ -41,13 +33,13 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_options(parser, table, defaults: bool = True) -> None:
-    """One argparse option per row of ``table``, in the row's group; ``defaults=False`` leaves every default
-    None (so that ``seqnn train --resume`` knows what was given) and writes it into the help instead."""
+    """One argparse option per row of ``table``, in the row's group, its default in its help; ``defaults=False``
+    leaves every default None in the parser (so that ``seqnn train --resume`` knows what was given)."""
     groups: dict = {}
     for row in table:
         group = groups.get(row.group) or groups.setdefault(row.group, parser.add_argument_group(row.group)
                                                            if row.group else parser)
-        shown = "" if defaults or row.default is None or "default:" in row.help else f" (default: {row.default})"
+        shown = "" if row.default is None or "default:" in row.help else f" (default: {row.default})"
         group.add_argument(flag(row.name), type=row.type, choices=row.choices, help=row.help + shown,
                            default=row.default if defaults else None)
 
@@ -61,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     debug = Parser(add_help=False)
     debug.add_argument("--debug", action="store_true", help="on an unexpected error, show the whole traceback")
-    common: dict[str, Any] = dict(formatter_class=HelpFormatter, parents=[debug])
+    common: dict[str, Any] = dict(parents=[debug])
 
     t = sub.add_parser("train", **common, help="train a character-level language model (CharLM)",
                        description="Train a character-level language model (CharLM) with truncated BPTT on UTF-8 "
@@ -219,10 +211,8 @@ def main(argv=None) -> int:
 
 
 def _say(line: str) -> None:
-    try:
+    with suppress(OSError, ValueError):                # what was printed so far comes first
         sys.stdout.flush()
-    except (OSError, ValueError):
-        pass
     print(line, file=sys.stderr)
 
 

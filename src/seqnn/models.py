@@ -43,10 +43,6 @@ def _check_ids(name: str, ids: np.ndarray, shape, upper: int) -> None:
         raise ValueError(f"{name}: expected at least one time step and one sequence, got shape {ids.shape}")
 
 
-def _zeros_like_state(state):
-    return tuple(np.zeros_like(s) for s in state) if isinstance(state, tuple) else np.zeros_like(state)
-
-
 INITIALIZERS = ("recurrent_init", "input_init", "forget_bias")
 """Cell arguments that only set starting values: a config (what rebuilds a model) leaves them out."""
 
@@ -186,7 +182,7 @@ class SequenceClassifier(_Reader):
     def backward(self, dlogits: np.ndarray):
         dfeature = self.out.backward(dlogits, "dlogits")                 # (B, Dirs*H); no forward: raises
         out_shape, state = self._shapes
-        dstate = _zeros_like_state(state)
+        dstate = tuple(map(np.zeros_like, state)) if isinstance(state, tuple) else np.zeros_like(state)
         dh_n = dstate[0] if isinstance(dstate, tuple) else dstate
         Dirs, H = self.rnn.num_directions, self.rnn.hidden_size
         for d in range(Dirs):

@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from collections import deque
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import numpy as np
 
@@ -140,10 +140,8 @@ class RunLog:
             self._file.flush()
 
     def close(self) -> None:
-        try:
+        with suppress(OSError):      # a failed write was reported already
             self._file.close()
-        except OSError:              # the failed write was reported already
-            pass
 
     def plot(self) -> str:
         """Draw loss.png; returns a one-line note on where it went (or why not)."""

@@ -42,6 +42,14 @@ def test_clip_grad_norm_leaves_small_gradients_alone():
     assert np.array_equal(ps[0].grad, [0.3, 0.4])
 
 
+def test_clip_grad_norm_takes_a_norm_already_computed():
+    a, b = params_with_grads([3.0, 0.0], [0.0, 4.0]), params_with_grads([3.0, 0.0], [0.0, 4.0])
+    assert seqnn.clip_grad_norm(a, 1.0) == seqnn.clip_grad_norm(b, 1.0, norm=seqnn.optim.grad_norm(b)) == 5.0
+    assert all(np.array_equal(p.grad, q.grad) for p, q in zip(a, b))
+    with pytest.raises(ValueError, match="norm: expected a finite number, got nan"):
+        seqnn.clip_grad_norm(params_with_grads([1.0]), 1.0, norm=float("nan"))
+
+
 def test_clip_grad_norm_refuses_nan():
     with pytest.raises(ValueError, match=r"gradients: parameter \(params\[0\], shape \(2,\)\) has a gradient of nan"):
         seqnn.clip_grad_norm(params_with_grads([np.nan, 1.0]), 1.0)

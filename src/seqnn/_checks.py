@@ -257,7 +257,7 @@ def check_vocabulary(tokens, specials) -> list:
                         + (" (a string would be split into characters)" if isinstance(specials, str) else ""))
     if isinstance(tokens, (bytes, np.ndarray)) or not hasattr(tokens, "__iter__"):
         raise TypeError(f"tokens: expected a string or a list of tokens, got {type(tokens).__name__}")
-    repeated = sorted({s for s in specials if list(specials).count(s) > 1}, key=str)
+    repeated = sorted({s for s in specials if specials.count(s) > 1}, key=str)
     if repeated:
         raise ValueError(f"specials: each special token once, got {repeated} more than once")
     return list(specials)

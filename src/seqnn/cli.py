@@ -110,7 +110,7 @@ def cmd_train(args) -> int:
 
 def cmd_sample(args) -> int:
     from .data import read_text
-    from .runsetup import encode_known, load_charlm
+    from .runsetup import default_prime, encode_known, load_charlm
     from .sample import stream_text
     model, vocab, _, _, notes = load_charlm(args.checkpoint)
     for note in notes:
@@ -119,7 +119,7 @@ def cmd_sample(args) -> int:
     if args.prime_file is not None:
         prime = read_text([args.prime_file])
     elif args.prime is None:                           # a newline, or the first token of a vocabulary without one
-        prime = "\n" if "\n" in vocab.index else vocab.tokens[0]
+        prime = default_prime(vocab)
     else:
         prime = args.prime
     if prime == "":
@@ -151,7 +151,7 @@ def cmd_evaluate(args) -> int:
 
     from .options import DEFAULTS, saved_options
     from .runlog import LN2
-    from .runsetup import check_same_text, encode_known, load_charlm, load_text, split
+    from .runsetup import check_same_text, encode_known, load_charlm, load_text, sha256, split
     from .train import evaluate
     model, vocab, training, path, notes = load_charlm(args.checkpoint)
     for note in notes:
@@ -164,7 +164,7 @@ def cmd_evaluate(args) -> int:
         if not training:
             raise RunError(f"{path}: holds no training record, so there is no validation text to use; give TEXT")
         text, described, _ = load_text(training["text"]["files"])
-        check_same_text(text, described, training["text"], "TEXT (none given)")
+        check_same_text(sha256(text), described, training["text"], "TEXT (none given)")
         _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
         described = f"the validation split of {described}"
     if len(ids) < 2:

@@ -41,13 +41,14 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndar
     m = None if mask is None else check_mask("mask", mask, lead).reshape(-1).astype(logits.dtype)
 
     N, y = targets.size, targets.reshape(-1)                       # every row of logits is one prediction
+    rows = np.arange(N)
     logp = log_softmax(logits.reshape(N, V))                       # (N, V)
     scale = 1.0 / (N if m is None else m.sum()) if reduction == "mean" else 1.0
-    losses = -logp[np.arange(N), y]                                # -log p(y_t) of every token
+    losses = -logp[rows, y]                                        # -log p(y_t) of every token
     loss = losses.sum() if m is None else (losses * m).sum()
 
     dlogits = np.exp(logp)                                         # the softmax p ...
-    dlogits[np.arange(N), y] -= 1.0                                # ... minus the one-hot target: p - y
+    dlogits[rows, y] -= 1.0                                        # ... minus the one-hot target: p - y
     if m is not None:
         dlogits *= m[:, None]
     dlogits *= scale

@@ -17,28 +17,20 @@ import math
 
 import numpy as np
 
-from ._checks import (check_bool, check_count, check_fraction, check_function, check_positive_number,
+from ._checks import (check_bool, check_count, check_fraction, check_function, check_positive_number, check_real,
                       check_state_dict)
 from .module import Parameter, parameter_list
 
 
-def _nonfinite(params) -> str | None:
-    """The first parameter whose gradient holds a NaN or an inf, described; None if all are finite."""
+UNCLIPPABLE = "gradients: {}; a NaN or inf gradient cannot be clipped"
+
+
+def _finite_grads(params, error: type, message: str) -> None:
+    """Refuse a NaN or inf gradient: ``error(message)``, its ``{}`` naming the first parameter that holds one."""
     for k, p in enumerate(params):
         if not np.isfinite(p.grad).all():
             bad = p.grad[~np.isfinite(p.grad)].flat[0]
-            return f"{p.name} (params[{k}], shape {p.value.shape}) has a gradient of {bad}"
-    return None
-
-
-def _clippable(params) -> list[Parameter]:
-    """``params`` as a list, refusing a NaN or inf gradient: it cannot be clipped (the norm would be NaN;
-    np.clip would pass a NaN on, and make an inf look like the threshold)."""
-    params = parameter_list(params)
-    bad = _nonfinite(params)
-    if bad is not None:
-        raise ValueError(f"gradients: {bad}; a NaN or inf gradient cannot be clipped")
-    return params
+            raise error(message.format(f"{p.name} (params[{k}], shape {p.value.shape}) has a gradient of {bad}"))
 
 
 def grad_norm(params) -> float:
@@ -49,25 +41,28 @@ def grad_norm(params) -> float:
     """
     params = parameter_list(params, allow_empty=True)
     total = sum(float(np.vdot(p.grad, p.grad)) for p in params)
-    if math.isfinite(total) or _nonfinite(params) is not None:
+    if math.isfinite(total) or not all(np.isfinite(p.grad).all() for p in params):
         return math.sqrt(total)
     top = max(float(np.abs(p.grad).max()) for p in params if p.grad.size)
     return top * math.sqrt(sum(float(np.vdot(p.grad / top, p.grad / top)) for p in params))
 
 
-def clip_grad_norm(params, max_norm: float) -> float:
+def clip_grad_norm(params, max_norm: float, *, norm: float | None = None) -> float:
     """Rescale all gradients together so that their global L2 norm is at most ``max_norm``.
 
     ``norm = sqrt(sum over every parameter of sum(grad**2))``; if it exceeds
     ``max_norm`` every gradient is multiplied by ``max_norm / (norm + 1e-6)``
     (PyTorch's rule). One common factor keeps the gradient's direction.
+    ``norm``: that norm, if the caller has computed it already (``grad_norm``).
 
     Returns the norm *before* clipping (log it: it shows exploding gradients).
     Raises ValueError if the norm is not finite (a NaN or inf gradient).
     """
-    params = _clippable(params)
+    params = parameter_list(params)
     check_positive_number("max_norm", max_norm)
-    norm = grad_norm(params)
+    norm = grad_norm(params) if norm is None else check_real("norm", norm)
+    if not math.isfinite(norm):
+        _finite_grads(params, ValueError, UNCLIPPABLE)
     if norm > max_norm:
         scale = max_norm / (norm + 1e-6)
         for p in params:
@@ -82,8 +77,9 @@ def clip_grad_value(params, clip_value: float) -> None:
     (min-char-rnn's ``np.clip(dparam, -5, 5)``). Raises ValueError, as
     ``clip_grad_norm`` does, if a gradient holds a NaN or an inf.
     """
-    params = _clippable(params)
+    params = parameter_list(params)
     check_positive_number("clip_value", clip_value)
+    _finite_grads(params, ValueError, UNCLIPPABLE)   # np.clip would pass a NaN on, make an inf the limit
     for p in params:
         np.clip(p.grad, -clip_value, clip_value, out=p.grad)
 
@@ -119,9 +115,7 @@ class Optimizer:
         if the learning-rate schedule returns anything but a positive number:
         a step never writes NaN into the weights.
         """
-        bad = _nonfinite(self.params)
-        if bad is not None:
-            raise FloatingPointError(f"optimizer step {self.steps + 1}: {bad}; nothing was updated")
+        _finite_grads(self.params, FloatingPointError, f"optimizer step {self.steps + 1}: {{}}; nothing was updated")
         if self.lr_schedule is not None:
             self.lr = check_positive_number(f"lr_schedule (at step {self.steps})", self.lr_schedule(self.steps))
         for k, p in enumerate(self.params):

@@ -47,7 +47,7 @@ from ._version import __version__
 from .models import CharLM
 from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
 from .runlog import LN2, Pace, Progress, RunLog, clock, writing
-from .runsetup import Run, make_run
+from .runsetup import Run, default_prime, make_run
 from .sample import generate_text
 from .train import DivergedError, evaluate
 
@@ -201,7 +201,7 @@ class Session:
         self.show.say(f"step {step}: validation {val:.4f} nats/char = {val / LN2:.3f} bits/char{mark}")
         if self.opts["sample_chars"]:
             rng = np.random.default_rng([self.opts["seed"], step])      # a function of the step: resumable
-            prime = self.run.vocab.encode("\n" if "\n" in self.run.vocab.index else self.run.vocab.tokens[0])
+            prime = self.run.vocab.encode(default_prime(self.run.vocab))
             text = generate_text(self.run.model, self.run.vocab, prime, self.opts["sample_chars"], temperature=0.8,
                                  rng=rng)
             self.show.say("\n".join("    " + line for line in text.split("\n")))
@@ -414,11 +414,9 @@ def claimed(folder: str, create: bool = True):
 
 def clear(folder: str) -> list[str]:
     """Remove a previous run's files (and any temporary file a killed save left); returns the names removed."""
-    removed = []
+    removed = [name for name in RUN_FILES if os.path.exists(os.path.join(folder, name))]
     for name in RUN_FILES:
-        if os.path.exists(os.path.join(folder, name)):
-            os.remove(os.path.join(folder, name))
-            removed.append(name)
-        if os.path.exists(os.path.join(folder, f".{name}.seqnn-tmp")):
-            os.remove(os.path.join(folder, f".{name}.seqnn-tmp"))
+        for path in (os.path.join(folder, name), os.path.join(folder, f".{name}.seqnn-tmp")):
+            if os.path.exists(path):
+                os.remove(path)
     return removed

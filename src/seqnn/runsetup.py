@@ -18,15 +18,15 @@ import numpy as np
 
 from . import io
 from ._memory import available_memory, size
+from .cells import CELLS
 from .data import Vocabulary, batchify, read_text
 from .models import CharLM
-from .optim import SGD, Adagrad, Adam, RMSProp
+from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp
 from .options import RunError
 from .train import StreamTrainer
 
 CORPUS = "Alice's Adventures in Wonderland (Lewis Carroll, 1865; public domain)"
-OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
-SLOTS = {"sgd": 0, "adagrad": 1, "rmsprop": 1, "adam": 2}          # arrays of the parameters' size each keeps
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
 
 
 # --- the text ----------------------------------------------------------------------------------------------------
@@ -60,11 +60,17 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def check_same_text(text: str, described: str, trained_on: dict, what: str) -> None:
-    """Refuse a text that is not the one a run trained on (``trained_on``: a checkpoint's text record)."""
-    if sha256(text) != trained_on["sha256"]:
+def check_same_text(digest: str, described: str, trained_on: dict, what: str) -> None:
+    """Refuse a text (``digest``: its ``sha256``) that is not the one a run trained on (``trained_on``: a
+    checkpoint's text record)."""
+    if digest != trained_on["sha256"]:
         raise RunError(f"{what}: the text ({described}) is not the text this run trained on "
                        f"({trained_on['chars']:,} characters, sha256 {trained_on['sha256'][:12]}...)")
+
+
+def default_prime(vocab: Vocabulary) -> str:
+    """What a sample starts from when no prime is given: a newline, or the first token of a vocabulary without one."""
+    return "\n" if "\n" in vocab.index else vocab.tokens[0]
 
 
 def encode_known(vocab: Vocabulary, text: str, what: str) -> np.ndarray:
@@ -89,10 +95,11 @@ def memory_needed(opts: dict, vocab_size: int) -> dict:
     itemsize = np.dtype(opts["dtype"]).itemsize
     P = CharLM.count_parameters({"vocab_size": vocab_size, "hidden_size": opts["hidden"], "cell": opts["cell"],
                                  "num_layers": opts["layers"], "embedding_dim": None})
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[opts["cell"]]
+    G = CELLS[opts["cell"]].num_gates
     chars = opts["seq_len"] * opts["batch"]
     H, V = opts["hidden"], vocab_size
-    return {"parameters": P * itemsize, "gradients and optimizer state": (1 + SLOTS[opts["optimizer"]]) * P * itemsize,
+    slots = len(OPTIMIZERS[opts["optimizer"]].slots)              # arrays of the parameters' size it keeps
+    return {"parameters": P * itemsize, "gradients and optimizer state": (1 + slots) * P * itemsize,
             "activations of one step": chars * (opts["layers"] * (2 * G + 6) * H + 4 * V) * itemsize}
 
 
@@ -129,8 +136,9 @@ def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: V
     ``trained_on`` (a checkpoint's text record): the text must be that one.
     """
     text, described, stored_paths = load_text(text_paths)
+    digest = sha256(text)                                # once: a large text takes a while
     if trained_on is not None:
-        check_same_text(text, described, trained_on, "--resume")
+        check_same_text(digest, described, trained_on, "--resume")
     vocab = vocab or Vocabulary(text)
     train_ids, val_ids = split(encode_known(vocab, text, "TEXT"), opts["val_fraction"], opts["batch"],
                                opts["seq_len"])
@@ -142,7 +150,7 @@ def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: V
     optimizer = OPTIMIZERS[opts["optimizer"]](model.parameters(), lr=opts["lr"])
     trainer = StreamTrainer(model, batchify(train_ids, opts["batch"]), opts["seq_len"], optimizer,
                             opts["clip"] or None)
-    text_info = {"files": stored_paths, "sha256": sha256(text), "chars": len(text)}
+    text_info = {"files": stored_paths, "sha256": digest, "chars": len(text)}
     return Run(opts, text, described, text_info, vocab, model, trainer, len(train_ids), val_ids)
 
 

@@ -103,7 +103,7 @@ def stream_text(model, vocab, prefix: np.ndarray, n: int, *, temperature: float 
     """
     if not callable(getattr(vocab, "decode", None)):
         raise TypeError(f"vocab: expected a seqnn.data.Vocabulary, got {type(vocab).__name__}")
-    greedy = isinstance(temperature, (int, float)) and temperature == 0      # (a bool or a string is refused below)
+    greedy = not isinstance(temperature, bool) and isinstance(temperature, (int, float)) and temperature == 0
     tokens = stream(model, prefix, n, greedy=greedy, temperature=1.0 if greedy else temperature, top_k=top_k,
                     rng=rng)
     return (vocab.tokens[token] for token in tokens)

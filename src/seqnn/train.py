@@ -100,7 +100,7 @@ def _step(model, inputs, targets, optimizer, clip_norm, loss, mask, where: str) 
     norm = grad_norm(params)
     _guard(norm, f"the gradient norm is {norm}", where)
     if clip_norm is not None:
-        clip_grad_norm(params, clip_norm)
+        clip_grad_norm(params, clip_norm, norm=norm)      # the norm just computed, not a second time
     if optimizer is not None:
         optimizer.step()
     return Step(value, norm, state)

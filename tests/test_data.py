@@ -10,9 +10,38 @@ def test_vocabulary_is_sorted_and_round_trips():
     v = Vocabulary("hello world")
     assert v.tokens == sorted(set("hello world"))
     assert v.decode(v.encode("hello")) == "hello"
-    assert v.encode("hello").dtype == np.int64
+    assert v.encode("hello").dtype == v.dtype == np.uint8
     assert Vocabulary(["b", "a", "b"]).tokens == ["a", "b"]
     assert Vocabulary(["cat", "dog"]).decode([1, 0], sep=" ") == "dog cat"
+
+
+# Texts of every width Python keeps a string in: ASCII (1 byte a character), the Basic Multilingual Plane (2),
+# characters beyond it (4, and 2 UTF-16 units each), and a lone surrogate (which UTF-16 cannot encode).
+WIDE_TEXTS = ["hello world\n", "Ärger — ça va?\n", "smile \U0001F600 and \u00e9\U0001F680!", "odd \ud800 one"]
+
+
+@pytest.mark.parametrize("text", WIDE_TEXTS)
+@pytest.mark.parametrize("block", [3, 1 << 22])
+def test_encoding_a_text_matches_the_token_by_token_definition(text, block, monkeypatch):
+    import seqnn.data
+    monkeypatch.setattr(seqnn.data, "BLOCK", block)        # several blocks, the last one partial, or one
+    v = Vocabulary(text * 5)
+    assert v.tokens == sorted(set(text))
+    ids = v.encode(text * 5)
+    assert ids.tolist() == [v.index[c] for c in text * 5]
+    assert v.decode(ids) == text * 5 and v.decode(ids.astype(np.int64)) == text * 5
+    with pytest.raises(ValueError, match=r"unknown token 'x' at position 7"):
+        Vocabulary(text.replace("x", "")).encode(text.replace("x", "")[:7] + "x")
+
+
+def test_ids_take_the_smallest_unsigned_type_that_holds_them():
+    assert Vocabulary([chr(c) for c in range(256)]).dtype == np.uint8
+    assert Vocabulary([chr(c) for c in range(257)]).dtype == np.uint16
+    assert Vocabulary([str(c) for c in range(70_000)]).dtype == np.uint32
+    words = Vocabulary(["cat", "dog"], specials=["<pad>"])
+    assert words.encode(["dog", "cat"]).tolist() == [2, 1] and words.encode(["dog"]).dtype == np.uint8
+    with pytest.raises(ValueError, match="unknown token 'c' at position 0"):
+        words.encode("cat")                                # a string is read as characters
 
 
 def test_one_hot():

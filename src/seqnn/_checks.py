@@ -179,8 +179,9 @@ def check_int_array(name: str, ids, shape, upper: int, why: str = "") -> np.ndar
         raise TypeError(f"{name}: expected an integer dtype (token ids), got {ids.dtype}")
     if not _shape_fits(shape, ids.shape):
         raise ValueError(f"{name}: expected shape {_shape_str(shape)}, got {ids.shape}{why}")
-    if ids.size and (ids.min() < 0 or ids.max() >= upper):
-        bad = ids.min() if ids.min() < 0 else ids.max()
+    low = 0 if ids.dtype.kind == "u" or not ids.size else ids.min()      # unsigned ids cannot be negative
+    if ids.size and (low < 0 or ids.max() >= upper):
+        bad = low if low < 0 else ids.max()
         raise ValueError(f"{name}: expected ids in [0, {upper}), got {bad}")
     return ids
 

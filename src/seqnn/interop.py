@@ -262,6 +262,7 @@ def _TorchSequenceModel(model, rnn, out, embed):
             self.rnn, self.out = rnn, out
 
         def inputs(self, ids):
+            ids = ids.long()                     # seqnn's ids are the smallest unsigned type (uint8 for chars)
             if embed is not None:
                 return self.embed(ids)
             return torch.nn.functional.one_hot(ids, vocab_size).to(self.out.weight.dtype)

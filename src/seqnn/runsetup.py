@@ -75,12 +75,13 @@ def default_prime(vocab: Vocabulary) -> str:
 
 def encode_known(vocab: Vocabulary, text: str, what: str) -> np.ndarray:
     """``vocab.encode(text)``, or one line naming every character the vocabulary lacks."""
-    unknown = sorted(set(text) - set(vocab.tokens))
-    if unknown:
-        shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
-        raise RunError(f"{what}: {len(unknown)} character(s) the model's vocabulary does not have: {shown} "
-                       f"(it knows {len(vocab)}: {''.join(vocab.tokens)!r})")
-    return vocab.encode(text)
+    try:
+        return vocab.encode(text)
+    except ValueError:
+        unknown = sorted(set(Vocabulary(text).tokens) - set(vocab.tokens))
+    shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
+    raise RunError(f"{what}: {len(unknown)} character(s) the model's vocabulary does not have: {shown} "
+                   f"(it knows {len(vocab)}: {''.join(vocab.tokens)!r})")
 
 
 # --- the model, sized before it is built ---------------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""How long a big text takes to reach the first training step, and how much memory it needs on the way.
+
+For each size (1, 10 and 50 MB by default) a text is made by repeating the
+bundled corpus with two non-ASCII characters in it (an em dash and an e with
+an acute accent, as a Project Gutenberg text has), so that Python holds it two
+bytes per character, as it would a real book. Each size runs in a fresh process
+(peak memory is the process's own: ``ru_maxrss``, numpy included), which does
+what ``seqnn train`` does before its first step, timed part by part:
+
+    read      read_text: the bytes, decoded, line endings normalised
+    hash      sha256 of the text (once; a resume and evaluate compare it)
+    vocab     Vocabulary(text): the distinct characters
+    encode    the text as ids
+    build     split, batchify, the default model (2 x 256 LSTM), Adam, StreamTrainer
+    step      the first training step (batch 32 x 100 characters)
+
+``--resume`` and ``seqnn evaluate`` pay read + hash + encode (the vocabulary
+comes from the checkpoint). Prints MB/s of the text work, seconds to the first
+step, the peak memory, and the ratio of the largest size to the smallest
+(the goal: at most 4x, peak under 600 MB).
+
+    python benchmarks/bench_text.py                  # 1, 10, 50 MB; about a minute
+    python benchmarks/bench_text.py --sizes 1 10     # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def make_text(path: str, megabytes: float) -> None:
+    from seqnn.runsetup import corpus_path
+    base = corpus_path().read_text(encoding="utf-8").replace("--", "\u2014").replace("cafe", "caf\u00e9")
+    target = int(megabytes * 1_000_000)
+    data = base.encode("utf-8")
+    with open(path, "wb") as f:
+        written = 0
+        while written < target:
+            piece = data[:target - written]
+            piece = piece[:len(piece.decode("utf-8", errors="ignore").encode("utf-8"))]   # whole characters
+            f.write(piece)
+            written += len(piece)
+
+
+def child(path: str) -> None:
+    """One size, in this fresh process: the parts of reaching the first step, timed."""
+    import numpy as np
+
+    from seqnn.data import Vocabulary, batchify, read_text
+    from seqnn.models import CharLM
+    from seqnn.optim import Adam
+    from seqnn.options import new_options
+    from seqnn.runsetup import encode_known, sha256, split
+    from seqnn.train import StreamTrainer
+
+    opts = new_options({"steps": 1})
+    times = {}
+    t = time.perf_counter()
+
+    def lap(name):
+        nonlocal t
+        now = time.perf_counter()
+        times[name], t = now - t, now
+
+    text = read_text([path])
+    lap("read")
+    sha256(text)
+    lap("hash")
+    vocab = Vocabulary(text)
+    lap("vocab")
+    ids = encode_known(vocab, text, "TEXT")
+    lap("encode")
+    train_ids, _ = split(ids, opts["val_fraction"], opts["batch"], opts["seq_len"])
+    model = CharLM(len(vocab), opts["hidden"], opts["cell"], num_layers=opts["layers"], dropout=opts["dropout"],
+                   dtype=np.float32, rng=opts["seed"], forget_bias=1.0)
+    trainer = StreamTrainer(model, batchify(train_ids, opts["batch"]), opts["seq_len"],
+                            Adam(model.parameters(), lr=opts["lr"]), opts["clip"])
+    lap("build")
+    trainer.step()
+    lap("step")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    print(json.dumps({"chars": len(text), "dtype": str(ids.dtype), "times": times, "peak": peak}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1, 10, 50], help="text sizes in MB "
+                        "(default: 1 10 50)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args.child)
+    print(f"{'MB':>5} {'chars':>11} {'ids':>6} | {'read':>6} {'hash':>6} {'vocab':>6} {'encode':>6} "
+          f"{'build':>6} {'step':>6} | {'text MB/s':>9} {'to step s':>9} {'resume s':>8} | {'peak MB':>7}")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mb in args.sizes:
+            path = os.path.join(tmp, f"text-{mb:g}MB.txt")
+            make_text(path, mb)
+            out = subprocess.run([sys.executable, __file__, "--child", path], capture_output=True, text=True,
+                                 check=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            tm = r["times"]
+            text_s = tm["read"] + tm["hash"] + tm["vocab"] + tm["encode"]
+            total = sum(tm.values())
+            resume = tm["read"] + tm["hash"] + tm["encode"]
+            rows.append((mb, total, r["peak"]))
+            print(f"{mb:>5g} {r['chars']:>11,} {r['dtype']:>6} | " + " ".join(f"{tm[k]:>6.2f}" for k in
+                  ("read", "hash", "vocab", "encode", "build", "step")) +
+                  f" | {os.path.getsize(path) / 1e6 / text_s:>9.0f} {total:>9.2f} {resume:>8.2f} | "
+                  f"{r['peak'] / 1e6:>7.0f}", flush=True)
+    if len(rows) > 1:
+        (small, t_small, _), (big, t_big, peak_big) = min(rows), max(rows)
+        print(f"\n{big:g} MB reaches the first step in {t_big / t_small:.2f}x the time {small:g} MB does "
+              f"(goal: at most 4x); its peak memory is {peak_big / 1e6:.0f} MB (goal: under 600 MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -67,6 +67,28 @@ def test_read_text_joins_files_normalises_line_ends_and_keeps_utf8(tmp_path):
     assert read_text(tmp_path / "b.txt") == "über\nmorgen\n"
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"])
+def test_read_text_reads_utf16_and_utf32_announced_by_a_byte_order_mark(encoding, tmp_path):
+    text = "Äpfel \U0001F34E\r\nund Birnen\n"
+    marked = encoding in ("utf-16", "utf-32")              # these codecs write the mark themselves
+    (tmp_path / "a.txt").write_bytes(text.encode(encoding) if marked else ("\ufeff" + text).encode(encoding))
+    assert read_text(tmp_path / "a.txt") == "Äpfel \U0001F34E\nund Birnen\n"
+
+
+@pytest.mark.parametrize("data, message", [
+    ("plain text\n".encode("utf-16-le"), r"looks like UTF-16 \(LE\) without a byte-order mark; convert it to "
+                                         r"UTF-8 first, e.g. iconv -f utf-16le -t utf-8"),
+    ("plain text\n".encode("utf-16-be"), r"UTF-16 \(BE\) without a byte-order mark.*iconv -f utf-16be"),
+    (b"\xff\xfe" + b"\x00\xd8" + b"a\x00", r"starts with a UTF-16 byte-order mark but is not UTF-16"),
+    (bytes(64), r"looks binary \(a NUL byte at offset 0\)"),
+    (b"\x89PNG\r\n\x1a\n" + bytes(12) + b"IHDR", r"looks binary"),
+])
+def test_read_text_tells_utf16_without_a_mark_from_binary(data, message, tmp_path):
+    (tmp_path / "a.txt").write_bytes(data)
+    with pytest.raises(ValueError, match=message):
+        read_text(tmp_path / "a.txt")
+
+
 @pytest.mark.parametrize("kind, message", [
     ("missing", r"missing.txt: no such file"),
     ("folder", r"folder: is a folder, expected a text file"),

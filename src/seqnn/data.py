@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Hashable
 from contextlib import suppress
@@ -155,11 +156,14 @@ def read_text(paths) -> str:
 
     Line endings are normalised to ``"\\n"`` and a leading byte-order mark is
     dropped, so the same text gives the same characters on every system; a file
-    that does not end in a newline gets one before the next file starts.
+    that does not end in a newline gets one before the next file starts. A file
+    that starts with a UTF-16 or UTF-32 byte-order mark (as Windows' Notepad
+    saves "Unicode") is read in that encoding.
 
     Raises ``ValueError`` naming the file if it is missing, a folder, not a
     regular file (a FIFO or a device, which would block or never end), empty,
-    binary (a NUL byte) or not UTF-8 (with the offset of the first bad byte).
+    binary (a NUL byte; UTF-16 without a byte-order mark is named as such) or
+    not UTF-8 (with the offset of the first bad byte).
     """
     parts = []
     for name in map(os.fspath, check_paths("paths", paths)):
@@ -171,18 +175,43 @@ def read_text(paths) -> str:
             raise ValueError(f"{name}: no such file") from None
         except OSError as err:
             raise ValueError(f"{name}: cannot be read ({err.strerror})") from None
-        if not raw or b"\0" in raw:
-            raise ValueError(f"{name}: the file is empty" if not raw else f"{name}: looks binary (a NUL byte at "
-                             f"offset {raw.index(bytes(1))}); expected UTF-8 text")
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            raise ValueError(f"{name}: is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); "
-                             "convert it first, e.g. iconv -f latin1 -t utf-8") from None
+        text = _decode(name, raw)
         if b"\r" in raw:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         parts.append(text if text.endswith("\n") else text + "\n")
     return "".join(parts)
+
+
+# Byte-order marks, the longer first (UTF-32 LE's starts with UTF-16 LE's).
+BOMS = [(codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16")]
+
+
+def _decode(name: str, raw: bytes) -> str:
+    """A file's bytes -> its text: UTF-8, or UTF-16/32 announced by a byte-order mark; else a clear error."""
+    if not raw:
+        raise ValueError(f"{name}: the file is empty")
+    encoding = next((enc for bom, enc in BOMS if raw.startswith(bom)), None)
+    if encoding is not None:
+        try:
+            return raw.decode(encoding)                      # the codec reads the mark and drops it
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{name}: starts with a {encoding.upper()} byte-order mark but is not "
+                             f"{encoding.upper()} (at offset {err.start}); convert it to UTF-8 first, e.g. "
+                             f"iconv -f {encoding} -t utf-8") from None
+    if b"\0" in raw:
+        head = raw[:2000]
+        for low, high, order in ((head[0::2], head[1::2], "le"), (head[1::2], head[0::2], "be")):
+            ascii_text = sum(32 <= b < 127 or b in b"\t\n\r" for b in low) > 0.9 * len(low)
+            if ascii_text and high.count(0) > 0.9 * len(high):    # ASCII text, each character followed by a NUL
+                raise ValueError(f"{name}: looks like UTF-16 ({order.upper()}) without a byte-order mark; "
+                                 f"convert it to UTF-8 first, e.g. iconv -f utf-16{order} -t utf-8")
+        raise ValueError(f"{name}: looks binary (a NUL byte at offset {raw.index(bytes(1))}); expected UTF-8 text")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{name}: is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start}); "
+                         "convert it first, e.g. iconv -f latin1 -t utf-8") from None
 
 
 def batchify(ids: np.ndarray, batch_size: int) -> np.ndarray:

@@ -103,6 +103,8 @@ def test_train_refuses_bad_text(kind, message, tmp_path, capsys):
     (["--dropout", "1"], r"argument --dropout: expected a probability in \[0, 1\), got 1"),
     (["--minutes", "0"], "argument --minutes: expected a positive number, got 0"),
     (["--cell", "transformer"], "argument --cell: invalid choice: 'transformer'"),
+    (["--threads", "0"], 'argument --threads: expected "auto" or a positive integer, got 0'),
+    (["--threads", "many"], 'argument --threads: expected "auto" or a positive integer, got \'many\''),
 ])
 def test_train_refuses_nonsensical_options(argv, message, text, tmp_path, capsys):
     err = seqnn_fails(capsys, "train", text, *argv, code=2)

@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "seqnn"
 FLOORS = [                                                    # lowest first
-    {"_checks", "_version", "_memory", "_files"},
+    {"_checks", "_version", "_memory", "_files", "_threads"},
     {"module", "functional", "init"},
     {"cells", "layers", "losses", "optim", "gradient_check", "data"},
     {"fast"},                                                 # the fast loops of the built-in cells

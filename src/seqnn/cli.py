@@ -109,6 +109,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    from ._threads import blas_threads, resolve
     from .data import read_text
     from .runsetup import default_prime, encode_known, load_charlm
     from .sample import stream_text
@@ -132,11 +133,12 @@ def cmd_sample(args) -> int:
     out.write(prime if given else "")
     out.flush()
     try:
-        for c in characters:                           # shown as they come: each line, and at least every 0.1 s
-            out.write(c)
-            if c == "\n" or time.monotonic() - flushed > 0.1:
-                out.flush()
-                flushed = time.monotonic()
+        with blas_threads(resolve(args.threads)[0]):
+            for c in characters:                       # shown as they come: each line, and at least every 0.1 s
+                out.write(c)
+                if c == "\n" or time.monotonic() - flushed > 0.1:
+                    out.flush()
+                    flushed = time.monotonic()
     except KeyboardInterrupt:                          # Ctrl-C: the text so far ends with a newline too
         out.write("\n")
         out.flush()
@@ -149,6 +151,7 @@ def cmd_sample(args) -> int:
 def cmd_evaluate(args) -> int:
     import math
 
+    from ._threads import blas_threads, resolve
     from .options import DEFAULTS, saved_options
     from .runlog import LN2
     from .runsetup import check_same_text, encode_known, load_charlm, load_text, sha256, split
@@ -169,7 +172,8 @@ def cmd_evaluate(args) -> int:
         described = f"the validation split of {described}"
     if len(ids) < 2:
         raise RunError("TEXT: expected at least 2 characters (one to predict from another)")
-    loss = evaluate(model, ids, args.seq_len or opts["seq_len"], args.batch)
+    with blas_threads(resolve(args.threads)[0]):
+        loss = evaluate(model, ids, args.seq_len or opts["seq_len"], args.batch)
     sys.stdout.write(f"{path} on {described} ({len(ids):,} characters):\n")
     sys.stdout.write(f"loss {loss:.4f} nats/char | perplexity {math.exp(loss):.3f} | {loss / LN2:.4f} bits/char\n")
     return 0

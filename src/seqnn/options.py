@@ -44,6 +44,11 @@ nonneg_int = number(int, 0, what="an integer >= 0")
 positive_float = number(float, 0.0, low_ok=False, what="a positive number")
 nonneg_float = number(float, 0.0, what="a number >= 0")
 
+def thread_count(text: str):
+    """``--threads``: "auto" or a positive integer."""
+    return "auto" if text == "auto" else number(int, 1, what='"auto" or a positive integer')(text)
+
+
 MAX_HIDDEN, MAX_LAYERS = 16_384, 64
 hidden_size = number(int, 1, high=MAX_HIDDEN, high_ok=True, what=f"an integer in [1, {MAX_HIDDEN:,}]",
                      why=" (one LSTM layer of 16,384 holds 2.1 billion weights, 8.6 GB in float32, before its "
@@ -66,8 +71,10 @@ class Option:
     """May ``seqnn train --resume`` change it? False for what fixes the model, the data or the seeds."""
 
 
-MODEL, DATA, STOP, WATCH = ("model", "data and optimisation", "when to stop (the first rule reached; none given: "
-                            "--epochs 20)", "watching and saving")
+MODEL, DATA, STOP, WATCH, MACHINE = ("model", "data and optimisation", "when to stop (the first rule reached; none "
+                                     "given: --epochs 20)", "watching and saving", "this machine")
+THREADS = Option("threads", "auto", "threads for numpy's matrix products (BLAS); auto: the cores idle when the "
+                 "command starts (on a busy machine fewer threads are faster)", thread_count, group=MACHINE)
 DEFAULT_LR = {"sgd": 1.0, "adagrad": 0.1, "rmsprop": 2e-3, "adam": 5e-3}
 
 # Defaults chosen by two-minute runs on the bundled corpus (docs/train-your-text.md): one layer of 256 overfits
@@ -103,16 +110,19 @@ TRAIN = [
            group=WATCH),
     Option("log_every", 50, "when the output is not a terminal, print a progress line every this many steps",
            positive_int, group=WATCH),
+    THREADS,
 ]
 SAMPLE = [
     Option("length", 500, "characters to generate", positive_int),
     Option("temperature", 1.0, "0 greedy; < 1 safer, > 1 wilder", nonneg_float),
     Option("top_k", None, "draw only from the k most likely characters (default: all)", positive_int),
     Option("seed", 0, "the same seed gives the same text", nonneg_int),
+    THREADS,
 ]
 EVALUATE = [
     Option("seq_len", None, "chunk length for reading (default: the training seq-len)", positive_int),
     Option("batch", 32, "parallel streams while reading", positive_int),
+    THREADS,
 ]
 
 DEFAULTS = {o.name: o.default for o in TRAIN}

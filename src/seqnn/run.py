@@ -43,6 +43,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import io
+from ._threads import blas_threads, resolve
 from ._version import __version__
 from .models import CharLM
 from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
@@ -160,6 +161,7 @@ class Session:
         self.eval_ids = run.val_ids[:max(2, n)] if n else run.val_ids
         self.divergence = Divergence(len(run.vocab), self.log.data["loss"])
         self.signals: list[int] = []
+        self.threads, self.threads_chosen = resolve(self.opts["threads"])
 
     def header(self, resumed_from: str | None) -> None:
         o, run, t = self.opts, self.run, self.run.trainer
@@ -170,7 +172,8 @@ class Session:
             f"{len(run.val_ids):,} held out (validation on {len(self.eval_ids):,})")
         say(f"each step: {o['batch']} streams x {o['seq_len']} characters (truncated BPTT), "
             f"{t.chunks_per_epoch} steps per epoch; {o['optimizer']} lr {o['lr']:g}, clip "
-            f"{o['clip'] or 'off'}; stop at {self.rules}")
+            f"{o['clip'] or 'off'}; stop at {self.rules}; {self.threads} BLAS thread{'s' * (self.threads > 1)} "
+            f"({self.threads_chosen})")
         say(f"resuming {resumed_from} at step {t.steps} (epoch {t.epoch}, chunk {t.chunk})" if resumed_from else
             f"writing to {self.folder}/: last.npz, best.npz, metrics.csv, loss.png; Ctrl-C stops and saves")
 
@@ -233,7 +236,8 @@ class Session:
         if threading.current_thread() is threading.main_thread():
             handlers = {signum: signal.signal(signum, self.on_signal) for signum in SIGNALS}
         try:
-            self._loop()
+            with blas_threads(self.threads):
+                self._loop()
             if self.signals:
                 self.checkpoint("last.npz")
                 self.tell(f"{SIGNALS[self.signals[0]]}: interrupted at step {self.run.trainer.steps}; saved "

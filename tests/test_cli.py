@@ -13,7 +13,7 @@ from seqnn.data import Vocabulary, read_text
 from seqnn.models import CharLM, SequenceClassifier
 from seqnn.train import evaluate
 
-from conftest import TINY, seqnn_fails, seqnn_main
+from conftest import CORPUS_START, TINY, seqnn_fails, seqnn_main
 
 def test_sample_primes_then_continues_deterministically(trained, capsys):
     code, out, _ = seqnn_main(capsys, "sample", trained / "best.npz", "--prime", "Alice", "--length", "50",
@@ -56,8 +56,29 @@ def test_evaluate_reports_nats_perplexity_and_bits(trained, text, capsys):
     assert perplexity == pytest.approx(np.exp(nats), abs=2e-3) and bits == pytest.approx(nats / np.log(2), abs=2e-4)
 
     code, out, _ = seqnn_main(capsys, "evaluate", trained / "best.npz", text)
-    whole = evaluate(model, vocab.encode(read_text([text])), 10, 32)
+    whole = evaluate(model, vocab.encode(read_text([text])), 10, 4)          # the run's own --seq-len and --batch
     assert code == 0 and float(re.search(r"loss (\d\.\d+)", out).group(1)) == pytest.approx(whole, abs=5e-5)
+
+
+@pytest.mark.parametrize("extra", [[], ["--eval-chars", "60"]])
+def test_evaluate_reads_as_training_validated_with_the_runs_own_batch_and_characters(extra, tmp_path, capsys):
+    path = tmp_path / "long.txt"
+    path.write_text(CORPUS_START)                          # 200 characters held out: batch 4 and 32 read them apart
+    argv = ["train", path, *TINY, "--steps", "10", "--out", tmp_path / "run", *extra]
+    assert seqnn_main(capsys, *argv)[0] == 0
+    best = seqnn.io.load_checkpoint(tmp_path / "run" / "best.npz")[2]["best_loss"]
+
+    def nats(*more):
+        code, out, err = seqnn_main(capsys, "evaluate", tmp_path / "run", *more)
+        assert code == 0, err
+        return float(re.search(r"loss (\d\.\d+) nats/char", out).group(1)), out
+
+    own, out = nats()
+    assert own == pytest.approx(best, abs=1e-4)
+    assert ("its first 60 characters (--eval-chars)" in out) == bool(extra)
+    assert abs(nats("--batch", "32")[0] - best) > 1e-3, "--batch still overrides, and here it matters"
+    if extra:
+        assert abs(nats("--eval-chars", "0")[0] - best) > 1e-3, "--eval-chars 0: the whole validation text"
 
 
 @pytest.mark.parametrize("kind, message", [

@@ -163,17 +163,21 @@ def cmd_evaluate(args) -> int:
     if args.text:
         text, described, _ = load_text(args.text)
         ids = encode_known(vocab, text, "TEXT")
-    else:
+    else:                                              # what training validated on: the same characters
         if not training:
             raise RunError(f"{path}: holds no training record, so there is no validation text to use; give TEXT")
         text, described, _ = load_text(training["text"]["files"])
         check_same_text(sha256(text), described, training["text"], "TEXT (none given)")
         _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
         described = f"the validation split of {described}"
+        n = opts["eval_chars"] if args.eval_chars is None else args.eval_chars
+        if n and max(2, n) < len(ids):                 # as training's validation: the first n characters
+            ids = ids[:max(2, n)]
+            described += f", its first {len(ids):,} characters (--eval-chars)"
     if len(ids) < 2:
         raise RunError("TEXT: expected at least 2 characters (one to predict from another)")
     with blas_threads(resolve(args.threads)[0]):
-        loss = evaluate(model, ids, args.seq_len or opts["seq_len"], args.batch)
+        loss = evaluate(model, ids, args.seq_len or opts["seq_len"], args.batch or opts["batch"])
     sys.stdout.write(f"{path} on {described} ({len(ids):,} characters):\n")
     sys.stdout.write(f"loss {loss:.4f} nats/char | perplexity {math.exp(loss):.3f} | {loss / LN2:.4f} bits/char\n")
     return 0

@@ -120,8 +120,11 @@ SAMPLE = [
     THREADS,
 ]
 EVALUATE = [
-    Option("seq_len", None, "chunk length for reading (default: the training seq-len)", positive_int),
-    Option("batch", 32, "parallel streams while reading", positive_int),
+    Option("seq_len", None, "chunk length for reading (default: the run's --seq-len)", positive_int),
+    Option("batch", None, "parallel streams while reading (default: the run's --batch; 32 for a model without "
+           "a training record)", positive_int),
+    Option("eval_chars", None, "with no TEXT, read at most this many characters of the validation text, 0 for all "
+           "(default: the run's --eval-chars, so the loss is the one training reported)", nonneg_int),
     THREADS,
 ]
 

@@ -113,7 +113,7 @@ def pytest_terminal_summary(terminalreporter):
 # --- the command line: tiny runs, so that a whole train -> stop -> resume cycle takes a fraction of a second ------
 CORPUS_START = seqnn.data.read_text([seqnn.runsetup.corpus_path()])[:2000]
 TINY = ["--hidden", "8", "--layers", "1", "--seq-len", "10", "--batch", "4", "--val-fraction", "0.1",
-        "--eval-every", "5", "--sample-chars", "30", "--log-every", "1"]
+        "--eval-every", "5", "--sample-chars", "30", "--log-seconds", "0"]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ def test_every_row_is_an_option_of_its_command_with_its_default_in_the_help(comm
     for row in table:
         flag = "--" + row.name.replace("_", "-")
         assert flag in shown, flag
-        if row.default is not None and "default:" not in row.help:
+        if row.default not in (None, False) and "default:" not in row.help:       # a switch has none
             assert re.search(rf"{re.escape(flag)} .*?\(default: {re.escape(str(row.default))}\)", shown), flag
         # train: nothing given is None, so that a resumed run knows what was asked; the others take the default
         assert getattr(given, row.name) == (None if command == "train" else row.default), row.name
@@ -48,11 +48,11 @@ def test_sizes_have_upper_bounds_that_say_why():
 
 
 def test_options_an_older_checkpoint_lacks_take_their_default_or_refuse():
-    saved = {k: v for k, v in new_options({"steps": 9}).items() if k not in ("eval_every", "log_every")}
+    saved = {k: v for k, v in new_options({"steps": 9}).items() if k not in ("eval_every", "log_seconds")}
     opts, notes = saved_options(saved, "run/last.npz")
-    assert opts == {**saved, "eval_every": 100, "log_every": 50}
+    assert opts == {**saved, "eval_every": 100, "log_seconds": 10.0}
     assert notes == ["run/last.npz was written by an older seqnn without --eval-every: it takes its default, 100",
-                     "run/last.npz was written by an older seqnn without --log-every: it takes its default, 50"]
+                     "run/last.npz was written by an older seqnn without --log-seconds: it takes its default, 10.0"]
     with pytest.raises(RunError, match=r"did not record --seq-len, --seed, which fix the model and the data"):
         saved_options({k: v for k, v in saved.items() if k not in ("seq_len", "seed")}, "run/last.npz")
     with pytest.raises(RunError, match="its options are not a mapping"):

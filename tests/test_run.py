@@ -129,6 +129,18 @@ def test_run_stopped_by_its_rule_and_extended_continues_the_same_training(text, 
     _same_run(tmp_path / "whole" / "last.npz", tmp_path / "split" / "last.npz", whole_history=False)
 
 
+def test_piped_output_shows_the_first_step_every_validation_and_nothing_else_within_ten_seconds(text, tmp_path):
+    argv = [a for a in TINY if a not in ("--log-seconds", "0")]          # the default: every 10 seconds
+    proc = seqnn_process("train", text, *argv, "--steps", "12", "--out", tmp_path / "run")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    status = [line.split(" |")[0] for line in out.splitlines() if " | epoch " in line]
+    assert status == ["step 1/12", "step 5/12", "step 10/12"], out      # a short run: these, within 10 s
+    quiet = seqnn_process("train", text, *argv, "--steps", "12", "--out", tmp_path / "quiet", "--quiet")
+    out, err = quiet.communicate(timeout=120)
+    assert quiet.returncode == 0 and " | epoch " not in out and "step 10: validation" in out, (out, err)
+
+
 def test_real_ctrl_c_in_a_terminal_process_saves_and_says_how_to_resume(text, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "seqnn", "train", text, *TINY, "--hidden", "64",
                              "--steps", "100000", "--out", str(tmp_path / "run")],

@@ -16,19 +16,33 @@ class FakeTerminal:
         pass
 
 
-def test_progress_redraws_in_place_on_a_terminal_and_prints_lines_otherwise(monkeypatch):
+def test_progress_redraws_in_place_on_a_terminal_and_prints_lines_by_time_otherwise(monkeypatch):
     terminal = FakeTerminal(True)
-    show = runlog.Progress(terminal, log_every=5)
+    show = runlog.Progress(terminal, every=10)
     clock = iter([10.0, 10.05, 10.3])
     monkeypatch.setattr(runlog.time, "monotonic", lambda: next(clock))
     for step in (1, 2, 3):
-        show.status(step, f"step {step}")
+        show.status(f"step {step}")
     show.say("a permanent line")
     assert terminal.written == ["\rstep 1\x1b[K", "\rstep 3\x1b[K", "\r\x1b[K", "a permanent line\n"], (
         "redrawn in place, at most every 0.1 s; a permanent line clears the status line first")
 
     plain = FakeTerminal(False)
-    show = runlog.Progress(plain, log_every=5)
-    for step in range(1, 11):
-        show.status(step, f"step {step}")
-    assert plain.written == ["step 5\n", "step 10\n"]
+    show = runlog.Progress(plain, every=10)
+    times = {1: 100.0, 2: 101.0, 3: 109.9, 4: 110.0, 5: 111.0, 6: 115.0, 7: 121.0}
+    for step, now in times.items():
+        monkeypatch.setattr(runlog.time, "monotonic", lambda now=now: now)
+        show.status(f"step {step}", force=step == 5)              # step 5: a validation
+    assert plain.written == ["step 1\n", "step 4\n", "step 5\n", "step 7\n"], (
+        "the first step, then every 10 seconds from the last line, and at every validation")
+
+    quiet = FakeTerminal(False)
+    show = runlog.Progress(quiet, every=0, quiet=True)
+    show.status("step 1", force=True)
+    show.say("validation")
+    assert quiet.written == ["validation\n"]
+    every = FakeTerminal(False)
+    show = runlog.Progress(every, every=0)
+    for step in (1, 2, 3):
+        show.status(f"step {step}")
+    assert every.written == ["step 1\n", "step 2\n", "step 3\n"]

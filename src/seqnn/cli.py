@@ -39,6 +39,10 @@ def add_options(parser, table, defaults: bool = True) -> None:
     for row in table:
         group = groups.get(row.group) or groups.setdefault(row.group, parser.add_argument_group(row.group)
                                                            if row.group else parser)
+        if row.default is False:                       # a switch: given or not
+            group.add_argument(flag(row.name), action="store_true", help=row.help,
+                               default=row.default if defaults else None)
+            continue
         shown = "" if row.default is None or "default:" in row.help else f" (default: {row.default})"
         group.add_argument(flag(row.name), type=row.type, choices=row.choices, help=row.help + shown,
                            default=row.default if defaults else None)

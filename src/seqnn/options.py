@@ -108,8 +108,11 @@ TRAIN = [
            nonneg_int, group=WATCH),
     Option("sample_chars", 200, "characters of sample text shown at each validation, 0 for none", nonneg_int,
            group=WATCH),
-    Option("log_every", 50, "when the output is not a terminal, print a progress line every this many steps",
-           positive_int, group=WATCH),
+    Option("log_seconds", 10.0, "when the output is not a terminal (a log file, CI, a notebook), print a progress "
+           "line at the first step, at every validation and every this many seconds, 0 for every step",
+           nonneg_float, group=WATCH),
+    Option("quiet", False, "no progress line (the header, validations, samples and the end still print)",
+           group=WATCH),
     THREADS,
 ]
 SAMPLE = [

@@ -152,7 +152,7 @@ class Session:
         if run.trainer.steps >= self.target:
             raise RunError(f"the run is already at step {run.trainer.steps}, where its rule ({self.rules}) stops "
                            "it; pass a larger --steps or --epochs, or --minutes, to train further")
-        self.show = Progress(sys.stdout, self.opts["log_every"])
+        self.show = Progress(sys.stdout, self.opts["log_seconds"], self.opts["quiet"])
         self.log = RunLog(folder, saved["log"] if saved else None)
         self.best: dict[str, Any] = ({"loss": saved["best_loss"], "step": saved["best_step"]} if saved
                                      else {"loss": None, "step": None})
@@ -282,11 +282,13 @@ class Session:
                 raise RunError(self.diverged(f"step {trainer.steps}: {why}"))
             self.elapsed = elapsed0 + time.monotonic() - start
             self.log.add_step(trainer.steps, self.elapsed, loss, norm, chars / max(step_time, 1e-9), val)
+            if finishing:
+                if val is not None:
+                    self.report(val, bool(is_best))
+                return
+            self.show.status(self.status_line(loss, last_val, pace), force=val is not None)
             if val is not None:
                 self.report(val, bool(is_best))
-            if finishing:
-                return
-            self.show.status(trainer.steps, self.status_line(loss, last_val, pace))
 
     def status_line(self, loss: float, last_val: float | None, pace: Pace) -> str:
         t = self.run.trainer

@@ -63,23 +63,28 @@ class Pace:
 
 
 class Progress:
-    """One status line: redrawn in place on a terminal, printed every ``log_every`` steps otherwise."""
+    """One status line: redrawn in place on a terminal; otherwise (a log file, CI, a notebook) printed as a
+    plain line at the first step, then every ``every`` seconds (0: every step) and whenever ``force`` asks
+    (a validation). ``quiet``: no status line at all (the permanent lines of ``say`` still print)."""
 
-    def __init__(self, stream, log_every: int):
-        self.stream, self.log_every = stream, log_every
+    def __init__(self, stream, every: float = 10.0, quiet: bool = False):
+        self.stream, self.every, self.quiet = stream, every, quiet
         self.tty = stream.isatty()
-        self.drawn, self.last_draw = False, 0.0
+        self.drawn, self.last_draw = False, -math.inf
 
-    def status(self, step: int, line: str) -> None:
+    def status(self, line: str, force: bool = False) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
         if self.tty:
-            now = time.monotonic()
             if now - self.last_draw >= 0.1:
                 width = shutil.get_terminal_size((100, 20)).columns - 1
                 self.stream.write("\r" + line[:width] + "\x1b[K")
                 self.stream.flush()
                 self.drawn, self.last_draw = True, now
-        elif step % self.log_every == 0:
+        elif force or now - self.last_draw >= self.every:
             self.say(line)
+            self.last_draw = now
 
     def say(self, text: str) -> None:
         """A permanent line (or block) above the status line."""

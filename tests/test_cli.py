@@ -2,6 +2,7 @@
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -43,6 +44,39 @@ def test_sample_prime_file_and_top_k(trained, tmp_path, capsys):
     greedy = seqnn_main(capsys, "sample", trained, "--prime-file", tmp_path / "prime.txt", "--length", "20",
                  "--temperature", "0")[1]
     assert out == greedy, "top-k 1 is greedy"
+
+
+def test_num_samples_prints_n_separated_texts_reproducible_from_the_seed(trained, capsys):
+    argv = ["sample", trained, "--prime", "Alice", "--length", "30", "--seed", "4"]
+    code, out, _ = seqnn_main(capsys, *argv, "--num-samples", "3")
+    assert code == 0 and seqnn_main(capsys, *argv, "--num-samples", "3")[1] == out, "the same seed, the same texts"
+    parts = re.split(r"(?:^|\n)--- sample (\d) of 3 ---\n", out)
+    assert parts[0] == "" and parts[1::2] == ["1", "2", "3"], out
+    texts = [t.removesuffix("\n") for t in parts[2::2]]
+    assert all(t.startswith("Alice") and len(t) == 35 for t in texts) and len(set(texts)) == 3, texts
+    assert seqnn_main(capsys, *argv)[1] == texts[0] + "\n", "the first of N is the text of one sample"
+    assert seqnn_main(capsys, *argv, "--num-samples", "3", "--seed", "5")[1] != out
+
+
+def test_top_p_on_the_command_line(trained, capsys):
+    argv = ["sample", trained, "--prime", "Alice", "--length", "30"]
+    greedy = seqnn_main(capsys, *argv, "--temperature", "0")[1]
+    assert seqnn_main(capsys, *argv, "--top-p", "1e-9")[1] == greedy, "the nucleus of one: greedy"
+    assert seqnn_main(capsys, *argv, "--top-p", "1", "--seed", "2")[1] == seqnn_main(capsys, *argv, "--seed", "2")[1]
+    for bad in ("0", "1.5", "nan"):
+        err = seqnn_fails(capsys, *argv, "--top-p", bad, code=2)
+        assert f"argument --top-p: expected a probability in (0, 1], got {bad}" in err
+
+
+def test_the_closing_hint_primes_with_characters_the_model_knows_and_works(tmp_path, capsys):
+    path = tmp_path / "lower.txt"
+    path.write_text(CORPUS_START.lower().replace("t", "d"))   # no 'T', no 't': 'The' cannot be read
+    code, out, _ = seqnn_main(capsys, "train", path, *TINY, "--steps", "5", "--out", tmp_path / "my run")
+    hint = re.search(r"Try: (seqnn sample .*)$", out.strip()).group(1)
+    argv = shlex.split(hint)[1:]                            # as a shell reads it: quoted for the space and the '
+    assert argv == ["sample", str(tmp_path / "my run"), "--prime", "alice's"], hint     # the text's first word
+    code, sampled, err = seqnn_main(capsys, *argv, "--length", "5")
+    assert code == 0 and not err, err
 
 
 def test_evaluate_reports_nats_perplexity_and_bits(trained, text, capsys):

@@ -90,3 +90,57 @@ def test_stream_yields_each_token_as_it_is_chosen_and_restores_the_mode_when_clo
         generate(model, np.array([0]), 5, rng=1))
     with pytest.raises(ValueError, match="temperature"):
         stream(model, np.array([1]), 3, temperature=-1.0)            # refused at the call, before any token
+
+
+# --- nucleus (top-p) sampling, on distributions made by hand -----------------------------------------------------
+def dist(probs, **kwargs):
+    return next_token_distribution(np.log(np.array(probs, dtype=np.float64)), **kwargs)
+
+
+@pytest.mark.parametrize("probs, p, kept", [
+    ([0.1, 0.6, 0.3], 0.5, [1]),               # the most likely alone reaches 0.5
+    ([0.1, 0.6, 0.3], 0.6, [1]),               # exactly reached: no more
+    ([0.1, 0.6, 0.3], 0.61, [1, 2]),
+    ([0.1, 0.6, 0.3], 0.9, [1, 2]),            # 0.6 + 0.3 in floating point is 0.8999999999999999: still reached
+    ([0.1, 0.6, 0.3], 0.95, [0, 1, 2]),
+    ([0.1, 0.6, 0.3], 1.0, [0, 1, 2]),         # p = 1: all, untouched
+    ([0.1, 0.6, 0.3], 1e-9, [1]),              # at least the most likely
+    ([0.25, 0.25, 0.25, 0.25], 0.5, [0, 1]),   # ties: the lower ids first, the fewest that reach p
+    ([0.25, 0.25, 0.25, 0.25], 0.51, [0, 1, 2]),
+    ([0.2, 0.4, 0.4], 0.3, [1]),               # a tie at the top: the lower id
+])
+def test_top_p_keeps_the_fewest_most_likely_tokens_that_reach_p(probs, p, kept):
+    got = dist(probs, top_p=p)
+    assert np.flatnonzero(got).tolist() == kept
+    assert got.sum() == pytest.approx(1.0)
+    want = np.array(probs)[kept] / np.sum(np.array(probs)[kept])
+    np.testing.assert_allclose(got[kept], want, rtol=1e-12)     # the kept ones, renormalised
+    if p == 1.0:
+        np.testing.assert_allclose(got, probs, rtol=1e-12)
+
+
+def test_top_p_applies_after_temperature_and_top_k():
+    probs = [0.1, 0.2, 0.3, 0.4]
+    # top-k 2 leaves 0.3 and 0.4, renormalised to 3/7 and 4/7 > 0.5: top-p 0.5 then keeps only the 0.4
+    assert np.flatnonzero(dist(probs, top_k=2, top_p=0.5)).tolist() == [3]
+    # without top-k, 0.4 < 0.5: the 0.3 is needed too
+    assert np.flatnonzero(dist(probs, top_p=0.5)).tolist() == [2, 3]
+    # a high temperature flattens: 0.4 -> about 0.27 at temperature 5, so 0.5 needs two of them
+    assert np.count_nonzero(dist(probs, temperature=5.0, top_p=0.5)) == 2
+    # a low temperature sharpens: at 0.1 the 0.4 holds 94 % of the mass
+    assert np.flatnonzero(dist(probs, temperature=0.1, top_p=0.9)).tolist() == [3]
+
+
+@pytest.mark.parametrize("bad", [0, 0.0, -0.5, 1.5, np.nan, True, "0.9"])
+def test_top_p_refuses_what_is_not_a_probability_in_the_half_open_unit_interval(bad):
+    with pytest.raises(ValueError, match=r"top_p: expected a probability in \(0, 1\]"):
+        dist([0.5, 0.5], top_p=bad)
+    with pytest.raises(ValueError, match="top_p"):
+        generate(CharLM(4, 3, rng=0), np.array([1]), 2, top_p=bad)
+
+
+def test_sampling_with_top_p_draws_only_from_the_nucleus():
+    model = CharLM(6, 8, cell="lstm", rng=0)
+    prefix = np.array([1, 2])
+    assert np.array_equal(generate(model, prefix, 20, top_p=1e-9, rng=3), generate(model, prefix, 20, greedy=True))
+    assert np.array_equal(generate(model, prefix, 30, top_p=1.0, rng=3), generate(model, prefix, 30, rng=3))

@@ -113,6 +113,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
+    import numpy as np
+
     from ._threads import blas_threads, resolve
     from .data import read_text
     from .runsetup import default_prime, encode_known, load_charlm
@@ -131,25 +133,37 @@ def cmd_sample(args) -> int:
         raise RunError("--prime: expected at least one character, got an empty string")
     if args.top_k is not None and args.top_k > len(vocab):
         raise RunError(f"--top-k: expected at most {len(vocab)} (the vocabulary's size), got {args.top_k}")
-    characters = stream_text(model, vocab, encode_known(vocab, prime, "--prime"), args.length,
-                             temperature=args.temperature, top_k=args.top_k, rng=args.seed)
-    out, flushed = sys.stdout, time.monotonic()
-    out.write(prime if given else "")
-    out.flush()
+    if args.num_samples > 1 and args.temperature == 0:
+        print(f"seqnn sample: note: --temperature 0 is greedy, so the {args.num_samples} samples are the same text",
+              file=sys.stderr)
+    ids, rng = encode_known(vocab, prime, "--prime"), np.random.default_rng(args.seed)   # one generator: N texts
+    out = sys.stdout
     try:
         with blas_threads(resolve(args.threads)[0]):
-            for c in characters:                       # shown as they come: each line, and at least every 0.1 s
-                out.write(c)
-                if c == "\n" or time.monotonic() - flushed > 0.1:
-                    out.flush()
-                    flushed = time.monotonic()
+            for k in range(args.num_samples):
+                if args.num_samples > 1:
+                    out.write(("\n" if k else "") + f"--- sample {k + 1} of {args.num_samples} ---\n")
+                out.write(prime if given else "")
+                out.flush()
+                show(out, stream_text(model, vocab, ids, args.length, temperature=args.temperature, top_k=args.top_k,
+                                      top_p=args.top_p, rng=rng))
     except KeyboardInterrupt:                          # Ctrl-C: the text so far ends with a newline too
         out.write("\n")
         out.flush()
         raise
+    return 0
+
+
+def show(out, characters) -> None:
+    """Write characters as they come (each line, and at least every 0.1 s), then a newline."""
+    flushed = time.monotonic()
+    for c in characters:
+        out.write(c)
+        if c == "\n" or time.monotonic() - flushed > 0.1:
+            out.flush()
+            flushed = time.monotonic()
     out.write("\n")
     out.flush()
-    return 0
 
 
 def cmd_evaluate(args) -> int:

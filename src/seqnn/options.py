@@ -119,7 +119,12 @@ SAMPLE = [
     Option("length", 500, "characters to generate", positive_int),
     Option("temperature", 1.0, "0 greedy; < 1 safer, > 1 wilder", nonneg_float),
     Option("top_k", None, "draw only from the k most likely characters (default: all)", positive_int),
-    Option("seed", 0, "the same seed gives the same text", nonneg_int),
+    Option("top_p", None, "nucleus sampling: draw only from the fewest most likely characters whose probabilities "
+           "add up to P, after --temperature and --top-k (default: 1, all)",
+           number(float, 0.0, low_ok=False, high=1.0, high_ok=True, what="a probability in (0, 1]")),
+    Option("num_samples", 1, "how many texts, one after another, each under a line '--- sample i of N ---'",
+           positive_int),
+    Option("seed", 0, "the same seed gives the same text (and the same N texts)", nonneg_int),
     THREADS,
 ]
 EVALUATE = [

@@ -31,6 +31,7 @@ from typing import Any
 
 import math
 import os
+import shlex
 import signal
 import statistics
 import sys
@@ -48,7 +49,7 @@ from ._version import __version__
 from .models import CharLM
 from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
 from .runlog import LN2, Pace, Progress, RunLog, clock, writing
-from .runsetup import Run, default_prime, make_run
+from .runsetup import Run, default_prime, make_run, suggested_prime
 from .sample import generate_text
 from .train import DivergedError, evaluate
 
@@ -255,7 +256,8 @@ class Session:
                 signal.signal(signum, previous)
         self.show.say(f"done: step {self.run.trainer.steps}, {clock(self.elapsed)} of training in all; best "
                       f"validation {self.best['loss'] / LN2:.3f} bits/char at step {self.best['step']} "
-                      f"({self.folder}/best.npz). Try: seqnn sample {self.folder} --prime 'The'")
+                      f"({self.folder}/best.npz). Try: seqnn sample {shlex.quote(self.folder)} --prime "
+                      f"{shlex.quote(suggested_prime(self.run.vocab, self.run.text))}")
         return 0
 
     def _loop(self) -> None:

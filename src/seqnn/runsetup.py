@@ -73,6 +73,15 @@ def default_prime(vocab: Vocabulary) -> str:
     return "\n" if "\n" in vocab.index else vocab.tokens[0]
 
 
+def suggested_prime(vocab: Vocabulary, text: str) -> str:
+    """A prime for the closing hint that the model can read: "The" when it knows those characters, else the
+    first word of its text."""
+    if all(c in vocab.index for c in "The"):
+        return "The"
+    return next((word[:12] for word in text[:10_000].split() if all(c in vocab.index for c in word[:12])),
+                default_prime(vocab))
+
+
 def encode_known(vocab: Vocabulary, text: str, what: str) -> np.ndarray:
     """``vocab.encode(text)``, or one line naming every character the vocabulary lacks."""
     try:

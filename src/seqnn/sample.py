@@ -16,8 +16,10 @@ from .functional import softmax
 from .models import check_language_model, lm_forward
 
 
-def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None) -> np.ndarray:
-    """logits (V,) -> probabilities (V,) (float64) of ``softmax(logits / temperature)``, keeping only the top k.
+def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
+                            top_p: float | None = None) -> np.ndarray:
+    """logits (V,) -> probabilities (V,) (float64) of ``softmax(logits / temperature)``, keeping only the top k,
+    then only the top p of the mass.
 
     Temperature < 1 sharpens the distribution (more conservative), > 1 flattens it;
     as it goes to 0 the distribution becomes the argmax (greedy), and so it is
@@ -26,6 +28,10 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
     is exactly 0 and the others fall to -inf, never inf - inf = NaN.
     ``top_k`` keeps exactly k tokens: where several logits tie at the k-th place,
     the ones with the lower ids are kept (a stable sort by logit, ids breaking ties).
+    ``top_p`` (nucleus sampling, Holtzman et al. 2020), in (0, 1], keeps the
+    fewest tokens whose probabilities, after temperature and top-k, add up to
+    at least p, in the same order (ties: the lower ids first), so at least the
+    most likely token is kept; p = 1 keeps them all. The kept ones are renormalised.
     Raises ValueError for NaN or inf logits (a diverged model) rather than
     returning NaN probabilities.
     """
@@ -35,25 +41,38 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
                          f"{getattr(logits, 'dtype', type(logits).__name__)} of shape {np.shape(logits)}")
     if not np.isfinite(logits).all():
         raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.floating))
+                              or not 0 < top_p <= 1):
+        raise ValueError(f"top_p: expected a probability in (0, 1], got {top_p!r}")
     with np.errstate(over="ignore"):                   # a tiny temperature: -inf for all but the maximum
         a = (logits - logits.max()).astype(np.float64) / temperature      # (in float32, 1e-300 would be 0)
+    order = np.argsort(-a, kind="stable")              # most likely first; ties: the lower id first
     if top_k is not None:
         V = a.shape[-1]
         if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= V:
             raise ValueError(f"top_k: expected an int in [1, {V}], got {top_k!r}")
-        keep = np.argsort(-a, kind="stable")[:top_k]         # ties: the lower id first
-        masked = np.full_like(a, -np.inf)
-        masked[keep] = a[keep]
-        a = masked
-    return softmax(a)
+        a = _keep(a, order[:top_k])
+    p = softmax(a)
+    if top_p is not None and top_p < 1:
+        mass = np.cumsum(p[order])                     # the mass of the first 1, 2, ... tokens
+        n = int(np.searchsorted(mass, top_p * (1 - 1e-12))) + 1        # the fewest reaching p (round-off aside)
+        p = softmax(_keep(a, order[:n]))
+    return p
+
+
+def _keep(a: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``a`` with every entry but those at ``keep`` set to -inf (probability 0 after the softmax)."""
+    masked = np.full_like(a, -np.inf)
+    masked[keep] = a[keep]
+    return masked
 
 
 def stream(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperature: float = 1.0,
-           top_k: int | None = None, rng=None) -> Iterator[int]:
+           top_k: int | None = None, top_p: float | None = None, rng=None) -> Iterator[int]:
     """Continue ``prefix`` (1-D int ids, length >= 1) by ``n`` tokens (n >= 0), yielding each as it is chosen.
 
     Each new token is the argmax (``greedy=True``) or a sample from
-    ``next_token_distribution`` (temperature, top_k, ``rng`` seed or Generator).
+    ``next_token_distribution`` (temperature, top_k, top_p; ``rng`` a seed or Generator).
     The model runs in evaluation mode (dropout off) while the tokens are drawn,
     and its mode is restored when the iterator ends or is closed: the same seed
     gives the same text. The arguments are checked here, before any token.
@@ -63,11 +82,11 @@ def stream(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperatu
         raise ValueError("prefix: expected at least one token, got an empty array")
     n = check_count("n", n)
     if not check_bool("greedy", greedy):
-        next_token_distribution(np.zeros(model.vocab_size), temperature, top_k)    # check them before the work
-    return _tokens(model, prefix, n, greedy, temperature, top_k, as_rng(rng))
+        next_token_distribution(np.zeros(model.vocab_size), temperature, top_k, top_p)   # checked before the work
+    return _tokens(model, prefix, n, greedy, temperature, top_k, top_p, as_rng(rng))
 
 
-def _tokens(model, prefix, n, greedy, temperature, top_k, rng) -> Iterator[int]:
+def _tokens(model, prefix, n, greedy, temperature, top_k, top_p, rng) -> Iterator[int]:
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
@@ -80,7 +99,7 @@ def _tokens(model, prefix, n, greedy, temperature, top_k, rng) -> Iterator[int]:
                     raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")
                 token = int(np.argmax(last))
             else:
-                token = int(rng.choice(len(last), p=next_token_distribution(last, temperature, top_k)))
+                token = int(rng.choice(len(last), p=next_token_distribution(last, temperature, top_k, top_p)))
             yield token
             logits, state = lm_forward(model, np.array([[token]]), state)  # feed the choice back in
     finally:
@@ -89,14 +108,14 @@ def _tokens(model, prefix, n, greedy, temperature, top_k, rng) -> Iterator[int]:
 
 
 def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperature: float = 1.0,
-             top_k: int | None = None, rng=None) -> np.ndarray:
+             top_k: int | None = None, top_p: float | None = None, rng=None) -> np.ndarray:
     """Continue ``prefix`` by ``n`` tokens, as ``stream`` does; returns the new ids, shape (n,)."""
-    tokens = stream(model, prefix, n, greedy=greedy, temperature=temperature, top_k=top_k, rng=rng)
+    tokens = stream(model, prefix, n, greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, rng=rng)
     return np.fromiter(tokens, dtype=np.int64, count=n)
 
 
 def stream_text(model, vocab, prefix: np.ndarray, n: int, *, temperature: float = 1.0, top_k: int | None = None,
-                rng=None) -> Iterator[str]:
+                top_p: float | None = None, rng=None) -> Iterator[str]:
     """``n`` tokens after ``prefix`` (ids of ``vocab``), each yielded as text as soon as it is chosen.
 
     ``temperature`` 0 takes the most likely token (greedy); otherwise as ``stream``.
@@ -105,11 +124,12 @@ def stream_text(model, vocab, prefix: np.ndarray, n: int, *, temperature: float 
         raise TypeError(f"vocab: expected a seqnn.data.Vocabulary, got {type(vocab).__name__}")
     greedy = not isinstance(temperature, bool) and isinstance(temperature, (int, float)) and temperature == 0
     tokens = stream(model, prefix, n, greedy=greedy, temperature=1.0 if greedy else temperature, top_k=top_k,
-                    rng=rng)
+                    top_p=top_p, rng=rng)
     return (vocab.tokens[token] for token in tokens)
 
 
 def generate_text(model, vocab, prefix: np.ndarray, n: int, *, temperature: float = 1.0,
-                  top_k: int | None = None, rng=None) -> str:
+                  top_k: int | None = None, top_p: float | None = None, rng=None) -> str:
     """The ``n`` tokens of ``stream_text``, joined into one string."""
-    return "".join(stream_text(model, vocab, prefix, n, temperature=temperature, top_k=top_k, rng=rng))
+    return "".join(stream_text(model, vocab, prefix, n, temperature=temperature, top_k=top_k, top_p=top_p,
+                               rng=rng))

@@ -158,6 +158,9 @@ def test_train_refuses_bad_text(kind, message, tmp_path, capsys):
     (["--dropout", "1"], r"argument --dropout: expected a probability in \[0, 1\), got 1"),
     (["--minutes", "0"], "argument --minutes: expected a positive number, got 0"),
     (["--cell", "transformer"], "argument --cell: invalid choice: 'transformer'"),
+    (["--lr-schedule", "linear"], "argument --lr-schedule: invalid choice: 'linear'"),
+    (["--lr-decay", "0"], r"argument --lr-decay: expected a factor in \(0, 1\], got 0"),
+    (["--warmup", "-5"], "argument --warmup: expected an integer >= 0, got -5"),
     (["--threads", "0"], 'argument --threads: expected "auto" or a positive integer, got 0'),
     (["--threads", "many"], 'argument --threads: expected "auto" or a positive integer, got \'many\''),
 ])

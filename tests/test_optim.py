@@ -5,6 +5,7 @@ import pytest
 
 import seqnn
 from seqnn.module import Parameter
+from seqnn.optim import LRSchedule
 
 
 def params_with_grads(*grads):
@@ -213,3 +214,39 @@ def test_optimizer_load_state_dict_refuses_a_mismatch():
         seqnn.Adam([Parameter(np.zeros((4, 3))), *ps[1:]]).load_state_dict(state)
     with pytest.raises(ValueError, match=r"slot 'm.0' is float64 \(3, 4\), its parameter float32"):
         seqnn.Adam(_params(rng, np.float32)).load_state_dict(state)
+
+
+# --- learning-rate schedules ---------------------------------------------------------------------------------------
+def test_warmup_rises_linearly_as_nanogpt_then_the_schedule_starts():
+    s = LRSchedule(0.01, "constant", warmup=4)
+    assert [s(t) for t in range(6)] == pytest.approx([0.002, 0.004, 0.006, 0.008, 0.01, 0.01])
+
+
+def test_cosine_falls_from_lr_to_a_tenth_at_the_last_step_then_stays():
+    s = LRSchedule(1.0, "cosine", warmup=10, total=110)
+    assert s(10) == 1.0 and s(60) == pytest.approx(0.55) and s(110) == pytest.approx(0.1) and s(500) == s(110)
+    rates = [s(t) for t in range(10, 111)]
+    assert all(a > b for a, b in zip(rates, rates[1:])), "strictly falling"
+    # nanoGPT's formula, written out: min_lr + 0.5 (1 + cos(pi ratio)) (lr - min_lr)
+    assert s(35) == pytest.approx(0.1 + 0.5 * (1 + np.cos(np.pi * 25 / 100)) * 0.9, rel=1e-15)
+
+
+def test_step_decay_multiplies_after_each_epoch_from_decay_after_on_as_char_rnn():
+    s = LRSchedule(2.0, "step", steps_per_epoch=5, decay=0.5, decay_after=2)
+    assert [s(t) for t in range(0, 25, 5)] == [2.0, 2.0, 1.0, 0.5, 0.25]      # epochs 0 .. 4 start
+    assert s(9) == 2.0 and s(10) == 1.0, "the rate changes exactly at the epoch's boundary"
+    assert LRSchedule(2.0, "step", steps_per_epoch=5, decay=1.0).describe() == "x1 after each epoch from epoch 10"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(lr=0), "lr: expected a positive number"),
+    (dict(kind="linear"), "kind"),
+    (dict(warmup=-1), "warmup: expected an int >= 0"),
+    (dict(kind="cosine"), "total: expected a positive int, got None"),
+    (dict(kind="step"), "steps_per_epoch: expected a positive int, got None"),
+    (dict(kind="step", steps_per_epoch=3, decay=1.5), r"decay: expected a factor in \(0, 1\], got 1.5"),
+    (dict(kind="step", steps_per_epoch=3, decay_after=-2), "decay_after: expected an int >= 0"),
+])
+def test_a_schedule_refuses_bad_arguments_by_name(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        LRSchedule(**{"lr": 0.1, **kwargs})

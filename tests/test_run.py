@@ -28,8 +28,8 @@ def test_train_writes_checkpoints_metrics_plot_and_shows_progress(text, tmp_path
     folder = tmp_path / "run"
     assert sorted(os.listdir(folder)) == [".seqnn-lock", "best.npz", "last.npz", "loss.png", "metrics.csv"]
     assert "6 steps per epoch" in out and "stop at 12 steps" in out
-    assert re.search(r"^step 3/12 \| epoch 0\.50 \| loss \d\.\d{3} \| val - \| [\d,]+ chars/s \| 0:00:\d\d left$",
-                     out, re.M)
+    assert re.search(r"^step 3/12 \| epoch 0\.50 \| loss \d\.\d{3} \| lr 0\.005 \| val - \| [\d,]+ chars/s \| "
+                     r"0:00:\d\d left$", out, re.M)
     assert re.search(r"^step 7/12 \| epoch 1\.17 \| loss .* \| val \d\.\d{3} bpc \|", out, re.M)
     assert sorted(samples(out)) == [5, 10, 12], "a sample at each validation, and a final one at the stopping step"
     assert f"loss curves: {folder}/loss.png" in out and "done: step 12" in out
@@ -83,12 +83,19 @@ def _same_run(a, b, whole_history=True):
         assert (ta["best_loss"], ta["best_step"]) == (tb["best_loss"], tb["best_step"])
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("stop_at", [7, 6], ids=["mid-epoch", "epoch-end"])
-def test_run_interrupted_by_ctrl_c_and_resumed_is_bit_identical(dtype, stop_at, text, tmp_path, capsys,
+COSINE = ["--lr-schedule", "cosine", "--warmup", "3"]
+STEP_DECAY = ["--lr-schedule", "step", "--lr-decay", "0.5", "--lr-decay-after", "1"]     # halved after epochs 1, 2
+
+
+@pytest.mark.parametrize("dtype, stop_at, schedule", [
+    ("float32", 7, []), ("float32", 6, []), ("float64", 7, []), ("float64", 6, []),
+    ("float32", 7, COSINE), ("float64", 6, STEP_DECAY), ("float32", 2, COSINE)],
+    ids=["float32-mid-epoch", "float32-epoch-end", "float64-mid-epoch", "float64-epoch-end", "cosine-mid-epoch",
+         "step-decay-epoch-end", "cosine-in-warmup"])
+def test_run_interrupted_by_ctrl_c_and_resumed_is_bit_identical(dtype, stop_at, schedule, text, tmp_path, capsys,
                                                                monkeypatch):
     # two layers with dropout: the resumed run must also restore the dropout generator
-    opts = [*TINY, "--dtype", dtype, "--layers", "2", "--dropout", "0.2", "--steps", "16"]
+    opts = [*TINY, "--dtype", dtype, "--layers", "2", "--dropout", "0.2", "--steps", "16", *schedule]
     code, whole_out, _ = seqnn_main(capsys, "train", text, *opts, "--out", tmp_path / "whole")
     assert code == 0
 
@@ -106,6 +113,10 @@ def test_run_interrupted_by_ctrl_c_and_resumed_is_bit_identical(dtype, stop_at, 
     resumed_samples = {**samples(first_out), **samples(second_out)}
     assert resumed_samples == samples(whole_out) and len(resumed_samples) == 4
     assert (tmp_path / "whole" / "metrics.csv").read_text().count("\n") == 17
+    if schedule:                                      # the rate moved, and both runs moved it the same way
+        rates = [re.findall(r"^step (\d+)/16 .*\| lr ([\d.e-]+) \|", out, re.M) for out in (whole_out,)][0]
+        assert len({lr for _, lr in rates}) >= 3, rates
+        assert rates == re.findall(r"^step (\d+)/16 .*\| lr ([\d.e-]+) \|", first_out + second_out, re.M)
     whole_csv = [r.split(",")[:1] + r.split(",")[2:5] + r.split(",")[6:]      # all but the timings
                  for r in (tmp_path / "whole" / "metrics.csv").read_text().splitlines()]
     split_csv = [r.split(",")[:1] + r.split(",")[2:5] + r.split(",")[6:]
@@ -127,6 +138,16 @@ def test_run_stopped_by_its_rule_and_extended_continues_the_same_training(text, 
     assert code == 0, err
     # the extra validation at step 8 changes nothing in the training itself
     _same_run(tmp_path / "whole" / "last.npz", tmp_path / "split" / "last.npz", whole_history=False)
+
+
+def test_the_header_says_the_schedule_and_cosine_needs_a_known_length(text, tmp_path, capsys):
+    code, out, _ = seqnn_main(capsys, "train", text, *TINY, "--steps", "12", "--out", tmp_path / "a", *COSINE)
+    assert code == 0 and "adam lr 0.005 (warmup 3 steps, then cosine to 0.0005 at step 12)" in out
+    code, out, _ = seqnn_main(capsys, "train", text, *TINY, "--steps", "12", "--out", tmp_path / "b", *STEP_DECAY)
+    assert code == 0 and "adam lr 0.005 (x0.5 after each epoch from epoch 1)" in out
+    err = seqnn_fails(capsys, "train", text, *TINY, "--minutes", "1", "--out", tmp_path / "c", *COSINE)
+    assert "--lr-schedule cosine decays over the run's length, which --minutes alone does not fix" in err
+    assert not (tmp_path / "c").exists()
 
 
 def test_piped_output_shows_the_first_step_every_validation_and_nothing_else_within_ten_seconds(text, tmp_path):

@@ -25,7 +25,7 @@ HOMES = {                                      # the module each name of ``seqnn
     "Linear": "layers", "Dropout": "layers", "Embedding": "layers", "OneHot": "layers",
     "softmax_cross_entropy": "losses", "mean_squared_error": "losses",
     "Module": "module", "Parameter": "module",
-    "SGD": "optim", "Adagrad": "optim", "Adam": "optim", "RMSProp": "optim",
+    "SGD": "optim", "Adagrad": "optim", "Adam": "optim", "RMSProp": "optim", "LRSchedule": "optim",
     "clip_grad_norm": "optim", "clip_grad_value": "optim",
     "gradcheck": "gradient_check", "numerical_gradient": "gradient_check", "relative_error": "gradient_check",
     "GradcheckReport": "gradient_check",
@@ -56,6 +56,6 @@ if TYPE_CHECKING:                              # what type checkers see: the sam
     from .layers import Dropout, Embedding, Linear, OneHot  # noqa: F401
     from .losses import mean_squared_error, softmax_cross_entropy  # noqa: F401
     from .module import Module, Parameter  # noqa: F401
-    from .optim import SGD, Adagrad, Adam, RMSProp, clip_grad_norm, clip_grad_value  # noqa: F401
+    from .optim import SGD, Adagrad, Adam, LRSchedule, RMSProp, clip_grad_norm, clip_grad_value  # noqa: F401
     from .recurrent import Recurrent  # noqa: F401
     from .stack import GRU, LSTM, RNN, RecurrentStack  # noqa: F401

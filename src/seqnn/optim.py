@@ -1,4 +1,4 @@
-"""Gradient clipping and optimizers.
+"""Gradient clipping, optimizers and learning-rate schedules.
 
 The order of a training step is always::
 
@@ -17,8 +17,8 @@ import math
 
 import numpy as np
 
-from ._checks import (check_bool, check_count, check_fraction, check_function, check_positive_number, check_real,
-                      check_state_dict)
+from ._checks import (check_bool, check_choice, check_count, check_fraction, check_function, check_positive_int,
+                      check_positive_number, check_real, check_state_dict)
 from .module import Parameter, parameter_list
 
 
@@ -282,3 +282,58 @@ class Adam(Optimizer):
         m_hat = m / (1.0 - self.b1 ** t)
         v_hat = v / (1.0 - self.b2 ** t)
         p.value -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+# --- learning-rate schedules: the rate of each step as a function of the step --------------------------------
+class LRSchedule:
+    """The learning rate of update ``step`` (0 for the first), a pure function of the step (so a run resumed at
+    any step continues the same curve, to the bit).
+
+    Args:
+        lr: the base rate.
+        kind: "constant"; "cosine" (nanoGPT): from ``lr`` down a half cosine to a floor of ``lr / 10`` at
+            ``total`` steps, then the floor; "step" (char-rnn): ``lr`` times ``decay`` after each epoch of
+            ``steps_per_epoch`` steps, from the end of epoch ``decay_after`` on.
+        warmup: the first ``warmup`` steps rise linearly, ``lr * (step + 1) / (warmup + 1)`` (nanoGPT's
+            formula), before the schedule starts; 0 for none.
+        total: the steps of the whole run (cosine only); steps_per_epoch, decay in (0, 1], decay_after >= 0
+            (step only).
+
+    >>> s = LRSchedule(0.01, "cosine", warmup=2, total=12)
+    >>> [round(s(t), 5) for t in (0, 1, 2, 7, 12, 20)]
+    [0.00333, 0.00667, 0.01, 0.0055, 0.001, 0.001]
+    """
+
+    KINDS = ("constant", "cosine", "step")
+    FLOOR = 0.1                                # cosine ends at lr / 10 (nanoGPT's min_lr "~= learning_rate/10")
+
+    def __init__(self, lr: float, kind: str = "constant", *, warmup: int = 0, total: int | None = None,
+                 steps_per_epoch: int | None = None, decay: float = 0.97, decay_after: int = 10):
+        self.lr, self.kind = check_positive_number("lr", lr), check_choice("kind", kind, self.KINDS)
+        self.warmup = check_count("warmup", warmup)
+        if kind == "cosine":
+            self.total = check_positive_int("total", total)
+        if kind == "step":
+            self.steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
+            if not 0 < check_real("decay", decay, "a factor in (0, 1]") <= 1:
+                raise ValueError(f"decay: expected a factor in (0, 1], got {decay!r}")
+            self.decay, self.decay_after = float(decay), check_count("decay_after", decay_after)
+
+    def describe(self) -> str:
+        """The schedule in words, for a run's header."""
+        what = {"constant": "constant",
+                "cosine": f"cosine to {self.FLOOR * self.lr:g} at step {getattr(self, 'total', 0)}",
+                "step": f"x{getattr(self, 'decay', 1):g} after each epoch from epoch {getattr(self, 'decay_after', 0)}"}
+        return f"warmup {self.warmup} steps, then {what[self.kind]}" if self.warmup else what[self.kind]
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return self.lr * (step + 1) / (self.warmup + 1)
+        if self.kind == "cosine":
+            done = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))    # 0 -> 1 over the run
+            floor = self.FLOOR * self.lr
+            return floor + 0.5 * (1.0 + math.cos(math.pi * done)) * (self.lr - floor)
+        if self.kind == "step":
+            epochs_done = step // self.steps_per_epoch
+            return self.lr * self.decay ** max(0, epochs_done - self.decay_after + 1)
+        return self.lr

@@ -99,6 +99,15 @@ TRAIN = [
     Option("lr", None, "learning rate (default: adam 0.005, rmsprop 0.002, adagrad 0.1, sgd 1.0)", positive_float,
            group=DATA),
     Option("clip", 5.0, "clip the global gradient norm to this; 0 turns clipping off", nonneg_float, group=DATA),
+    Option("lr_schedule", "constant", "how the learning rate moves: constant; cosine, down a half cosine to lr/10 "
+           "at the last step (nanoGPT; needs --steps or --epochs); step, times --lr-decay after each epoch from "
+           "--lr-decay-after on (char-rnn)", choices=("constant", "cosine", "step"), group=DATA),
+    Option("warmup", 0, "the first this many steps raise the learning rate linearly to --lr, then the schedule "
+           "starts", nonneg_int, group=DATA),
+    Option("lr_decay", 0.97, "--lr-schedule step: the factor after each epoch",
+           number(float, 0.0, low_ok=False, high=1.0, high_ok=True, what="a factor in (0, 1]"), group=DATA),
+    Option("lr_decay_after", 10, "--lr-schedule step: the epoch after which the decay starts", nonneg_int,
+           group=DATA),
     Option("seed", 1, "seeds the weights, dropout and samples", nonneg_int, group=DATA, resume=False),
     Option("steps", None, "stop at this step (counted from the start of the run)", positive_int, group=STOP),
     Option("epochs", None, "stop after this many passes over the training text", positive_int, group=STOP),

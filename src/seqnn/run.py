@@ -47,6 +47,7 @@ from . import io
 from ._threads import blas_threads, resolve
 from ._version import __version__
 from .models import CharLM
+from .optim import LRSchedule
 from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
 from .runlog import LN2, Pace, Progress, RunLog, clock, writing
 from .runsetup import Run, default_prime, make_run, suggested_prime
@@ -150,6 +151,9 @@ class Session:
         self.target = min([n for n in (self.opts["steps"], self.opts["epochs"] and self.opts["epochs"] * cpe) if n]
                           or [math.inf])
         self.rules = " or ".join(f"{self.opts[k]} {k}" for k in STOP_RULES if self.opts[k])
+        if self.opts["lr_schedule"] == "cosine" and self.target == math.inf:
+            raise RunError("--lr-schedule cosine decays over the run's length, which --minutes alone does not fix; "
+                           "give --steps or --epochs as well")
         if run.trainer.steps >= self.target:
             raise RunError(f"the run is already at step {run.trainer.steps}, where its rule ({self.rules}) stops "
                            "it; pass a larger --steps or --epochs, or --minutes, to train further")
@@ -163,6 +167,9 @@ class Session:
         self.divergence = Divergence(len(run.vocab), self.log.data["loss"])
         self.signals: list[int] = []
         self.threads, self.threads_chosen = resolve(self.opts["threads"])
+        self.schedule = LRSchedule(self.opts["lr"], self.opts["lr_schedule"], warmup=self.opts["warmup"],
+                                   total=self.target if self.target != math.inf else None, steps_per_epoch=cpe,
+                                   decay=self.opts["lr_decay"], decay_after=self.opts["lr_decay_after"])
 
     def header(self, resumed_from: str | None) -> None:
         o, run, t = self.opts, self.run, self.run.trainer
@@ -172,8 +179,8 @@ class Session:
         say(f"text: {run.described}: {run.text_info['chars']:,} characters, {run.n_train:,} for training, "
             f"{len(run.val_ids):,} held out (validation on {len(self.eval_ids):,})")
         say(f"each step: {o['batch']} streams x {o['seq_len']} characters (truncated BPTT), "
-            f"{t.chunks_per_epoch} steps per epoch; {o['optimizer']} lr {o['lr']:g}, clip "
-            f"{o['clip'] or 'off'}; stop at {self.rules}; {self.threads} BLAS thread{'s' * (self.threads > 1)} "
+            f"{t.chunks_per_epoch} steps per epoch; {o['optimizer']} lr {o['lr']:g} ({self.schedule.describe()}), "
+            f"clip {o['clip'] or 'off'}; stop at {self.rules}; {self.threads} BLAS thread{'s' * (self.threads > 1)} "
             f"({self.threads_chosen})")
         say(f"resuming {resumed_from} at step {t.steps} (epoch {t.epoch}, chunk {t.chunk})" if resumed_from else
             f"writing to {self.folder}/: last.npz, best.npz, metrics.csv, loss.png; Ctrl-C stops and saves")
@@ -267,6 +274,7 @@ class Session:
         pace = Pace(trainer.steps, self.target, deadline)
         last_val = self.log.data["val_loss"][-1] if self.log.data["val_loss"] else None
         while not self.signals:
+            trainer.optimizer.lr = self.schedule(trainer.steps)       # the rate of this step, from its number
             t0 = time.monotonic()
             try:
                 loss, norm, chars = trainer.step()
@@ -296,7 +304,8 @@ class Session:
         t = self.run.trainer
         of = "" if self.target == math.inf else f"/{self.target}"
         val = f"val {last_val / LN2:.3f} bpc" if last_val is not None else "val -"
-        return (f"step {t.steps}{of} | epoch {t.epoch + t.chunk / t.chunks_per_epoch:.2f} | loss {loss:.3f} | {val} | "
+        return (f"step {t.steps}{of} | epoch {t.epoch + t.chunk / t.chunks_per_epoch:.2f} | loss {loss:.3f} | "
+                f"lr {t.optimizer.lr:.3g} | {val} | "
                 f"{pace.chars_per_second():,.0f} chars/s | {clock(pace.left(t.steps))} left")
 
     def diverged(self, why: str) -> str:

@@ -118,7 +118,18 @@ def test_sdist_carries_every_file_the_tests_use(tmp_path):
     import tarfile
     with tarfile.open(sdist) as t:
         inside = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
-    wanted = {n for n in tracked if n.startswith(("src/", "tests/", "examples/", "docs/", "benchmarks/", "scripts/"))}
+    wanted = {n for n in tracked if n.startswith(("src/", "tests/", "examples/", "docs/", "benchmarks/", "scripts/",
+                                                  "experiments/"))}
     missing = sorted(wanted - inside)
     assert not missing, f"the sdist lacks {missing}"
     assert {"LICENSE", "README.md", "pyproject.toml", "Makefile"} <= inside
+
+    # Its own tests: every one is collected, and the experiment's (which reads experiments/) passes.
+    with tarfile.open(sdist) as t:
+        t.extractall(tmp_path / "unpacked", filter="data")
+    (unpacked,) = (tmp_path / "unpacked").iterdir()
+    env = {**os.environ, "PYTHONPATH": str(unpacked / "src")}
+    for argv in (["--collect-only"], ["tests/test_adding.py"]):
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *argv], cwd=unpacked,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]       # 2: a collection error

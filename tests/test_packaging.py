@@ -126,7 +126,7 @@ def test_sdist_carries_every_file_the_tests_use(tmp_path):
 
     # Its own tests: every one is collected, and the experiment's (which reads experiments/) passes.
     with tarfile.open(sdist) as t:
-        t.extractall(tmp_path / "unpacked", filter="data")
+        t.extractall(tmp_path / "unpacked", **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     (unpacked,) = (tmp_path / "unpacked").iterdir()
     env = {**os.environ, "PYTHONPATH": str(unpacked / "src")}
     for argv in (["--collect-only"], ["tests/test_adding.py"]):

@@ -96,9 +96,10 @@ def sample_names(model, vocab, n: int, temperature: float, rng) -> list[str]:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="One-to-many: generate names with an LSTM.")
-    parser.add_argument("--epochs", type=positive_int, default=25)
-    parser.add_argument("--seed", type=nonneg_int, default=0)
+    parser = argparse.ArgumentParser(description="One-to-many: generate names with an LSTM.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=positive_int, default=25, help="passes over the list of names")
+    parser.add_argument("--seed", type=nonneg_int, default=0, help="seeds the weights, the batches and the samples")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     model, vocab, held_out_perplexity = train(args.epochs, seed=args.seed)

@@ -48,11 +48,12 @@ def train(cell: str = "rnn", hidden_size: int = 8, steps: int = 200, lr: float =
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn")
-    parser.add_argument("--hidden", type=positive_int, default=8)
-    parser.add_argument("--steps", type=positive_int, default=200)
-    parser.add_argument("--seed", type=nonneg_int, default=0)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="rnn", help="the recurrent cell")
+    parser.add_argument("--hidden", type=positive_int, default=8, help="hidden size H")
+    parser.add_argument("--steps", type=positive_int, default=200, help="training steps on 'hello'")
+    parser.add_argument("--seed", type=nonneg_int, default=0, help="seeds the initial weights")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()

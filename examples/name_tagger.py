@@ -96,8 +96,9 @@ def train(epochs: int = 8, seed: int = 0, log=print):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Many-to-many tagging: which words are names?")
-    parser.add_argument("--epochs", type=positive_int, default=8)
+    parser = argparse.ArgumentParser(description="Many-to-many tagging: which words are names?",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--epochs", type=positive_int, default=8, help="passes over the training sentences")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     model, vocab, (acc, found) = train(args.epochs)

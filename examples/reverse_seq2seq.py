@@ -58,8 +58,9 @@ def train(steps: int = 1000, hidden: int = 64, seed: int = 0, log=print):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Encoder-decoder: reverse digit sequences.")
-    parser.add_argument("--steps", type=positive_int, default=1000)
+    parser = argparse.ArgumentParser(description="Encoder-decoder: reverse digit sequences.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--steps", type=positive_int, default=1000, help="training steps, each on a fresh batch")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     model, acc = train(args.steps)

@@ -80,9 +80,10 @@ def train(cell: str = "lstm", epochs: int = 6, hidden: int = 16, seed: int = 0, 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="Many-to-one sentiment classification with negation.")
-    parser.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm")
-    parser.add_argument("--epochs", type=positive_int, default=6)
+    parser = argparse.ArgumentParser(description="Many-to-one sentiment classification with negation.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--cell", choices=["rnn", "lstm", "gru"], default="lstm", help="the recurrent cell")
+    parser.add_argument("--epochs", type=positive_int, default=6, help="passes over the training sentences")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     (train_x, _), (test_x, _) = make_dataset()

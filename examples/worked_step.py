@@ -5,6 +5,8 @@ set by name. The input is 'h'; the previous state is h_prev = [0.2, -0.1].
 docs/trace.md walks through the same numbers with pencil and paper.
 """
 
+import argparse
+
 import numpy as np
 
 import seqnn
@@ -29,7 +31,10 @@ def build():
     return vocab, cell, out
 
 
-def main():
+def main(argv=()):
+    """Print the step (argv: the command line; only --help is understood)."""
+    argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog="No options: the weights and the input are "
+                            "fixed, so that every number can be checked by hand (docs/trace.md).").parse_args(argv)
     vocab, cell, out = build()
     x = one_hot(vocab.encode("h"), len(vocab))[0]     # (4,) = [0, 1, 0, 0]
     h_prev = np.array([0.2, -0.1])
@@ -37,4 +42,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(None)                                        # None: read sys.argv

@@ -1,11 +1,16 @@
 """Every example runs and reaches its stated target (shortened where that still holds)."""
 
 import io
+import re
+import subprocess
 import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+sys.path.insert(0, str(EXAMPLES))
 import generate_names  # noqa: E402
 import name_tagger  # noqa: E402
 import remember  # noqa: E402
@@ -80,3 +85,30 @@ def test_remember_sets_the_gate_bias():
 def test_remember_runs():
     text = run_main(remember, ["--lengths", "4", "--steps", "5", "--models", "RNN (tanh)", "LSTM"])
     assert "T = 4" in text and "RNN (tanh)" in text and "LSTM" in text
+
+
+def test_remembers_summary_is_read_from_its_table():
+    lines = remember.summary({"RNN (tanh)": [1.0, 0.5], "LSTM": [1.0, 0.52], "LSTM, forget bias 3": [1.0, 0.99]},
+                             [10, 50])
+    assert lines[0] == ("At T = 50, learned (accuracy >= 0.95): 'LSTM, forget bias 3'; near chance (< 0.6): "
+                        "'RNN (tanh)', 'LSTM'.")
+    assert "only when that gate starts near 1" in lines[1]
+    lines = remember.summary({"RNN (tanh)": [0.97, 0.55], "LSTM": [0.99, 0.97]}, [10, 50])
+    assert lines == ["At T = 50, learned (accuracy >= 0.95): 'LSTM'; near chance (< 0.6): 'RNN (tanh)'."], (
+        "no claim about open gates that this table does not show")
+    text = run_main(remember, ["--lengths", "4", "--steps", "5", "--models", "RNN (tanh)"])
+    assert "At T = 4, learned" in text
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in EXAMPLES.glob("*.py")))
+def test_every_example_explains_each_option_and_its_default_in_help(script):
+    done = subprocess.run([sys.executable, str(EXAMPLES / script), "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("usage: "), done.stderr
+    section = done.stdout.split("options:\n", 1)[1]
+    entries = re.split(r"\n(?=  -)", section.split("\n\n")[0])            # one entry per option
+    for entry in entries:
+        if entry.strip().startswith("-h, --help"):
+            continue
+        flag = entry.split()[0]
+        assert len(entry.split()) > 2 and "(default:" in entry, f"{script}: {flag} lacks a description or default"

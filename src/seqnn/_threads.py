@@ -6,7 +6,7 @@ threads are faster than one; when another program keeps a core busy, a thread
 that waits for its partner loses whole time slices, and the step becomes
 several times slower (benchmarks/bench_threads.py: on 2 cores, 2 threads are
 1.4x faster idle and 1.9x slower with one core busy). "auto" therefore counts
-the cores that are idle when the run starts (over a quarter of a second, from
+the cores that are idle when the run starts (over a tenth of a second, from
 /proc/stat on Linux; the load average elsewhere) and uses that many, at least
 one. The limit is set with ``threadpoolctl`` (numpy's BLAS is already loaded,
 so environment variables would come too late).
@@ -39,7 +39,7 @@ def _cpu_times(cpus) -> dict[int, tuple[int, int]]:
     return times
 
 
-def busy_cores(seconds: float = 0.25) -> float:
+def busy_cores(seconds: float = 0.1) -> float:
     """How many of this process's cores other programs keep busy now (0 when that cannot be told)."""
     try:
         cpus = os.sched_getaffinity(0)

@@ -12,11 +12,17 @@ parts, every gradient), and two runs must have the same names and numbers.
 """
 
 import os
+import signal
 
 import numpy as np
 import pytest
 
 import seqnn
+
+# A test run started in the background (`make test &`, nohup) inherits SIGINT ignored, and so would every process
+# it starts; the Ctrl-C tests need it as a terminal has it: Python's handler here, the default in children.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 CELL_KINDS = {                   # name -> (seqnn.cells.make_cell kind, options)
     "rnn-tanh": ("rnn", {"nonlinearity": "tanh"}),

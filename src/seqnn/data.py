@@ -119,7 +119,7 @@ class Vocabulary:
         return sep.join(self.tokens[int(k)] for k in ids.reshape(-1))
 
 
-BLOCK = 1 << 22         # characters per block when a text is read as code points (16 MB of uint32)
+BLOCK = 1 << 18         # characters per block when a text is read as code points: 1 MB of uint32, in cache
 
 
 def _code_point_blocks(text: str):

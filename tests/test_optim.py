@@ -245,7 +245,7 @@ def test_step_decay_multiplies_after_each_epoch_from_decay_after_on_as_char_rnn(
     (dict(kind="cosine"), "total: expected a positive int, got None"),
     (dict(kind="step"), "steps_per_epoch: expected a positive int, got None"),
     (dict(kind="step", steps_per_epoch=3, decay=1.5), r"decay: expected a factor in \(0, 1\], got 1.5"),
-    (dict(kind="step", steps_per_epoch=3, decay_after=-2), "decay_after: expected an int >= 0"),
+    (dict(kind="step", steps_per_epoch=3, decay_after=0), "decay_after: expected a positive int, got 0"),
 ])
 def test_a_schedule_refuses_bad_arguments_by_name(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -296,8 +296,8 @@ class LRSchedule:
             ``steps_per_epoch`` steps, from the end of epoch ``decay_after`` on.
         warmup: the first ``warmup`` steps rise linearly, ``lr * (step + 1) / (warmup + 1)`` (nanoGPT's
             formula), before the schedule starts; 0 for none.
-        total: the steps of the whole run (cosine only); steps_per_epoch, decay in (0, 1], decay_after >= 0
-            (step only).
+        total: the steps of the whole run (cosine only); steps_per_epoch, decay in (0, 1], decay_after >= 1
+            (step only: the epochs are counted from 1, so decay_after 1 decays from the end of the first).
 
     >>> s = LRSchedule(0.01, "cosine", warmup=2, total=12)
     >>> [round(s(t), 5) for t in (0, 1, 2, 7, 12, 20)]
@@ -317,7 +317,7 @@ class LRSchedule:
             self.steps_per_epoch = check_positive_int("steps_per_epoch", steps_per_epoch)
             if not 0 < check_real("decay", decay, "a factor in (0, 1]") <= 1:
                 raise ValueError(f"decay: expected a factor in (0, 1], got {decay!r}")
-            self.decay, self.decay_after = float(decay), check_count("decay_after", decay_after)
+            self.decay, self.decay_after = float(decay), check_positive_int("decay_after", decay_after)
 
     def describe(self) -> str:
         """The schedule in words, for a run's header."""

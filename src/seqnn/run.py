@@ -170,6 +170,7 @@ class Session:
         self.schedule = LRSchedule(self.opts["lr"], self.opts["lr_schedule"], warmup=self.opts["warmup"],
                                    total=self.target if self.target != math.inf else None, steps_per_epoch=cpe,
                                    decay=self.opts["lr_decay"], decay_after=self.opts["lr_decay_after"])
+        run.trainer.optimizer.lr_schedule = self.schedule     # each step's rate, from the optimizer's step count
 
     def header(self, resumed_from: str | None) -> None:
         o, run, t = self.opts, self.run, self.run.trainer
@@ -274,7 +275,6 @@ class Session:
         pace = Pace(trainer.steps, self.target, deadline)
         last_val = self.log.data["val_loss"][-1] if self.log.data["val_loss"] else None
         while not self.signals:
-            trainer.optimizer.lr = self.schedule(trainer.steps)       # the rate of this step, from its number
             t0 = time.monotonic()
             try:
                 loss, norm, chars = trainer.step()

@@ -20,7 +20,8 @@ class Vocabulary:
     The tokens are sorted so that ids are the same on every run (``list(set(text))``
     is not: string hashing is randomised per process). ``specials`` (e.g.
     ``("<pad>", "<bos>", "<eos>")``) come first, in the order given, so
-    ``<pad>`` is id 0.
+    ``<pad>`` is id 0. Ids come in ``dtype``, the smallest unsigned integer type
+    that holds them (uint8 for a character vocabulary: 50 MB of text is 50 MB of ids).
 
     >>> v = Vocabulary("hello")
     >>> v.tokens, v.encode("hell").tolist(), v.decode([1, 0])

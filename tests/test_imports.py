@@ -18,7 +18,7 @@ FLOORS = [                                                    # lowest first
     {"train", "sample", "trace", "viz", "io", "interop"},
     {"runlog", "options"},                                    # what a run shows and keeps; the option tables
     {"runsetup"},                                             # what a run is made of
-    {"run"},                                                  # one training run's lifecycle
+    {"run", "probe"},                                         # one training run's lifecycle; a look inside
     {"cli"},
     {"__init__", "__main__"},
 ]

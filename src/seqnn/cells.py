@@ -170,6 +170,12 @@ class Cell(Module):
         self.accumulate_grads(x, h_prev, da_x, da_h)
         return self.input_grad(da_x), self.public_state(dstate_prev)
 
+    def values(self, state: tuple, cache) -> dict:
+        """The named values of one step, from what ``step`` returned: each part of the new state ("h", and "c"
+        for the LSTM) and each gate's activation (the cell's ``gate_names``), each (B, H). A look inside,
+        computing nothing new (``seqnn.probe``)."""
+        return dict(zip(self.state_names, state))
+
     # --- to be written by each cell -----------------------------------------
     def step(self, ax, state):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -311,6 +317,10 @@ class LSTMCell(Cell):
         h = o * tanh_c                                # output what the gate lets through
         return (h, c), (h_prev, c_prev, i, f, g, o, tanh_c)
 
+    def values(self, state, cache):
+        h_prev, c_prev, i, f, g, o, tanh_c = cache
+        return {**super().values(state, cache), "i": i, "f": f, "g": g, "o": o}
+
     def step_backward(self, dstate, cache):
         """dstate (dh, dc): dE/dh_t and dE/dc_t (each includes what came from step t+1).
 
@@ -387,6 +397,10 @@ class GRUCell(Cell):
         n = np.tanh(ax[:, 2 * H:] + r * hn)                # candidate, reset applied after the product
         h = (1.0 - z) * n + z * h_prev                     # interpolate new and old
         return (h,), (h_prev, r, z, n, hn)
+
+    def values(self, state, cache):
+        h_prev, r, z, n, hn = cache
+        return {**super().values(state, cache), "r": r, "z": z, "n": n}
 
     def step_backward(self, dstate, cache):
         """dstate (dh,). Returns (da_x, da_h, (dh_prev,)): the input-side and recurrent-side

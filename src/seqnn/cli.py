@@ -1,4 +1,5 @@
-"""The command line: ``seqnn train``, ``seqnn sample``, ``seqnn evaluate`` (also ``python -m seqnn``).
+"""The command line: ``seqnn train``, ``seqnn sample``, ``seqnn evaluate``, ``seqnn inspect`` (also ``python -m
+seqnn``).
 
 It parses and composes what lies below it: the option tables of
 ``seqnn.options`` make the parser; ``seqnn.run`` trains (a run's folder, its
@@ -22,7 +23,7 @@ import time
 from contextlib import suppress
 
 from ._version import __version__
-from .options import EVALUATE, SAMPLE, TRAIN, RunError, flag
+from .options import EVALUATE, INSPECT, SAMPLE, TRAIN, RunError, flag
 
 
 class Parser(argparse.ArgumentParser):
@@ -102,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("text", nargs="*", metavar="TEXT", help="UTF-8 text files (default: the run's validation text)")
     add_options(e, EVALUATE)
     e.set_defaults(func=cmd_evaluate)
+
+    i = sub.add_parser("inspect", **common, help="look inside a trained model: units, gates, gradient reach",
+                       description="Look inside a model that seqnn train saved, on a text (default: the run's "
+                       "validation text): which units track features of the text (inside a quotation, the "
+                       "position in the line, ...), how often each gate is saturated (below 0.1 or above 0.9), "
+                       "and how far back the gradient of each prediction reaches. Writes a page, DIR/index.html, "
+                       "with the text coloured by each unit (hover a character for the unit's value and the top-5 "
+                       "next characters), saturation.png and reach.png, and prints a summary.",
+                       epilog="Example: seqnn inspect run --compare rnn-run (the reach of both on one plot)")
+    i.add_argument("checkpoint", metavar="RUN", help="a run's folder or a .npz that seqnn train wrote")
+    i.add_argument("text", nargs="*", metavar="TEXT", help="UTF-8 text files (default: the run's validation text)")
+    add_options(i, INSPECT)
+    i.set_defaults(func=cmd_inspect)
     return parser
 
 
@@ -198,6 +212,18 @@ def cmd_evaluate(args) -> int:
         loss = evaluate(model, ids, args.seq_len or opts["seq_len"], args.batch or opts["batch"])
     sys.stdout.write(f"{path} on {described} ({len(ids):,} characters):\n")
     sys.stdout.write(f"loss {loss:.4f} nats/char | perplexity {math.exp(loss):.3f} | {loss / LN2:.4f} bits/char\n")
+    return 0
+
+
+
+def cmd_inspect(args) -> int:
+    from ._threads import blas_threads, resolve
+    from .probe import inspect
+    with blas_threads(resolve(args.threads)[0]):
+        lines = inspect(args.checkpoint, args.text, out=args.out, chars=args.chars, units=args.units,
+                        lags=args.lags, compare=args.compare)
+    for line in lines:
+        print(line)
     return 0
 
 

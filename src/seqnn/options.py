@@ -145,6 +145,17 @@ EVALUATE = [
     THREADS,
 ]
 
+INSPECT = [
+    Option("out", None, "folder for index.html, saturation.png and reach.png (default: RUN/inspect)"),
+    Option("chars", 3000, "characters of the text to look at (at most 20,000: every step's values are kept)",
+           positive_int),
+    Option("units", 5, "units shown on the page: the one that tracks each feature best, then the next best (at "
+           "most 50)", positive_int),
+    Option("lags", 100, "how many characters back the gradient reach is measured", positive_int),
+    Option("compare", None, "another run (a folder or .npz): its gradient reach on the same text, on the same plot"),
+    THREADS,
+]
+
 DEFAULTS = {o.name: o.default for o in TRAIN}
 FIXED = tuple(o.name for o in TRAIN if not o.resume)
 STOP_RULES = ("steps", "epochs", "minutes")

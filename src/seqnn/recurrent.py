@@ -122,6 +122,25 @@ class Recurrent(Module):
             dX = reverse_padded(dX, self._lengths)
         return dX, cell.public_state(dstate0)
 
+    def record(self, X: np.ndarray, state0=None) -> dict:
+        """Every value of a forward pass, named: ``{"h": (T, B, H), "c": ... (LSTM), "i": ..., "f": ...}``, each
+        state part and each gate's activation at every step (``Cell.values``), in time order.
+
+        It runs the readable loop (one ``cell.step`` per step: the lecture's
+        equations) and leaves the layer as it was: no backward follows it.
+        """
+        cell = self.cell
+        check_float_array("X", X, (None, None, cell.input_size), cell.dtype, "TBD")
+        T, B, D = X.shape
+        if T == 0 or B == 0:
+            raise ValueError(f"X: expected at least one step and one sequence, got shape {X.shape}")
+        state = cell.as_state_tuple(state0, B, "state0")
+        X = X[::-1] if self.reverse else X
+        steps: list[dict] = []
+        self._forward_loop(cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1), state, None, steps)
+        values = {name: np.stack([step[name] for step in steps]) for name in steps[0]}
+        return {name: v[::-1] for name, v in values.items()} if self.reverse else values
+
     # --- forward order from here on (reversal happens at the edges) -----------
     def _forward(self, X, state, mask):
         cell, kernel = self.cell, self.kernel
@@ -135,8 +154,9 @@ class Recurrent(Module):
         H = Hs[1:] if mask is None else Hs[1:] * mask                    # outputs past the end are zero
         return H, state
 
-    def _forward_loop(self, Ax, state, mask):
-        """The readable loop: the lecture's unrolled graph, one ``cell.step`` per time step."""
+    def _forward_loop(self, Ax, state, mask, record=None):
+        """The readable loop: the lecture's unrolled graph, one ``cell.step`` per time step (``record``, a list:
+        each step's named values are appended to it)."""
         cell = self.cell
         T, B, _ = Ax.shape
         Hs = np.empty((T + 1, B, cell.hidden_size), cell.dtype)          # h_0 .. h_T
@@ -144,6 +164,8 @@ class Recurrent(Module):
         caches = []
         for t in range(T):
             new_state, cache = cell.step(Ax[t], state)
+            if record is not None:
+                record.append(cell.values(new_state, cache))
             if mask is not None:                                         # finished sequences keep their state
                 new_state = tuple(np.where(mask[t], new, old) for new, old in zip(new_state, state))
             state = new_state

@@ -108,6 +108,60 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     write_atomic(path, lambda f: fig.savefig(f, format="png"))
 
 
+def plot_saturation(saturation: dict, path, title: str = "gate saturation") -> None:
+    """Draw ``seqnn.probe.saturation``'s fractions into ``path`` (a PNG), as Karpathy et al. (2015) did: one
+    panel per gate, one point per unit (x: the fraction of steps it is left-saturated, below 0.1; y:
+    right-saturated, above 0.9), coloured by layer. Raises ImportError without matplotlib."""
+    path = check_path("path", path)
+    gates = sorted({gate for _, gate in saturation}, key=lambda g: "ifozrg".find(g))
+    layers = sorted({layer for layer, _ in saturation})
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.2 * max(1, len(gates)), 3.4), dpi=100)
+    FigureCanvasAgg(fig)
+    for k, gate in enumerate(gates):
+        ax = fig.add_subplot(1, len(gates), k + 1)
+        for layer in layers:
+            left, right = saturation[layer, gate]
+            ax.plot(left, right, "o", markersize=3, alpha=0.6, label=f"layer {layer + 1}")
+        ax.plot([0, 1], [1, 0], color="0.8", linewidth=0.8)       # left + right = 1: always saturated
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"{gate} gate")
+        ax.set_xlabel("fraction left-saturated (< 0.1)")
+        if k == 0:
+            ax.set_ylabel("fraction right-saturated (> 0.9)")
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
+
+
+def plot_reach(curves: dict, path, threshold: float = 0.01) -> None:
+    """Draw gradient-reach curves (``seqnn.probe.gradient_reach``; label -> curve (K + 1,)) into ``path`` (a PNG):
+    each relative to its value at lag 0, on a log scale, with the ``threshold`` line. Raises ImportError without
+    matplotlib."""
+    path = check_path("path", path)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for label, curve in curves.items():
+        curve = np.asarray(curve, dtype=float)
+        ax.semilogy(np.arange(len(curve)), np.maximum(curve / curve[0], 1e-30), label=label)
+    ax.axhline(threshold, color="0.6", linestyle="--", linewidth=0.8, label=f"{threshold:.0%} of lag 0")
+    ax.set_xlabel("k: how many characters back")
+    ax.set_ylabel("mean ||dE_t / dx_(t-k)||, relative to k = 0")
+    ax.set_title("How far back does the trained network look?")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    write_atomic(path, lambda f: fig.savefig(f, format="png"))
+
+
 def _steps(name: str, steps) -> np.ndarray:
     """Step numbers: a 1-D list or array of ints."""
     steps = np.asarray(steps)

@@ -46,7 +46,7 @@ def add_options(parser, table, defaults: bool = True) -> None:
             continue
         shown = "" if row.default is None or "default:" in row.help else f" (default: {row.default})"
         group.add_argument(flag(row.name), type=row.type, choices=row.choices, help=row.help + shown,
-                           default=row.default if defaults else None)
+                           default=row.default if defaults else None, action="append" if row.many else "store")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,7 +221,7 @@ def cmd_inspect(args) -> int:
     from .probe import inspect
     with blas_threads(resolve(args.threads)[0]):
         lines = inspect(args.checkpoint, args.text, out=args.out, chars=args.chars, units=args.units,
-                        lags=args.lags, compare=args.compare)
+                        lags=args.lags, compare=args.compare or ())
     for line in lines:
         print(line)
     return 0

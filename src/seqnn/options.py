@@ -69,6 +69,8 @@ class Option:
     group: str = ""
     resume: bool = True
     """May ``seqnn train --resume`` change it? False for what fixes the model, the data or the seeds."""
+    many: bool = False
+    """May it be given several times (its value is then the list)?"""
 
 
 MODEL, DATA, STOP, WATCH, MACHINE = ("model", "data and optimisation", "when to stop (the first rule reached; none "
@@ -152,7 +154,8 @@ INSPECT = [
     Option("units", 5, "units shown on the page: the one that tracks each feature best, then the next best (at "
            "most 50)", positive_int),
     Option("lags", 100, "how many characters back the gradient reach is measured", positive_int),
-    Option("compare", None, "another run (a folder or .npz): its gradient reach on the same text, on the same plot"),
+    Option("compare", None, "another run (a folder or .npz): its gradient reach on the same text, on the same "
+           "plot; give it again for more runs", many=True),
     THREADS,
 ]
 

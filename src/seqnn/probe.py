@@ -281,14 +281,14 @@ MAX_UNITS = 50
 
 
 def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 3000, units: int = 5, lags: int = 100,
-            compare: str | None = None) -> list:
+            compare=()) -> list:
     """``seqnn inspect``: look inside the model saved at ``path`` (a run's folder or checkpoint) on a text.
 
     The text: ``text_paths``, or the run's validation split; its first ``chars``
     characters. Writes ``out``/index.html (the text coloured by the ``units``
     units that track the features best, each character's top-5 predictions on
-    hover), saturation.png and reach.png (``lags`` characters back; with
-    ``compare``, another run's curve beside it). Returns the terminal summary's lines.
+    hover), saturation.png and reach.png (``lags`` characters back; ``compare``,
+    a list of other runs: their curves beside it). Returns the terminal summary's lines.
     """
     import os
 
@@ -324,9 +324,9 @@ def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 30
     chosen = (list(dict.fromkeys(firsts)) + [tr for tr in best.values() if tr not in firsts])[:units]
     K = min(lags, len(ids) - 2)
     curves = {f"{acts.cell.upper()} ({used})": gradient_reach(model, ids, acts, K)}
-    if compare is not None:
-        other, other_vocab, _, other_used, _ = load_charlm(compare)
-        other_ids = encode_known(other_vocab, text, "--compare")
+    for other_path in compare:
+        other, other_vocab, _, other_used, _ = load_charlm(other_path)
+        other_ids = encode_known(other_vocab, text, f"--compare {other_path}")
         curves[f"{other.rnn.kind.upper()} ({other_used})"] = gradient_reach(
             other, other_ids, activations(other, other_ids), K)
     folder = out or os.path.join(used if os.path.isdir(used) else os.path.dirname(used) or ".", "inspect")

@@ -276,7 +276,7 @@ def top_predictions(acts: Activations, vocab, k: int = 5) -> list:
 
 
 # --- seqnn inspect: a run, a text, a page -----------------------------------------------------------------------
-MAX_CHARS = 20_000          # activations of 20,000 characters of the default model: about 250 MB in float64
+MAX_CHARS = 20_000          # every value of 20,000 characters of the default model: 250 MB (float32)
 MAX_UNITS = 50
 
 
@@ -410,7 +410,7 @@ pre.text span:hover {{ outline: 1px solid #333; }}
 <body>
 <h1>Inside the network ({escape(acts.cell.upper())})</h1>
 <p>{len(text):,} characters of {escape(described)}. Each block colours the text by one unit's value after reading
-each character (blue positive, red negative, scaled to the unit's largest value); hover over a character for the
+each character (blue positive, orange negative, scaled to the unit's largest value); hover over a character for the
 value and the model's five likeliest next characters.</p>
 <ul>
 {items}</ul>

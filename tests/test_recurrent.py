@@ -116,3 +116,20 @@ def test_what_forward_returns_cannot_corrupt_what_backward_reads(kind, fast):
     h = cell.forward(X[0])                                    # one step: the same rule
     with pytest.raises(ValueError, match="read-only"):
         (h[0] if isinstance(h, tuple) else h)[...] = 0.0
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("kind, names", [("rnn-tanh", {"h"}), ("gru", {"h", "r", "z", "n"}),
+                                         ("lstm", {"h", "c", "i", "f", "g", "o"})])
+def test_record_names_every_value_of_the_forward_it_matches(kind, names, reverse, rng):
+    cell = make_cell(kind, 3, 4, rng=0)
+    layer = seqnn.Recurrent(cell, reverse=reverse)
+    X, state0 = rng.standard_normal((6, 2, 3)), random_state(cell, 2, rng)
+    values = layer.record(X, state0)
+    H, final = layer.forward(X, state0)
+    assert set(values) == names and all(v.shape == (6, 2, 4) for v in values.values())
+    np.testing.assert_allclose(values["h"], H, rtol=1e-13, atol=1e-15)
+    last = values["h"][0 if reverse else -1]
+    np.testing.assert_allclose(last, final[0] if isinstance(final, tuple) else final, rtol=1e-13)
+    for gate in names - {"h", "c", "g", "n"}:                      # the sigmoid gates lie in (0, 1)
+        assert ((values[gate] > 0) & (values[gate] < 1)).all()

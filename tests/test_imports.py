@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "seqnn"
 FLOORS = [                                                    # lowest first
-    {"_checks", "_version", "_memory", "_files", "_threads"},
+    {"_checks", "_version", "_memory", "_files", "_threads", "exercises"},     # exercises: text only
     {"module", "functional", "init"},
     {"cells", "layers", "losses", "optim", "gradient_check", "data"},
     {"fast"},                                                 # the fast loops of the built-in cells
@@ -18,7 +18,7 @@ FLOORS = [                                                    # lowest first
     {"train", "sample", "trace", "viz", "io", "interop"},
     {"runlog", "options"},                                    # what a run shows and keeps; the option tables
     {"runsetup"},                                             # what a run is made of
-    {"run", "probe"},                                         # one training run's lifecycle; a look inside
+    {"run", "probe", "grade"},                                # a run's lifecycle; a look inside; the grader
     {"cli"},
     {"__init__", "__main__"},
 ]

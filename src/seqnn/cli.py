@@ -1,5 +1,5 @@
-"""The command line: ``seqnn train``, ``seqnn sample``, ``seqnn evaluate``, ``seqnn inspect`` (also ``python -m
-seqnn``).
+"""The command line: ``seqnn train``, ``sample``, ``evaluate``, ``inspect``, ``exercises`` and ``grade`` (also
+``python -m seqnn``).
 
 It parses and composes what lies below it: the option tables of
 ``seqnn.options`` make the parser; ``seqnn.run`` trains (a run's folder, its
@@ -116,6 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("text", nargs="*", metavar="TEXT", help="UTF-8 text files (default: the run's validation text)")
     add_options(i, INSPECT)
     i.set_defaults(func=cmd_inspect)
+
+    x = sub.add_parser("exercises", **common, help="write exercises for a course into a folder",
+                       description="Write six exercises into DEST, each a Python file with the lecture's equations "
+                       "and shapes in its docstring and a # TODO where the maths goes: the tanh RNN step, the LSTM "
+                       "step (forward and backward), softmax and cross-entropy, backpropagation through time, "
+                       "clipping by the global norm, sampling with temperature and top-k. A file already in DEST "
+                       "is never overwritten.",
+                       epilog="Then: seqnn grade DEST (or python DEST/lstm_step.py for one file). Teachers: "
+                       "docs/teaching.md")
+    x.add_argument("dest", metavar="DEST", help="the folder (created if missing)")
+    x.add_argument("--solutions", action="store_true", help="write the worked solutions instead (for teachers)")
+    x.set_defaults(func=cmd_exercises)
+
+    r = sub.add_parser("grade", **common, help="grade exercises: which part is wrong, and why",
+                       description="Grade the exercises in DEST (or one file): each file runs in its own process "
+                       "with a time limit; every part is compared with seqnn's own code on seeded inputs, each "
+                       "backward is checked against finite differences of its own forward, and a wrong answer is "
+                       "named: the array, the gate (dW_hh[f]), the time step, the shape, or the classic mistake it "
+                       "is, with the docs section to read. Exit status 0 only when every part is right.")
+    r.add_argument("target", metavar="DEST", help="a folder of exercises, or one exercise file")
+    r.set_defaults(func=cmd_grade)
     return parser
 
 
@@ -225,6 +246,23 @@ def cmd_inspect(args) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+def cmd_exercises(args) -> int:
+    from .grade import write_exercises
+    paths = write_exercises(args.dest, solutions=args.solutions)
+    print(f"wrote {len(paths)} {'solutions' if args.solutions else 'exercises'} into {args.dest}/: "
+          f"{', '.join(os.path.basename(p) for p in paths)}")
+    if not args.solutions:
+        print(f"fill in each # TODO, then: seqnn grade {args.dest}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grade import grade
+    lines, ok = grade(args.target)
+    print("\n".join(lines))
+    return 0 if ok else 1
 
 
 # --- entry points -----------------------------------------------------------------------------------------------

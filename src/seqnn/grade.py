@@ -1,0 +1,538 @@
+"""``seqnn exercises`` and ``seqnn grade``: exercises for a course, and a grader that names what is wrong.
+
+Each exercise file (``seqnn.exercises``) runs in a process of its own, with a
+time limit, so that an endless loop, a crash, a syntax error or a failed import
+is one line of the report. Inside it, every part is checked three ways:
+
+- against seqnn's own code (the reference), on seeded float64 inputs, and for the
+  RNN step on the lecture's "hello" numbers (docs/trace.md);
+- the student's backward against finite differences of the student's own forward;
+- where the answer is wrong, against the classic mistakes (``BUGS``): a
+  mistake that gives exactly the student's numbers is named, with its hint.
+
+It says which array is wrong, which gate's rows (``dW_hh[f]``), which time step
+differs first, and when the shape is wrong; one line per part, a score, and exit
+status 0 only when every part is right.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from .exercises import SOLUTIONS, skeleton, solution
+
+TIME_LIMIT = 60                      # seconds per file
+HINTS = {
+    "rnn_step.py": "docs/notation.md#vanilla-rnn",
+    "lstm_step.py": "docs/notation.md#lstm",
+    "softmax_loss.py": "docs/notation.md#vanilla-rnn",
+    "bptt.py": "docs/bptt.md#backward-the-chain-rule-backwards-in-time",
+    "clip.py": "docs/bptt.md#clipping",
+    "sampling.py": "docs/train-your-text.md#4-sample",
+}
+LSTM_GATES = ("i", "f", "g", "o")
+
+
+class Wrong(Exception):
+    """A part's answer is wrong: the message says what, in one line."""
+
+
+# --- writing the exercises --------------------------------------------------------------------------------------
+def write_exercises(dest: str, solutions: bool = False) -> list:
+    """Write every exercise (or its worked solution) into ``dest``; returns the paths. A file already there is
+    never overwritten (it may be a student's work): ValueError naming it, before anything is written."""
+    paths = [os.path.join(dest, name) for name in SOLUTIONS]
+    there = [p for p in paths if os.path.exists(p)]
+    if there:
+        raise ValueError(f"{dest}: already holds {', '.join(os.path.basename(p) for p in there)}; seqnn exercises "
+                         "never overwrites a file (it may be your work): choose another folder, or move them away")
+    os.makedirs(dest, exist_ok=True)
+    for name, path in zip(SOLUTIONS, paths):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(solution(name) if solutions else skeleton(name))
+    return paths
+
+
+# --- comparing arrays, and saying how they differ -----------------------------------------------------------------
+def close(got, want, rtol: float = 1e-7) -> bool:
+    got = np.asarray(got, dtype=np.float64)
+    return got.shape == np.shape(want) and bool(np.allclose(got, want, rtol=rtol, atol=1e-10))
+
+
+def relative_error(got, want) -> float:
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    return float(np.abs(got - want).max() / max(np.abs(got).max(), np.abs(want).max(), 1e-12))
+
+
+def differs(name: str, got, want, gates: tuple = (), time: bool = False) -> str | None:
+    """None if ``got`` is ``want``; else a phrase naming what differs: the shape, NaN, the gates (rows in
+    blocks of ``gates``), the first time step (axis 0 when ``time``)."""
+    try:
+        got = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"{name} is not an array of numbers (got {type(got).__name__})"
+    if got.shape != np.shape(want):
+        if time and got.ndim == len(np.shape(want)) and abs(got.shape[0] - np.shape(want)[0]) == 1:
+            return (f"{name} has {got.shape[0]} time steps, expected {np.shape(want)[0]}: an off-by-one in the "
+                    "time loop")
+        return f"{name} has shape {got.shape}, expected {np.shape(want)}"
+    if not np.isfinite(got).all():
+        return f"{name} holds NaN or inf"
+    if close(got, want):
+        return None
+    where = ""
+    if gates:
+        H = np.shape(want)[0] // len(gates)
+        bad = [g for k, g in enumerate(gates) if not close(got[k * H:(k + 1) * H], want[k * H:(k + 1) * H])]
+        where = f"[{','.join(bad)}]" if bad and len(bad) < len(gates) else ""
+    if time:
+        first = next(t for t in range(len(want)) if not close(got[t], want[t]))
+        where += f" (first at time step t = {first} of {len(want)})"
+    return f"{name}{where} is wrong (relative error {relative_error(got, want):.2g})"
+
+
+def report(names, got: tuple, want: tuple, bugs: dict, gates=None, time=()) -> None:
+    """Raise ``Wrong`` naming every output of ``got`` that is not ``want`` and the bug (name -> its outputs) that
+    gives exactly ``got``, if one does."""
+    if not isinstance(got, tuple) or len(got) != len(want):
+        raise Wrong(f"expected {len(want)} values ({', '.join(names)}), got "
+                    f"{len(got) if isinstance(got, tuple) else type(got).__name__}")
+    wrong = [d for d in (differs(n, g, w, (gates or {}).get(n, ()), n in time) for n, g, w in zip(names, got, want))
+             if d]
+    if not wrong:
+        return
+    for bug, outputs in bugs.items():
+        if all(close(g, w) for g, w in zip(got, outputs)):
+            raise Wrong(f"{'; '.join(wrong)}: {bug}")
+    raise Wrong("; ".join(wrong))
+
+
+def gradient_check(forward: Callable, inputs: dict, backward_out: dict, gates: dict) -> None:
+    """The student's gradients (``backward_out``: name -> array) against central differences of the student's
+    own scalar ``forward(**inputs)``."""
+    from .gradient_check import numerical_gradient
+    off = []
+    for name, x in inputs.items():
+        want = numerical_gradient(lambda: forward(**inputs), x)
+        got = backward_out["d" + name]
+        d = differs("d" + name, got, want, gates.get("d" + name, ()))
+        if d:
+            off.append(d)
+    if off:
+        raise Wrong(f"against finite differences of your own forward: {'; '.join(off)}")
+
+
+# --- the reference (seqnn's own code) and the classic mistakes ------------------------------------------------------
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def lstm_forward_ref(x, h_prev, c_prev, W_xh, W_hh, b_h, order=LSTM_GATES):
+    """An LSTM step whose weight rows are read in ``order`` (the right one: i, f, g, o)."""
+    H = h_prev.shape[1]
+    a = x @ W_xh.T + h_prev @ W_hh.T + b_h
+    blocks = {name: a[:, k * H:(k + 1) * H] for k, name in enumerate(order)}
+    i, f, g, o = sigmoid(blocks["i"]), sigmoid(blocks["f"]), np.tanh(blocks["g"]), sigmoid(blocks["o"])
+    c = f * c_prev + i * g
+    return o * np.tanh(c), c, (i, f, g, o)
+
+
+def rnn_seq(X, h0, W_xh, W_hh, b_h):
+    """H (T, B, H) of a tanh RNN over X (T, B, D) from h0."""
+    hs, h = [], h0
+    for x in X:
+        h = np.tanh(x @ W_xh.T + h @ W_hh.T + b_h)
+        hs.append(h)
+    return np.stack(hs)
+
+
+def rnn_seq_backward(dH, X, h0, W_xh, W_hh, b_h, carry: bool = True):
+    """(dX, dh0, dW_xh, dW_hh, db_h) of BPTT through ``rnn_seq``; ``carry=False``: the mistake of not adding
+    dh_next."""
+    H = rnn_seq(X, h0, W_xh, W_hh, b_h)
+    prev = np.concatenate([h0[None], H[:-1]])
+    dX, dWx, dWh, db, dh_next = np.zeros_like(X), 0, 0, 0, np.zeros_like(h0)
+    for t in reversed(range(len(X))):
+        da = (dH[t] + (dh_next if carry else 0)) * (1 - H[t] ** 2)
+        dX[t], dh_next = da @ W_xh, da @ W_hh
+        dWx, dWh, db = dWx + da.T @ X[t], dWh + da.T @ prev[t], db + da.sum(axis=0)
+    return dX, dh_next, dWx, dWh, db
+
+
+def lstm_seq_backward(dH, X, h0, c0, W_xh, W_hh, b_h, carry_c: bool = True):
+    """(dX, dh0, dc0, dW_xh, dW_hh, db_h) of BPTT through an LSTM; ``carry_c=False``: the mistake of not carrying
+    dc_next."""
+    hs, cs, gs, h, c = [], [], [], h0, c0
+    for x in X:
+        h, c, gates = lstm_forward_ref(x, h, c, W_xh, W_hh, b_h)
+        hs.append(h)
+        cs.append(c)
+        gs.append(gates)
+    dX, dWx, dWh, db = np.zeros_like(X), 0, 0, 0
+    dh_next, dc_next = np.zeros_like(h0), np.zeros_like(c0)
+    for t in reversed(range(len(X))):
+        h_prev, c_prev = (hs[t - 1], cs[t - 1]) if t else (h0, c0)
+        i, f, g, o = gs[t]
+        tanh_c = np.tanh(cs[t])
+        dh = dH[t] + dh_next
+        dc = (dc_next if carry_c else 0) + dh * o * (1 - tanh_c ** 2)
+        da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g ** 2),
+                             dh * tanh_c * o * (1 - o)], axis=1)
+        dX[t], dh_next, dc_next = da @ W_xh, da @ W_hh, dc * f
+        dWx, dWh, db = dWx + da.T @ X[t], dWh + da.T @ h_prev, db + da.sum(axis=0)
+    return dX, dh_next, dc_next, dWx, dWh, db
+
+
+def inputs(rng, B=3, D=4, H=5, gates=1, T=None) -> dict:
+    """Seeded float64 inputs of a step (or of a sequence of T steps)."""
+    x = rng.standard_normal((T, B, D) if T else (B, D))
+    return {"x": x, "h_prev": rng.standard_normal((B, H)) * 0.5,
+            "W_xh": rng.standard_normal((gates * H, D)) * 0.5, "W_hh": rng.standard_normal((gates * H, H)) * 0.5,
+            "b_h": rng.standard_normal(gates * H) * 0.1}
+
+
+# --- the parts of each exercise ---------------------------------------------------------------------------------
+def rnn_step_parts(m) -> dict:
+    import seqnn
+
+    def reference(v):
+        cell = seqnn.RNNCell(v["x"].shape[1], v["h_prev"].shape[1], dtype=np.float64, rng=0)
+        cell.W_xh, cell.W_hh, cell.b_h = v["W_xh"], v["W_hh"], v["b_h"]
+        return cell
+
+    def forward():
+        # the lecture's "hello" step (docs/trace.md): input 'h', h_prev = [0.2, -0.1]
+        W_xh = np.array([[0.1, 0.5, -0.2, 0.0], [0.3, -0.4, 0.2, 0.1]])
+        h, _ = m.rnn_step_forward(np.array([[0.0, 1.0, 0.0, 0.0]]), np.array([[0.2, -0.1]]), W_xh,
+                                  np.array([[0.5, 0.1], [-0.3, 0.8]]), np.array([0.0, 0.1]))
+        if not close(h, [[0.5299, -0.4136]], rtol=2e-4):
+            raise Wrong(f"the lecture's 'hello' step gives h = {np.round(np.asarray(h, float), 4).tolist()}, "
+                        "expected [[0.5299, -0.4136]] (docs/trace.md)")
+        v = inputs(np.random.default_rng(1))
+        cell = reference(v)
+        report(["h"], (m.rnn_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])[0],),
+               (cell.forward(v["x"], v["h_prev"]),), {})
+
+    def backward():
+        v = inputs(np.random.default_rng(2))
+        dh = np.random.default_rng(3).standard_normal((3, 5))
+        h, cache = m.rnn_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])
+        got = m.rnn_step_backward(dh, cache)
+        cell = reference(v)
+        h_ref = cell.forward(v["x"], v["h_prev"])
+        dx, dh_prev = cell.backward(dh)
+        p = dict(cell.named_parameters())
+        want = (dx, dh_prev, p["W_xh"].grad, p["W_hh"].grad, p["b_h"].grad)
+        da_wrong = dh * (1 - h_ref)                                     # tanh' written 1 - h
+        da = dh * (1 - h_ref ** 2)
+        bugs = {"the tanh derivative is written 1 - h; it is 1 - h**2 (d tanh(a)/da = 1 - tanh(a)^2)":
+                (da_wrong @ v["W_xh"], da_wrong @ v["W_hh"], da_wrong.T @ v["x"], da_wrong.T @ v["h_prev"],
+                 da_wrong.sum(axis=0)),
+                "the bias gradient is averaged over the batch; it is the sum (each example adds its own)":
+                (*want[:4], da.mean(axis=0))}
+        names = ["dx", "dh_prev", "dW_xh", "dW_hh", "db_h"]
+        if isinstance(got, tuple) and len(got) == 5 and np.shape(got[4]) == (3, 5):
+            raise Wrong("db_h has shape (B, H) = (3, 5), expected (H,) = (5,): the bias gradient is not summed "
+                        "over the batch (db_h = da.sum(axis=0))")
+        report(names, got, want, bugs)
+        student = {k: v[k] for k in ("x", "h_prev", "W_xh", "W_hh", "b_h")}
+        gradient_check(lambda **a: float((m.rnn_step_forward(**a)[0] * dh).sum()), student,
+                       dict(zip(["dx", "dh_prev", "dW_xh", "dW_hh", "db_h"], got)), {})
+
+    return {"forward (the 'hello' step, and seeded inputs)": forward, "backward": backward}
+
+
+def lstm_step_parts(m) -> dict:
+    from itertools import permutations
+    gates = {n: LSTM_GATES for n in ("dW_xh", "dW_hh", "db_h")}
+
+    def forward():
+        v = inputs(np.random.default_rng(4), gates=4)
+        c_prev = np.random.default_rng(5).standard_normal((3, 5))
+        got = m.lstm_step_forward(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])[:2]
+        want = lstm_forward_ref(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])[:2]
+        bugs = {}
+        for order in permutations(LSTM_GATES):
+            if order != LSTM_GATES:
+                moved = [g for g, o in zip(LSTM_GATES, order) if g != o]
+                how = f"{moved[0]} and {moved[1]} swapped" if len(moved) == 2 else f"read as {', '.join(order)}"
+                bugs[f"the gates are read in the wrong order ({how}): the rows of W_xh, W_hh and b_h are "
+                     "i, f, g, o"] = lstm_forward_ref(
+                         v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"], order)[:2]
+        report(["h", "c"], tuple(got), tuple(want), bugs)
+
+    def backward():
+        import seqnn
+        rng = np.random.default_rng(6)
+        v = inputs(rng, gates=4)
+        c_prev, dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+        h, c, cache = m.lstm_step_forward(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])
+        got = m.lstm_step_backward(dh, dc, cache)
+        cell = seqnn.LSTMCell(4, 5, dtype=np.float64, rng=0)
+        cell.W_xh, cell.W_hh, cell.b_h = v["W_xh"], v["W_hh"], v["b_h"]
+        h_ref, c_ref = cell.forward(v["x"], (v["h_prev"], c_prev))
+        dx, (dh_prev, dc_prev) = cell.backward(dh, dc)
+        p = dict(cell.named_parameters())
+        want = (dx, dh_prev, dc_prev, p["W_xh"].grad, p["W_hh"].grad, p["b_h"].grad)
+        _, _, (i, f, g, o) = lstm_forward_ref(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])
+        tanh_c = np.tanh(c_ref)
+        dcc = dc + dh * o * (1 - tanh_c ** 2)
+        da = np.concatenate([dcc * g * i * (1 - i), dcc * c_ref * f * (1 - f), dcc * i * (1 - g ** 2),
+                             dh * tanh_c * o * (1 - o)], axis=1)            # df from c_t, not c_(t-1)
+        bugs = {"the forget gate's gradient uses c_t; it multiplies c_(t-1) (c = f * c_prev + i * g, so "
+                "df = dc * c_prev)": (da @ v["W_xh"], da @ v["W_hh"], dcc * f, da.T @ v["x"], da.T @ v["h_prev"],
+                                     da.sum(axis=0))}
+        names = ["dx", "dh_prev", "dc_prev", "dW_xh", "dW_hh", "db_h"]
+        report(names, got, want, bugs, gates)
+        student = {k: v[k] for k in ("x", "h_prev", "W_xh", "W_hh", "b_h")}
+        student["c_prev"] = c_prev
+        gradient_check(lambda **a: float((lambda r: (r[0] * dh).sum() + (r[1] * dc).sum())(
+            m.lstm_step_forward(**a))), student, dict(zip(names, got)), gates)
+
+    return {"forward": forward, "backward": backward}
+
+
+def softmax_loss_parts(m) -> dict:
+    import seqnn
+
+    def softmax():
+        logits = np.random.default_rng(7).standard_normal((4, 6)) * 3
+        report(["softmax(logits)"], (m.softmax(logits),), (seqnn.functional.softmax(logits),), {})
+        with np.errstate(all="ignore"):
+            big = m.softmax(np.array([[1000.0, 999.0, -5.0]]))
+        if not np.isfinite(np.asarray(big, dtype=float)).all():
+            raise Wrong("softmax of logits [1000, 999, -5] gives NaN or inf: exp(1000) overflows; subtract each "
+                        "row's maximum before the exp (the result is the same)")
+        report(["softmax of large logits"], (big,), (seqnn.functional.softmax(np.array([[1000.0, 999.0, -5.0]])),),
+               {})
+
+    def loss():
+        rng = np.random.default_rng(8)
+        logits, targets = rng.standard_normal((5, 7)), rng.integers(0, 7, 5)
+        got = m.softmax_cross_entropy(logits, targets)
+        loss_ref, dlogits = seqnn.losses.softmax_cross_entropy(logits, targets)
+        p = seqnn.functional.softmax(logits)
+        summed = p.copy()
+        summed[np.arange(5), targets] -= 1
+        bugs = {"dlogits is not divided by N: the loss is the mean over the rows, so is its gradient":
+                (loss_ref, summed)}
+        report(["loss", "dlogits"], tuple(got), (loss_ref, dlogits), bugs)
+
+    return {"softmax (and large logits)": softmax, "cross-entropy and its gradient": loss}
+
+
+def bptt_parts(m) -> dict:
+    import seqnn
+
+    def rnn_forward():
+        v = inputs(np.random.default_rng(9), T=5)
+        layer = seqnn.Recurrent(_cell(seqnn.RNNCell, v))
+        want, _ = layer.forward(v["x"], v["h_prev"])
+        got = m.rnn_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])[0]
+        report(["H"], (got,), (want,), {}, time={"H"})
+
+    def rnn_backward():
+        v = inputs(np.random.default_rng(10), T=5)
+        dH = np.random.default_rng(11).standard_normal((5, 3, 5))
+        _, caches = m.rnn_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])
+        got = m.rnn_backward(dH, caches)
+        args = (dH, v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])
+        bugs = {"the gradient from the step after (dh_next) is not added to dH[t]: each step's h also feeds the "
+                "next step": rnn_seq_backward(*args, carry=False)}
+        report(["dX", "dh0", "dW_xh", "dW_hh", "db_h"], got, rnn_seq_backward(*args), bugs, time={"dX"})
+
+    def lstm_forward():
+        v = inputs(np.random.default_rng(12), T=5, gates=4)
+        c0 = np.random.default_rng(13).standard_normal((3, 5))
+        layer = seqnn.Recurrent(_cell(seqnn.LSTMCell, v))
+        want, _ = layer.forward(v["x"], (v["h_prev"], c0))
+        got = m.lstm_forward(v["x"], v["h_prev"], c0, v["W_xh"], v["W_hh"], v["b_h"])[0]
+        report(["H"], (got,), (want,), {}, time={"H"})
+
+    def lstm_backward():
+        v = inputs(np.random.default_rng(14), T=5, gates=4)
+        rng = np.random.default_rng(15)
+        c0, dH = rng.standard_normal((3, 5)), rng.standard_normal((5, 3, 5))
+        _, caches = m.lstm_forward(v["x"], v["h_prev"], c0, v["W_xh"], v["W_hh"], v["b_h"])
+        got = m.lstm_backward(dH, caches)
+        args = (dH, v["x"], v["h_prev"], c0, v["W_xh"], v["W_hh"], v["b_h"])
+        bugs = {"the cell state's gradient is not carried (dc_next): c_t feeds c_(t+1), so the step after passes "
+                "dc back": lstm_seq_backward(*args, carry_c=False)}
+        report(["dX", "dh0", "dc0", "dW_xh", "dW_hh", "db_h"], got, lstm_seq_backward(*args), bugs,
+               {n: LSTM_GATES for n in ("dW_xh", "dW_hh", "db_h")}, time={"dX"})
+
+    return {"rnn_forward": rnn_forward, "rnn_backward": rnn_backward, "lstm_forward": lstm_forward,
+            "lstm_backward": lstm_backward}
+
+
+def _cell(kind, v):
+    D, H = v["x"].shape[-1], v["h_prev"].shape[1]
+    cell = kind(D, H, dtype=np.float64, rng=0)
+    cell.W_xh, cell.W_hh, cell.b_h = v["W_xh"], v["W_hh"], v["b_h"]
+    return cell
+
+
+def clip_parts(m) -> dict:
+    import seqnn
+    from .module import Parameter
+
+    def clip():
+        rng = np.random.default_rng(16)
+        grads = [rng.standard_normal((3, 4)) * 4, rng.standard_normal(5), rng.standard_normal((2, 2)) * 0.1]
+        kept = [g.copy() for g in grads]
+        got = m.clip_by_global_norm(grads, 2.0)
+        params = [Parameter(np.zeros_like(g)) for g in grads]
+        for p, g in zip(params, grads):
+            p.grad[...] = g
+        norm = seqnn.clip_grad_norm(params, 2.0)
+        if not all(np.array_equal(g, k) for g, k in zip(grads, kept)):
+            raise Wrong("the arrays passed in were changed; return new ones")
+        each = [g * min(1.0, 2.0 / (np.linalg.norm(g) + 1e-6)) for g in grads]
+        if isinstance(got, tuple) and len(got) == 2 and len(got[0]) == 3 and \
+                all(close(a, b) for a, b in zip(got[0], each)):
+            raise Wrong("each array is clipped by its own norm; clip all of them by one factor, from the global "
+                        "norm sqrt(sum of every g^2), so the gradient keeps its direction")
+        report(["the norm"], (got[1],), (norm,), {})
+        for k, (a, p) in enumerate(zip(got[0], params)):
+            report([f"clipped[{k}]"], (a,), (p.grad,), {})
+        small = m.clip_by_global_norm([np.array([0.1, 0.2])], 2.0)[0][0]
+        report(["a gradient below max_norm"], (small,), (np.array([0.1, 0.2]),), {})
+
+    return {"clip by the global norm": clip}
+
+
+def sampling_parts(m) -> dict:
+    from .functional import softmax as softmax_ref
+    from .sample import next_token_distribution
+
+    def distribution():
+        logits = np.array([2.0, -1.0, 0.5, 3.0, 0.0, -2.5])
+        for temperature, top_k in ((1.0, None), (0.5, None), (2.0, None), (1.0, 3), (0.7, 2)):
+            got = m.next_distribution(logits, temperature, top_k)
+            want = next_token_distribution(logits, temperature, top_k)
+            after = softmax_ref(logits) / temperature
+            bugs = {"the temperature is applied after the softmax; divide the logits by it, before":
+                    (after,)} if top_k is None else {}
+            try:
+                report([f"p (temperature {temperature}, top-k {top_k})"], (got,), (want,), bugs)
+            except Wrong as err:
+                raise Wrong(str(err)) from None
+
+    def draw():
+        logits = np.array([2.0, -1.0, 0.5, 3.0, 0.0, -2.5])
+        rng = np.random.default_rng(17)
+        draws = np.array([m.sample(logits, 1.0, 3, rng) for _ in range(3000)])
+        if not np.isin(draws, [0, 2, 3]).all():
+            raise Wrong(f"with top-k 3 only ids 0, 2 and 3 may be drawn, got {sorted(set(draws) - {0, 2, 3})}")
+        freq = np.bincount(draws, minlength=6) / len(draws)
+        want = next_token_distribution(logits, 1.0, 3)
+        if np.abs(freq - want).max() > 0.04:
+            raise Wrong(f"3000 draws came with frequencies {np.round(freq, 2).tolist()}, expected about "
+                        f"{np.round(want, 2).tolist()}")
+
+    return {"next_distribution (temperature, top-k)": distribution, "sample": draw}
+
+
+PARTS: dict[str, Callable] = {
+    "rnn_step.py": rnn_step_parts, "lstm_step.py": lstm_step_parts, "softmax_loss.py": softmax_loss_parts,
+    "bptt.py": bptt_parts, "clip.py": clip_parts, "sampling.py": sampling_parts,
+}
+
+
+# --- grading one file, in its own process ---------------------------------------------------------------------------
+def check_file(path: str) -> list:
+    """(part, ok, message) for each part of the exercise at ``path`` (run inside the child process)."""
+    name = os.path.basename(path)
+    try:
+        spec = importlib.util.spec_from_file_location(f"exercise_{name[:-3]}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    except SyntaxError as err:
+        return [("file", False, f"syntax error at line {err.lineno}: {err.msg}")]
+    except Exception as err:                                      # noqa: BLE001  (one line, whatever it is)
+        return [("file", False, f"cannot be imported: {type(err).__name__}: {err}{_where(err, path)}")]
+    results = []
+    for part, check in PARTS[name](module).items():
+        try:
+            with np.errstate(all="ignore"):
+                check()
+            results.append((part, True, ""))
+        except Wrong as err:
+            results.append((part, False, f"{err}; see {HINTS[name]}"))
+        except NotImplementedError as err:
+            results.append((part, False, f"{err} (fill in its # TODO)"))
+        except Exception as err:                                  # noqa: BLE001
+            results.append((part, False, f"raised {type(err).__name__}: {err}{_where(err, path)}"))
+    return results
+
+
+def _where(err: BaseException, path: str) -> str:
+    """`` at line N`` of the student's file where ``err`` was raised, if it was raised there."""
+    tb, line = err.__traceback__, None
+    while tb is not None:
+        if os.path.abspath(tb.tb_frame.f_code.co_filename) == os.path.abspath(path):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f" (line {line})" if line else ""
+
+
+def grade(target: str, time_limit: float = TIME_LIMIT) -> tuple:
+    """Grade the exercises in folder ``target`` (or the one file): (report lines, every part right?)."""
+    if os.path.isdir(target):
+        files = [os.path.join(target, n) for n in SOLUTIONS if os.path.exists(os.path.join(target, n))]
+        if not files:
+            raise ValueError(f"{target}: holds none of the exercises ({', '.join(SOLUTIONS)}); write them with "
+                             f"seqnn exercises {target}")
+    elif os.path.basename(target) in SOLUTIONS and os.path.isfile(target):
+        files = [target]
+    else:
+        raise ValueError(f"{target}: expected a folder of exercises or one of {', '.join(SOLUTIONS)}")
+    lines, right, total = [], 0, 0
+    for path in files:
+        name = os.path.basename(path)
+        try:
+            done = subprocess.run([sys.executable, "-m", "seqnn.grade", "--child", os.path.abspath(path)],
+                                  capture_output=True, text=True, timeout=time_limit,
+                                  cwd=os.path.dirname(os.path.abspath(path)))
+            if done.returncode != 0 or not done.stdout.strip():
+                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                results = [("file", False, f"the process ended with status {done.returncode}: {tail}")]
+            else:
+                results = [tuple(r) for r in json.loads(done.stdout.strip().splitlines()[-1])]
+        except subprocess.TimeoutExpired:
+            results = [("file", False, f"did not finish in {time_limit:g} s (an endless loop?)")]
+        for part, ok, message in results:
+            total += 1
+            right += ok
+            lines.append(f"{'ok   ' if ok else 'WRONG'} {name}: {part}" + ("" if ok else f": {message}"))
+    lines.append(f"score: {right}/{total} parts right" + (" (all of them)" if right == total else ""))
+    return lines, right == total
+
+
+def main(argv=None) -> int:
+    """``python -m seqnn.grade FILE_OR_FOLDER`` (and ``python exercise.py``): print the report, exit 0 if all is
+    right. ``--child PATH`` is the grader's own process for one file."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--child"]:
+        print(json.dumps(check_file(argv[1])))
+        return 0
+    try:
+        lines, ok = grade(argv[0] if argv else ".")
+    except ValueError as err:
+        print(f"seqnn grade: error: {err}", file=sys.stderr)
+        return 1
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -93,6 +93,10 @@ BUGS = {
     "the first state at every step": ("bptt.py", [("rnn_step_forward(X[t], h, W_xh",
                                                    "rnn_step_forward(X[t], h0, W_xh")],
                                       r"bptt.py: rnn_forward: H \(first at time step t = 1 of 5\) is wrong"),
+    "a sigmoid where the tanh goes": ("rnn_step.py", [("h = np.tanh(a)", "h = 1 / (1 + np.exp(-a))"),
+                                                      ("da = dh * (1 - h ** 2)", "da = dh * h * (1 - h)")],
+                                      r"rnn_step.py: backward: .*but it is the exact gradient of your forward, so "
+                                      r"fix the forward first"),
     "bias gradient averaged": ("rnn_step.py", [("db_h = da.sum(axis=0)", "db_h = da.mean(axis=0)")],
                                r"rnn_step.py: backward: db_h is wrong .*averaged over the batch; it is the sum"),
 }
@@ -109,6 +113,8 @@ def test_a_classic_mistake_is_caught_and_named(bug, tmp_path):
     assert not ok
     wrong = [line for line in lines if line.startswith("WRONG")]
     assert any(re.search(message, line) for line in wrong), "\n".join(lines)
+    if bug == "a sigmoid where the tanh goes":
+        assert "the lecture's 'hello' step gives h = [[0.6434, 0.3917]], expected [[0.5299, -0.4136]]" in lines[0]
     assert all(re.search(r"; see docs/\S+\.md#\S+$", line) for line in wrong), "\n".join(lines)
 
 

@@ -42,7 +42,11 @@ LSTM_GATES = ("i", "f", "g", "o")
 
 
 class Wrong(Exception):
-    """A part's answer is wrong: the message says what, in one line."""
+    """A part's answer is wrong: the message says what, in one line (``named``: as a known mistake)."""
+
+    def __init__(self, message: str, named: bool = False):
+        super().__init__(message)
+        self.named = named
 
 
 # --- writing the exercises --------------------------------------------------------------------------------------
@@ -111,7 +115,7 @@ def report(names, got: tuple, want: tuple, bugs: dict, gates=None, time=()) -> N
         return
     for bug, outputs in bugs.items():
         if all(close(g, w) for g, w in zip(got, outputs)):
-            raise Wrong(f"{'; '.join(wrong)}: {bug}")
+            raise Wrong(f"{'; '.join(wrong)}: {bug}", named=True)
     raise Wrong("; ".join(wrong))
 
 
@@ -128,6 +132,22 @@ def gradient_check(forward: Callable, inputs: dict, backward_out: dict, gates: d
             off.append(d)
     if off:
         raise Wrong(f"against finite differences of your own forward: {'; '.join(off)}")
+
+
+def against_both(reference: Callable, own: Callable) -> None:
+    """A backward checked against the reference and against finite differences of the student's own forward:
+    where only the first fails, the backward is right for a forward that is wrong, and the report says so."""
+    try:
+        reference()
+    except Wrong as err:
+        if err.named:
+            raise
+        try:
+            own()
+        except Wrong as mismatch:
+            raise Wrong(f"{err} ({mismatch})") from None
+        raise Wrong(f"{err}; but it is the exact gradient of your forward, so fix the forward first") from None
+    own()
 
 
 # --- the reference (seqnn's own code) and the classic mistakes ------------------------------------------------------
@@ -242,10 +262,10 @@ def rnn_step_parts(m) -> dict:
         if isinstance(got, tuple) and len(got) == 5 and np.shape(got[4]) == (3, 5):
             raise Wrong("db_h has shape (B, H) = (3, 5), expected (H,) = (5,): the bias gradient is not summed "
                         "over the batch (db_h = da.sum(axis=0))")
-        report(names, got, want, bugs)
         student = {k: v[k] for k in ("x", "h_prev", "W_xh", "W_hh", "b_h")}
-        gradient_check(lambda **a: float((m.rnn_step_forward(**a)[0] * dh).sum()), student,
-                       dict(zip(["dx", "dh_prev", "dW_xh", "dW_hh", "db_h"], got)), {})
+        against_both(lambda: report(names, got, want, bugs),
+                     lambda: gradient_check(lambda **a: float((m.rnn_step_forward(**a)[0] * dh).sum()), student,
+                                            dict(zip(names, got)), {}))
 
     return {"forward (the 'hello' step, and seeded inputs)": forward, "backward": backward}
 
@@ -291,11 +311,11 @@ def lstm_step_parts(m) -> dict:
                 "df = dc * c_prev)": (da @ v["W_xh"], da @ v["W_hh"], dcc * f, da.T @ v["x"], da.T @ v["h_prev"],
                                      da.sum(axis=0))}
         names = ["dx", "dh_prev", "dc_prev", "dW_xh", "dW_hh", "db_h"]
-        report(names, got, want, bugs, gates)
         student = {k: v[k] for k in ("x", "h_prev", "W_xh", "W_hh", "b_h")}
         student["c_prev"] = c_prev
-        gradient_check(lambda **a: float((lambda r: (r[0] * dh).sum() + (r[1] * dc).sum())(
-            m.lstm_step_forward(**a))), student, dict(zip(names, got)), gates)
+        against_both(lambda: report(names, got, want, bugs, gates),
+                     lambda: gradient_check(lambda **a: float((lambda r: (r[0] * dh).sum() + (r[1] * dc).sum())(
+                         m.lstm_step_forward(**a))), student, dict(zip(names, got)), gates))
 
     return {"forward": forward, "backward": backward}
 

@@ -119,7 +119,7 @@ def test_sdist_carries_every_file_the_tests_use(tmp_path):
     with tarfile.open(sdist) as t:
         inside = {n.split("/", 1)[1] for n in t.getnames() if "/" in n}
     wanted = {n for n in tracked if n.startswith(("src/", "tests/", "examples/", "docs/", "benchmarks/", "scripts/",
-                                                  "experiments/"))}
+                                                  "experiments/", "notebooks/"))}
     missing = sorted(wanted - inside)
     assert not missing, f"the sdist lacks {missing}"
     assert {"LICENSE", "README.md", "pyproject.toml", "Makefile"} <= inside

@@ -83,11 +83,7 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     train_bpc = _values("train_bpc", train_bpc, "steps", steps)
     val_bpc = _values("val_bpc", val_bpc, "val_steps", val_steps)
     path = check_path("path", path)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = _figure((7, 4))
     ax = fig.add_subplot()
     if len(steps):
         ax.plot(steps, train_bpc, color="tab:blue", alpha=0.25, linewidth=0.8)
@@ -104,8 +100,7 @@ def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
     ax.set_title("seqnn train: loss")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    write_atomic(path, lambda f: fig.savefig(f, format="png"))
+    _save(fig, path)
 
 
 def plot_saturation(saturation: dict, path, title: str = "gate saturation") -> None:
@@ -115,11 +110,7 @@ def plot_saturation(saturation: dict, path, title: str = "gate saturation") -> N
     path = check_path("path", path)
     gates = sorted({gate for _, gate in saturation}, key=lambda g: "ifozrg".find(g))
     layers = sorted({layer for layer, _ in saturation})
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(3.2 * max(1, len(gates)), 3.4), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = _figure((3.2 * max(1, len(gates)), 3.4))
     for k, gate in enumerate(gates):
         ax = fig.add_subplot(1, len(gates), k + 1)
         for layer in layers:
@@ -134,8 +125,7 @@ def plot_saturation(saturation: dict, path, title: str = "gate saturation") -> N
             ax.set_ylabel("fraction right-saturated (> 0.9)")
             ax.legend(fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    write_atomic(path, lambda f: fig.savefig(f, format="png"))
+    _save(fig, path)
 
 
 def plot_reach(curves: dict, path, threshold: float = 0.01) -> None:
@@ -143,11 +133,7 @@ def plot_reach(curves: dict, path, threshold: float = 0.01) -> None:
     each relative to its value at lag 0, on a log scale, with the ``threshold`` line. Raises ImportError without
     matplotlib."""
     path = check_path("path", path)
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 4), dpi=100)
-    FigureCanvasAgg(fig)
+    fig = _figure((7, 4))
     ax = fig.add_subplot()
     for label, curve in curves.items():
         curve = np.asarray(curve, dtype=float)
@@ -158,6 +144,20 @@ def plot_reach(curves: dict, path, threshold: float = 0.01) -> None:
     ax.set_title("How far back does the trained network look?")
     ax.grid(alpha=0.3)
     ax.legend()
+    _save(fig, path)
+
+
+def _figure(size: tuple):
+    """A matplotlib Figure on the Agg canvas (no pyplot, no window, any thread); ImportError without matplotlib."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=size, dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: str) -> None:
+    """Lay the figure out and write it to ``path`` as a PNG, atomically."""
     fig.tight_layout()
     write_atomic(path, lambda f: fig.savefig(f, format="png"))
 

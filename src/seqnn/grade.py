@@ -24,10 +24,19 @@ import json
 import os
 import subprocess
 import sys
+from itertools import permutations
 
 import numpy as np
 
+from .cells import LSTMCell, RNNCell
 from .exercises import SOLUTIONS, skeleton, solution
+from .functional import softmax
+from .gradient_check import numerical_gradient
+from .losses import softmax_cross_entropy
+from .module import Parameter
+from .optim import clip_grad_norm
+from .recurrent import Recurrent
+from .sample import next_token_distribution
 
 TIME_LIMIT = 60                      # seconds per file
 HINTS = {
@@ -122,7 +131,6 @@ def report(names, got: tuple, want: tuple, bugs: dict, gates=None, time=()) -> N
 def gradient_check(forward: Callable, inputs: dict, backward_out: dict, gates: dict) -> None:
     """The student's gradients (``backward_out``: name -> array) against central differences of the student's
     own scalar ``forward(**inputs)``."""
-    from .gradient_check import numerical_gradient
     off = []
     for name, x in inputs.items():
         want = numerical_gradient(lambda: forward(**inputs), x)
@@ -223,10 +231,8 @@ def inputs(rng, B=3, D=4, H=5, gates=1, T=None) -> dict:
 
 # --- the parts of each exercise ---------------------------------------------------------------------------------
 def rnn_step_parts(m) -> dict:
-    import seqnn
-
     def reference(v):
-        cell = seqnn.RNNCell(v["x"].shape[1], v["h_prev"].shape[1], dtype=np.float64, rng=0)
+        cell = RNNCell(v["x"].shape[1], v["h_prev"].shape[1], dtype=np.float64, rng=0)
         cell.W_xh, cell.W_hh, cell.b_h = v["W_xh"], v["W_hh"], v["b_h"]
         return cell
 
@@ -273,7 +279,6 @@ def rnn_step_parts(m) -> dict:
 
 
 def lstm_step_parts(m) -> dict:
-    from itertools import permutations
     gates = {n: LSTM_GATES for n in ("dW_xh", "dW_hh", "db_h")}
 
     def forward():
@@ -292,13 +297,12 @@ def lstm_step_parts(m) -> dict:
         report(["h", "c"], tuple(got), tuple(want), bugs)
 
     def backward():
-        import seqnn
         rng = np.random.default_rng(6)
         v = inputs(rng, gates=4)
         c_prev, dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
         h, c, cache = m.lstm_step_forward(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])
         got = m.lstm_step_backward(dh, dc, cache)
-        cell = seqnn.LSTMCell(4, 5, dtype=np.float64, rng=0)
+        cell = LSTMCell(4, 5, dtype=np.float64, rng=0)
         cell.W_xh, cell.W_hh, cell.b_h = v["W_xh"], v["W_hh"], v["b_h"]
         h_ref, c_ref = cell.forward(v["x"], (v["h_prev"], c_prev))
         dx, (dh_prev, dc_prev) = cell.backward(dh, dc)
@@ -323,25 +327,23 @@ def lstm_step_parts(m) -> dict:
 
 
 def softmax_loss_parts(m) -> dict:
-    import seqnn
-
-    def softmax():
+    def probabilities():
         logits = np.random.default_rng(7).standard_normal((4, 6)) * 3
-        report(["softmax(logits)"], (m.softmax(logits),), (seqnn.functional.softmax(logits),), {})
+        report(["softmax(logits)"], (m.softmax(logits),), (softmax(logits),), {})
         with np.errstate(all="ignore"):
             big = m.softmax(np.array([[1000.0, 999.0, -5.0]]))
         if not np.isfinite(np.asarray(big, dtype=float)).all():
             raise Wrong("softmax of logits [1000, 999, -5] gives NaN or inf: exp(1000) overflows; subtract each "
                         "row's maximum before the exp (the result is the same)")
-        report(["softmax of large logits"], (big,), (seqnn.functional.softmax(np.array([[1000.0, 999.0, -5.0]])),),
+        report(["softmax of large logits"], (big,), (softmax(np.array([[1000.0, 999.0, -5.0]])),),
                {})
 
     def loss():
         rng = np.random.default_rng(8)
         logits, targets = rng.standard_normal((5, 7)), rng.integers(0, 7, 5)
         got = m.softmax_cross_entropy(logits, targets)
-        loss_ref, dlogits = seqnn.losses.softmax_cross_entropy(logits, targets)
-        p = seqnn.functional.softmax(logits)
+        loss_ref, dlogits = softmax_cross_entropy(logits, targets)
+        p = softmax(logits)
         summed = p.copy()
         summed[np.arange(5), targets] -= 1
         bugs = {"dlogits is not divided by N: the loss is the mean over the rows, so is its gradient":
@@ -350,15 +352,13 @@ def softmax_loss_parts(m) -> dict:
                      lambda: gradient_check(lambda logits: float(m.softmax_cross_entropy(logits, targets)[0]),
                                             {"logits": logits.copy()}, {"dlogits": got[1]}, {}))
 
-    return {"softmax (and large logits)": softmax, "cross-entropy and its gradient": loss}
+    return {"softmax (and large logits)": probabilities, "cross-entropy and its gradient": loss}
 
 
 def bptt_parts(m) -> dict:
-    import seqnn
-
     def rnn_forward():
         v = inputs(np.random.default_rng(9), T=5)
-        layer = seqnn.Recurrent(_cell(seqnn.RNNCell, v))
+        layer = Recurrent(_cell(RNNCell, v))
         want, _ = layer.forward(v["x"], v["h_prev"])
         got = m.rnn_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])[0]
         report(["H"], (got,), (want,), {}, time={"H"})
@@ -380,7 +380,7 @@ def bptt_parts(m) -> dict:
     def lstm_forward():
         v = inputs(np.random.default_rng(12), T=5, gates=4)
         c0 = np.random.default_rng(13).standard_normal((3, 5))
-        layer = seqnn.Recurrent(_cell(seqnn.LSTMCell, v))
+        layer = Recurrent(_cell(LSTMCell, v))
         want, _ = layer.forward(v["x"], (v["h_prev"], c0))
         got = m.lstm_forward(v["x"], v["h_prev"], c0, v["W_xh"], v["W_hh"], v["b_h"])[0]
         report(["H"], (got,), (want,), {}, time={"H"})
@@ -413,9 +413,6 @@ def _cell(kind, v):
 
 
 def clip_parts(m) -> dict:
-    import seqnn
-    from .module import Parameter
-
     def clip():
         rng = np.random.default_rng(16)
         grads = [rng.standard_normal((3, 4)) * 4, rng.standard_normal(5), rng.standard_normal((2, 2)) * 0.1]
@@ -424,7 +421,7 @@ def clip_parts(m) -> dict:
         params = [Parameter(np.zeros_like(g)) for g in grads]
         for p, g in zip(params, grads):
             p.grad[...] = g
-        norm = seqnn.clip_grad_norm(params, 2.0)
+        norm = clip_grad_norm(params, 2.0)
         if not all(np.array_equal(g, k) for g, k in zip(grads, kept)):
             raise Wrong("the arrays passed in were changed; return new ones")
         each = [g * min(1.0, 2.0 / (np.linalg.norm(g) + 1e-6)) for g in grads]
@@ -442,15 +439,13 @@ def clip_parts(m) -> dict:
 
 
 def sampling_parts(m) -> dict:
-    from .functional import softmax as softmax_ref
-    from .sample import next_token_distribution
 
     def distribution():
         logits = np.array([2.0, -1.0, 0.5, 3.0, 0.0, -2.5])
         for temperature, top_k in ((1.0, None), (0.5, None), (2.0, None), (1.0, 3), (0.7, 2)):
             got = m.next_distribution(logits, temperature, top_k)
             want = next_token_distribution(logits, temperature, top_k)
-            after = softmax_ref(logits) / temperature
+            after = softmax(logits) / temperature
             bugs = {"the temperature is applied after the softmax; divide the logits by it, before":
                     (after,)} if top_k is None else {}
             try:

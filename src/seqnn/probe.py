@@ -20,13 +20,19 @@ from __future__ import annotations
 
 from typing import Callable, NamedTuple
 
+import os
 import re
+from html import escape
 
 import numpy as np
 
+from . import viz
 from ._checks import check_int_array, check_positive_int
+from ._files import write_atomic
 from .functional import softmax
 from .models import CharLM
+from .options import RunError
+from .runsetup import check_same_text, encode_known, load_charlm, load_text, sha256, split
 
 LOW, HIGH = 0.1, 0.9                                  # the paper's thresholds for a saturated gate
 SIGMOID_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z"), "rnn": ()}     # the gates that open and close
@@ -290,10 +296,6 @@ def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 30
     hover), saturation.png and reach.png (``lags`` characters back; ``compare``,
     a list of other runs: their curves beside it). Returns the terminal summary's lines.
     """
-    import os
-
-    from .options import RunError
-    from .runsetup import check_same_text, encode_known, load_charlm, load_text, sha256, split
     if not 1 <= chars <= MAX_CHARS:
         raise RunError(f"--chars: expected a number of characters in [1, {MAX_CHARS:,}] (the activations of every "
                        f"step are kept in memory), got {chars}")
@@ -334,7 +336,6 @@ def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 30
     plots = _plots(folder, sat, acts.cell, {label: curve for label, (curve, _) in curves.items()})
     lines = summary(sat, firsts, curves)
     page = render_page(text, acts, chosen, top_predictions(acts, vocab), lines, described, plots)
-    from ._files import write_atomic
     write_atomic(os.path.join(folder, "index.html"), lambda f: f.write(page.encode("utf-8")))
     return lines + [f"wrote {os.path.join(folder, 'index.html')} (open it in a browser)"
                     + "".join(f", {os.path.join(folder, p)}" for p in plots)]
@@ -342,9 +343,6 @@ def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 30
 
 def _plots(folder: str, sat: dict, cell: str, curves: dict) -> list:
     """saturation.png (gated cells) and reach.png, where matplotlib is installed; returns the names written."""
-    import os
-
-    from . import viz
     written = []
     try:
         if sat:
@@ -379,7 +377,6 @@ def summary(sat: dict, firsts: list, curves: dict) -> list:
 def render_page(text: str, acts: Activations, chosen: list, predictions: list, lines: list, described: str,
                 plots: list) -> str:
     """index.html: one self-contained page (inline styles, nothing loaded), the text escaped."""
-    from html import escape
     blocks = []
     for tr in chosen:
         values = acts.layers[tr.layer][tr.part][:, tr.unit].astype(np.float64)

@@ -349,8 +349,8 @@ def skeleton(name: str) -> str:
             function = line[4:line.index("(")]
         if line.strip() == "# BEGIN":
             indent = line[:len(line) - len(line.lstrip())]
-            lines.append(f"{indent}# TODO: the equations above, as lines of numpy (define the names used below)\n"
-                         f"{indent}raise NotImplementedError(\"{function}: not written yet\")\n")
+            lines.append(f"{indent}# TODO: the lines the docstring at the top describes (define the names the "
+                         f"return uses)\n{indent}raise NotImplementedError(\"{function}: not written yet\")\n")
             skipping = True
         elif line.strip() == "# END":
             skipping = False

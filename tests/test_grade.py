@@ -12,7 +12,7 @@ from seqnn.exercises import SOLUTIONS, skeleton, solution
 
 from conftest import seqnn_fails, seqnn_main
 
-ALL_PARTS = 13
+ALL_PARTS = 15
 
 
 def graded(tmp_path, name, source, **kwargs):
@@ -23,7 +23,7 @@ def graded(tmp_path, name, source, **kwargs):
 
 def test_the_solutions_pass_and_the_untouched_skeletons_fail_one_line_a_part(tmp_path, capsys):
     code, out, err = seqnn_main(capsys, "exercises", tmp_path / "sol", "--solutions")
-    assert code == 0 and "wrote 6 solutions" in out, err
+    assert code == 0 and "wrote 7 solutions" in out, err
     code, out, _ = seqnn_main(capsys, "grade", tmp_path / "sol")
     assert code == 0 and out.strip().endswith(f"score: {ALL_PARTS}/{ALL_PARTS} parts right (all of them)"), out
 
@@ -97,6 +97,17 @@ BUGS = {
                                                       ("da = dh * (1 - h ** 2)", "da = dh * h * (1 - h)")],
                                       r"rnn_step.py: backward: .*but it is the exact gradient of your forward, so "
                                       r"fix the forward first"),
+    "the GRU's reset before the product": ("gru_step.py", [("n = np.tanh(ax[:, 2 * H:] + r * hn)",
+                                                            "n = np.tanh(ax[:, 2 * H:] + (r * h_prev) @ W_hh[2 * H:].T "
+                                                            "+ b_hn)")],
+                                           r"gru_step.py: forward: h is wrong .*the reset gate multiplies h_prev "
+                                           r"before the product \(Cho et al.'s form\)"),
+    "the GRU's z and 1 - z swapped": ("gru_step.py", [("    h = (1 - z) * n + z * h_prev\n",
+                                                       "    h = z * n + (1 - z) * h_prev\n")],
+                                      r"gru_step.py: forward: .*z and 1 - z are swapped"),
+    "the GRU's update gate derivative": ("gru_step.py", [("dar, daz = dr * r * (1 - r), dz * z * (1 - z)",
+                                                          "dar, daz = dr * r * (1 - r), dz * z")],
+                                         r"gru_step.py: backward: dx is wrong .*dW_hh\[z\] is wrong"),
     "bias gradient averaged": ("rnn_step.py", [("db_h = da.sum(axis=0)", "db_h = da.mean(axis=0)")],
                                r"rnn_step.py: backward: db_h is wrong .*averaged over the batch; it is the sum"),
 }
@@ -148,3 +159,4 @@ def test_every_skeleton_states_its_equations_and_shapes_and_keeps_the_lectures_n
         assert "TODO" in text and "NotImplementedError" in text and "Run ``python " + name in doc
         assert "(B, H)" in doc or "(N, V)" in doc or "(V,)" in doc or "norm" in doc
     assert all(n in skeleton("lstm_step.py") for n in ("W_xh", "W_hh", "b_h", "i, f, g, o", "c_prev"))
+    assert all(n in skeleton("gru_step.py") for n in ("W_xh", "W_hh", "b_h", "b_hn", "r, z, n"))

@@ -118,9 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_inspect)
 
     x = sub.add_parser("exercises", **common, help="write exercises for a course into a folder",
-                       description="Write six exercises into DEST, each a Python file with the lecture's equations "
-                       "and shapes in its docstring and a # TODO where the maths goes: the tanh RNN step, the LSTM "
-                       "step (forward and backward), softmax and cross-entropy, backpropagation through time, "
+                       description="Write seven exercises into DEST, each a Python file with the lecture's equations "
+                       "and shapes in its docstring and a # TODO where the maths goes: the tanh RNN, LSTM and GRU "
+                       "steps (forward and backward), softmax and cross-entropy, backpropagation through time, "
                        "clipping by the global norm, sampling with temperature and top-k. A file already in DEST "
                        "is never overwritten.",
                        epilog="Then: seqnn grade DEST (or python DEST/lstm_step.py for one file). Teachers: "

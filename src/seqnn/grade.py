@@ -28,7 +28,7 @@ from itertools import permutations
 
 import numpy as np
 
-from .cells import LSTMCell, RNNCell
+from .cells import GRUCell, LSTMCell, RNNCell
 from .exercises import SOLUTIONS, skeleton, solution
 from .functional import softmax
 from .gradient_check import numerical_gradient
@@ -42,6 +42,7 @@ TIME_LIMIT = 60                      # seconds per file
 HINTS = {
     "rnn_step.py": "docs/notation.md#vanilla-rnn",
     "lstm_step.py": "docs/notation.md#lstm",
+    "gru_step.py": "docs/gru.md#the-gru-and-which-gru",
     "softmax_loss.py": "docs/notation.md#vanilla-rnn",
     "bptt.py": "docs/bptt.md#backward-the-chain-rule-backwards-in-time",
     "clip.py": "docs/bptt.md#clipping",
@@ -157,7 +158,11 @@ def against_both(reference: Callable, own: Callable) -> None:
         except Exception:                                     # noqa: BLE001  (shapes too wrong to check: err says)
             raise err from None
         raise Wrong(f"{err}; but it is the exact gradient of your forward, so fix the forward first") from None
-    own()
+    try:
+        own()
+    except Wrong as mismatch:
+        raise Wrong(f"right for the cell, yet not the gradient of your own forward ({mismatch}), so your forward "
+                    "is wrong: fix it first") from None
 
 
 # --- the reference (seqnn's own code) and the classic mistakes ------------------------------------------------------
@@ -326,6 +331,60 @@ def lstm_step_parts(m) -> dict:
     return {"forward": forward, "backward": backward}
 
 
+GRU_GATES = ("r", "z", "n")
+
+
+def gru_forward_ref(x, h_prev, W_xh, W_hh, b_h, b_hn, reset_before: bool = False, swap_z: bool = False):
+    """A GRU step in PyTorch's form; ``reset_before``: Cho et al.'s form, the reset applied to h_prev before the
+    product; ``swap_z``: z keeps the candidate instead of the old state."""
+    H = h_prev.shape[1]
+    ax, ah = x @ W_xh.T + b_h, h_prev @ W_hh.T
+    r = sigmoid(ax[:, :H] + ah[:, :H])
+    z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])
+    inner = (r * h_prev) @ W_hh[2 * H:].T + b_hn if reset_before else r * (ah[:, 2 * H:] + b_hn)
+    n = np.tanh(ax[:, 2 * H:] + inner)
+    return z * n + (1 - z) * h_prev if swap_z else (1 - z) * n + z * h_prev
+
+
+def gru_step_parts(m) -> dict:
+    gates = {n: GRU_GATES for n in ("dW_xh", "dW_hh", "db_h")}
+
+    def values(seed):
+        rng = np.random.default_rng(seed)
+        v = inputs(rng, gates=3)
+        v["b_hn"] = rng.standard_normal(5) * 0.1
+        return v
+
+    def forward():
+        v = values(18)
+        got = m.gru_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"], v["b_hn"])[0]
+        bugs = {"the reset gate multiplies h_prev before the product (Cho et al.'s form); in PyTorch's, which seqnn "
+                "follows, it multiplies (h_prev W_hn^T + b_hn), after": (gru_forward_ref(**v, reset_before=True),),
+                "z and 1 - z are swapped: z near 1 keeps the old state, h = (1 - z) * n + z * h_prev":
+                (gru_forward_ref(**v, swap_z=True),)}
+        cell = _cell(GRUCell, v)
+        cell.b_hn = v["b_hn"]
+        report(["h"], (got,), (cell.forward(v["x"], v["h_prev"]),), bugs)
+
+    def backward():
+        v = values(19)
+        dh = np.random.default_rng(20).standard_normal((3, 5))
+        _, cache = m.gru_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"], v["b_hn"])
+        got = m.gru_step_backward(dh, cache)
+        cell = _cell(GRUCell, v)
+        cell.b_hn = v["b_hn"]
+        cell.forward(v["x"], v["h_prev"])
+        dx, dh_prev = cell.backward(dh)
+        p = dict(cell.named_parameters())
+        want = (dx, dh_prev, p["W_xh"].grad, p["W_hh"].grad, p["b_h"].grad, p["b_hn"].grad)
+        names = ["dx", "dh_prev", "dW_xh", "dW_hh", "db_h", "db_hn"]
+        against_both(lambda: report(names, got, want, {}, gates),
+                     lambda: gradient_check(lambda **a: float((m.gru_step_forward(**a)[0] * dh).sum()), dict(v),
+                                            dict(zip(names, got)), gates))
+
+    return {"forward": forward, "backward": backward}
+
+
 def softmax_loss_parts(m) -> dict:
     def probabilities():
         logits = np.random.default_rng(7).standard_normal((4, 6)) * 3
@@ -469,7 +528,8 @@ def sampling_parts(m) -> dict:
 
 
 PARTS: dict[str, Callable] = {
-    "rnn_step.py": rnn_step_parts, "lstm_step.py": lstm_step_parts, "softmax_loss.py": softmax_loss_parts,
+    "rnn_step.py": rnn_step_parts, "lstm_step.py": lstm_step_parts, "gru_step.py": gru_step_parts,
+    "softmax_loss.py": softmax_loss_parts,
     "bptt.py": bptt_parts, "clip.py": clip_parts, "sampling.py": sampling_parts,
 }
 

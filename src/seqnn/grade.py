@@ -30,7 +30,7 @@ import numpy as np
 
 from .cells import GRUCell, LSTMCell, RNNCell
 from .exercises import SOLUTIONS, skeleton, solution
-from .functional import softmax
+from .functional import sigmoid, softmax
 from .gradient_check import numerical_gradient
 from .losses import softmax_cross_entropy
 from .module import Parameter
@@ -48,7 +48,7 @@ HINTS = {
     "clip.py": "docs/bptt.md#clipping",
     "sampling.py": "docs/train-your-text.md#4-sample",
 }
-LSTM_GATES = ("i", "f", "g", "o")
+LSTM_GATES, GRU_GATES = ("i", "f", "g", "o"), ("r", "z", "n")
 
 
 class Wrong(Exception):
@@ -165,67 +165,7 @@ def against_both(reference: Callable, own: Callable) -> None:
                     "is wrong: fix it first") from None
 
 
-# --- the reference (seqnn's own code) and the classic mistakes ------------------------------------------------------
-def sigmoid(z):
-    return 1 / (1 + np.exp(-z))
-
-
-def lstm_forward_ref(x, h_prev, c_prev, W_xh, W_hh, b_h, order=LSTM_GATES):
-    """An LSTM step whose weight rows are read in ``order`` (the right one: i, f, g, o)."""
-    H = h_prev.shape[1]
-    a = x @ W_xh.T + h_prev @ W_hh.T + b_h
-    blocks = {name: a[:, k * H:(k + 1) * H] for k, name in enumerate(order)}
-    i, f, g, o = sigmoid(blocks["i"]), sigmoid(blocks["f"]), np.tanh(blocks["g"]), sigmoid(blocks["o"])
-    c = f * c_prev + i * g
-    return o * np.tanh(c), c, (i, f, g, o)
-
-
-def rnn_seq(X, h0, W_xh, W_hh, b_h):
-    """H (T, B, H) of a tanh RNN over X (T, B, D) from h0."""
-    hs, h = [], h0
-    for x in X:
-        h = np.tanh(x @ W_xh.T + h @ W_hh.T + b_h)
-        hs.append(h)
-    return np.stack(hs)
-
-
-def rnn_seq_backward(dH, X, h0, W_xh, W_hh, b_h, carry: bool = True):
-    """(dX, dh0, dW_xh, dW_hh, db_h) of BPTT through ``rnn_seq``; ``carry=False``: the mistake of not adding
-    dh_next."""
-    H = rnn_seq(X, h0, W_xh, W_hh, b_h)
-    prev = np.concatenate([h0[None], H[:-1]])
-    dX, dWx, dWh, db, dh_next = np.zeros_like(X), 0, 0, 0, np.zeros_like(h0)
-    for t in reversed(range(len(X))):
-        da = (dH[t] + (dh_next if carry else 0)) * (1 - H[t] ** 2)
-        dX[t], dh_next = da @ W_xh, da @ W_hh
-        dWx, dWh, db = dWx + da.T @ X[t], dWh + da.T @ prev[t], db + da.sum(axis=0)
-    return dX, dh_next, dWx, dWh, db
-
-
-def lstm_seq_backward(dH, X, h0, c0, W_xh, W_hh, b_h, carry_c: bool = True):
-    """(dX, dh0, dc0, dW_xh, dW_hh, db_h) of BPTT through an LSTM; ``carry_c=False``: the mistake of not carrying
-    dc_next."""
-    hs, cs, gs, h, c = [], [], [], h0, c0
-    for x in X:
-        h, c, gates = lstm_forward_ref(x, h, c, W_xh, W_hh, b_h)
-        hs.append(h)
-        cs.append(c)
-        gs.append(gates)
-    dX, dWx, dWh, db = np.zeros_like(X), 0, 0, 0
-    dh_next, dc_next = np.zeros_like(h0), np.zeros_like(c0)
-    for t in reversed(range(len(X))):
-        h_prev, c_prev = (hs[t - 1], cs[t - 1]) if t else (h0, c0)
-        i, f, g, o = gs[t]
-        tanh_c = np.tanh(cs[t])
-        dh = dH[t] + dh_next
-        dc = (dc_next if carry_c else 0) + dh * o * (1 - tanh_c ** 2)
-        da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g ** 2),
-                             dh * tanh_c * o * (1 - o)], axis=1)
-        dX[t], dh_next, dc_next = da @ W_xh, da @ W_hh, dc * f
-        dWx, dWh, db = dWx + da.T @ X[t], dWh + da.T @ h_prev, db + da.sum(axis=0)
-    return dX, dh_next, dc_next, dWx, dWh, db
-
-
+# --- the reference (seqnn's own cells and engine) and the classic mistakes -------------------------------------------
 def inputs(rng, B=3, D=4, H=5, gates=1, T=None) -> dict:
     """Seeded float64 inputs of a step (or of a sequence of T steps)."""
     x = rng.standard_normal((T, B, D) if T else (B, D))
@@ -234,13 +174,68 @@ def inputs(rng, B=3, D=4, H=5, gates=1, T=None) -> dict:
             "b_h": rng.standard_normal(gates * H) * 0.1}
 
 
+def _cell(kind, v, rows=None):
+    """A seqnn cell of ``kind`` holding the weights of ``v`` (``rows``: the gate blocks' order, to show what a
+    student who reads the blocks in another order computes)."""
+    D, H = v["x"].shape[-1], v["h_prev"].shape[1]
+    cell = kind(D, H, dtype=np.float64, rng=0)
+    take = (lambda w: w) if rows is None else (lambda w: np.concatenate([w[k * H:(k + 1) * H] for k in rows]))
+    cell.W_xh, cell.W_hh, cell.b_h = take(v["W_xh"]), take(v["W_hh"]), take(v["b_h"])
+    if "b_hn" in v:
+        cell.b_hn = v["b_hn"]
+    return cell
+
+
+def step_gradients(cell, x, state, *dstate) -> tuple:
+    """One step of ``cell`` forward and backward: (dx, each part of dstate_prev, each parameter's gradient)."""
+    cell.zero_grad()
+    cell.forward(x, state)
+    dx, dprev = cell.backward(*dstate)
+    return (dx, *(dprev if isinstance(dprev, tuple) else (dprev,)), *(p.grad.copy() for p in cell.parameters()))
+
+
+def sequence_gradients(cell, X, state0, dH, carry_h: bool = True, carry_c: bool = True) -> tuple:
+    """Backpropagation through time over X: (dX, each part of dstate0, each parameter's gradient).
+
+    With both carries it is seqnn's engine (``Recurrent``). Without one, each
+    step's backward is the cell's own, from the states of the true forward, but
+    the gradient of h (``carry_h``) or of c (``carry_c``) is not passed from a
+    step to the one before: the classic mistakes of BPTT.
+    """
+    cell.zero_grad()
+    if carry_h and carry_c:
+        layer = Recurrent(cell)
+        layer.forward(X, state0)
+        dX, d0 = layer.backward(dH)
+        parts = d0 if isinstance(d0, tuple) else (d0,)
+    else:
+        states = [state0]
+        for x in X:
+            states.append(cell.forward(x, states[-1]))
+        dX, carried = np.zeros_like(X), [np.zeros_like(dH[0]) for _ in cell.state_names]
+        for t in reversed(range(len(X))):
+            cell.forward(X[t], states[t])                       # the step's cache, from the true state
+            dh = dH[t] + (carried[0] if carry_h else 0)
+            dX[t], dprev = cell.backward(dh, *(carried[1:] if carry_c else [np.zeros_like(dh)] * (len(carried) - 1)))
+            carried = list(dprev) if isinstance(dprev, tuple) else [dprev]
+        parts = tuple(carried)
+    return (dX, *parts, *(p.grad.copy() for p in cell.parameters()))
+
+
+def gru_variant(v, reset_before: bool = False, swap_z: bool = False):
+    """h of a GRU step with a classic mistake (seqnn's cells compute only the right form): ``reset_before``, Cho
+    et al.'s form, the reset applied to h_prev before the product; ``swap_z``: z keeps the candidate."""
+    x, h_prev, W_xh, W_hh, b_h, b_hn = (v[k] for k in ("x", "h_prev", "W_xh", "W_hh", "b_h", "b_hn"))
+    H = h_prev.shape[1]
+    ax, ah = x @ W_xh.T + b_h, h_prev @ W_hh.T
+    r, z = sigmoid(ax[:, :H] + ah[:, :H]), sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])
+    inner = (r * h_prev) @ W_hh[2 * H:].T + b_hn if reset_before else r * (ah[:, 2 * H:] + b_hn)
+    n = np.tanh(ax[:, 2 * H:] + inner)
+    return z * n + (1 - z) * h_prev if swap_z else (1 - z) * n + z * h_prev
+
+
 # --- the parts of each exercise ---------------------------------------------------------------------------------
 def rnn_step_parts(m) -> dict:
-    def reference(v):
-        cell = RNNCell(v["x"].shape[1], v["h_prev"].shape[1], dtype=np.float64, rng=0)
-        cell.W_xh, cell.W_hh, cell.b_h = v["W_xh"], v["W_hh"], v["b_h"]
-        return cell
-
     def forward():
         # the lecture's "hello" step (docs/trace.md): input 'h', h_prev = [0.2, -0.1]
         W_xh = np.array([[0.1, 0.5, -0.2, 0.0], [0.3, -0.4, 0.2, 0.1]])
@@ -250,27 +245,23 @@ def rnn_step_parts(m) -> dict:
             raise Wrong(f"the lecture's 'hello' step gives h = {np.round(np.asarray(h, float), 4).tolist()}, "
                         "expected [[0.5299, -0.4136]] (docs/trace.md)")
         v = inputs(np.random.default_rng(1))
-        cell = reference(v)
         report(["h"], (m.rnn_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])[0],),
-               (cell.forward(v["x"], v["h_prev"]),), {})
+               (_cell(RNNCell, v).forward(v["x"], v["h_prev"]),), {})
 
     def backward():
         v = inputs(np.random.default_rng(2))
         dh = np.random.default_rng(3).standard_normal((3, 5))
-        h, cache = m.rnn_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])
+        _, cache = m.rnn_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])
         got = m.rnn_step_backward(dh, cache)
-        cell = reference(v)
-        h_ref = cell.forward(v["x"], v["h_prev"])
-        dx, dh_prev = cell.backward(dh)
-        p = dict(cell.named_parameters())
-        want = (dx, dh_prev, p["W_xh"].grad, p["W_hh"].grad, p["b_h"].grad)
-        da_wrong = dh * (1 - h_ref)                                     # tanh' written 1 - h
-        da = dh * (1 - h_ref ** 2)
+        cell = _cell(RNNCell, v)
+        want = step_gradients(cell, v["x"], v["h_prev"], dh)
+        h = cell.forward(v["x"], v["h_prev"])
+        da_wrong = dh * (1 - h)                                         # tanh' written 1 - h
         bugs = {"the tanh derivative is written 1 - h; it is 1 - h**2 (d tanh(a)/da = 1 - tanh(a)^2)":
                 (da_wrong @ v["W_xh"], da_wrong @ v["W_hh"], da_wrong.T @ v["x"], da_wrong.T @ v["h_prev"],
                  da_wrong.sum(axis=0)),
                 "the bias gradient is averaged over the batch; it is the sum (each example adds its own)":
-                (*want[:4], da.mean(axis=0))}
+                (*want[:4], want[4] / len(dh))}
         names = ["dx", "dh_prev", "dW_xh", "dW_hh", "db_h"]
         if isinstance(got, tuple) and len(got) == 5 and np.shape(got[4]) == (3, 5):
             raise Wrong("db_h has shape (B, H) = (3, 5), expected (H,) = (5,): the bias gradient is not summed "
@@ -290,33 +281,30 @@ def lstm_step_parts(m) -> dict:
         v = inputs(np.random.default_rng(4), gates=4)
         c_prev = np.random.default_rng(5).standard_normal((3, 5))
         got = m.lstm_step_forward(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])[:2]
-        want = lstm_forward_ref(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])[:2]
+        want = _cell(LSTMCell, v).forward(v["x"], (v["h_prev"], c_prev))
         bugs = {}
-        for order in permutations(LSTM_GATES):
+        for order in permutations(LSTM_GATES):          # what a student computes who reads the blocks as `order`
             if order != LSTM_GATES:
                 moved = [g for g, o in zip(LSTM_GATES, order) if g != o]
                 how = f"{moved[0]} and {moved[1]} swapped" if len(moved) == 2 else f"read as {', '.join(order)}"
+                rows = [order.index(g) for g in LSTM_GATES]
                 bugs[f"the gates are read in the wrong order ({how}): the rows of W_xh, W_hh and b_h are "
-                     "i, f, g, o"] = lstm_forward_ref(
-                         v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"], order)[:2]
+                     "i, f, g, o"] = _cell(LSTMCell, v, rows).forward(v["x"], (v["h_prev"], c_prev))
         report(["h", "c"], tuple(got), tuple(want), bugs)
 
     def backward():
         rng = np.random.default_rng(6)
         v = inputs(rng, gates=4)
         c_prev, dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
-        h, c, cache = m.lstm_step_forward(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])
+        _, _, cache = m.lstm_step_forward(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])
         got = m.lstm_step_backward(dh, dc, cache)
-        cell = LSTMCell(4, 5, dtype=np.float64, rng=0)
-        cell.W_xh, cell.W_hh, cell.b_h = v["W_xh"], v["W_hh"], v["b_h"]
-        h_ref, c_ref = cell.forward(v["x"], (v["h_prev"], c_prev))
-        dx, (dh_prev, dc_prev) = cell.backward(dh, dc)
-        p = dict(cell.named_parameters())
-        want = (dx, dh_prev, dc_prev, p["W_xh"].grad, p["W_hh"].grad, p["b_h"].grad)
-        _, _, (i, f, g, o) = lstm_forward_ref(v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])
-        tanh_c = np.tanh(c_ref)
+        cell = _cell(LSTMCell, v)
+        want = step_gradients(cell, v["x"], (v["h_prev"], c_prev), dh, dc)
+        step = {k: s[0] for k, s in Recurrent(cell).record(v["x"][None], (v["h_prev"], c_prev)).items()}
+        i, f, g, o, c = (step[k] for k in "ifgoc")
+        tanh_c = np.tanh(c)
         dcc = dc + dh * o * (1 - tanh_c ** 2)
-        da = np.concatenate([dcc * g * i * (1 - i), dcc * c_ref * f * (1 - f), dcc * i * (1 - g ** 2),
+        da = np.concatenate([dcc * g * i * (1 - i), dcc * c * f * (1 - f), dcc * i * (1 - g ** 2),
                              dh * tanh_c * o * (1 - o)], axis=1)            # df from c_t, not c_(t-1)
         bugs = {"the forget gate's gradient uses c_t; it multiplies c_(t-1) (c = f * c_prev + i * g, so "
                 "df = dc * c_prev)": (da @ v["W_xh"], da @ v["W_hh"], dcc * f, da.T @ v["x"], da.T @ v["h_prev"],
@@ -329,21 +317,6 @@ def lstm_step_parts(m) -> dict:
                          m.lstm_step_forward(**a))), student, dict(zip(names, got)), gates))
 
     return {"forward": forward, "backward": backward}
-
-
-GRU_GATES = ("r", "z", "n")
-
-
-def gru_forward_ref(x, h_prev, W_xh, W_hh, b_h, b_hn, reset_before: bool = False, swap_z: bool = False):
-    """A GRU step in PyTorch's form; ``reset_before``: Cho et al.'s form, the reset applied to h_prev before the
-    product; ``swap_z``: z keeps the candidate instead of the old state."""
-    H = h_prev.shape[1]
-    ax, ah = x @ W_xh.T + b_h, h_prev @ W_hh.T
-    r = sigmoid(ax[:, :H] + ah[:, :H])
-    z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])
-    inner = (r * h_prev) @ W_hh[2 * H:].T + b_hn if reset_before else r * (ah[:, 2 * H:] + b_hn)
-    n = np.tanh(ax[:, 2 * H:] + inner)
-    return z * n + (1 - z) * h_prev if swap_z else (1 - z) * n + z * h_prev
 
 
 def gru_step_parts(m) -> dict:
@@ -359,24 +332,17 @@ def gru_step_parts(m) -> dict:
         v = values(18)
         got = m.gru_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"], v["b_hn"])[0]
         bugs = {"the reset gate multiplies h_prev before the product (Cho et al.'s form); in PyTorch's, which seqnn "
-                "follows, it multiplies (h_prev W_hn^T + b_hn), after": (gru_forward_ref(**v, reset_before=True),),
+                "follows, it multiplies (h_prev W_hn^T + b_hn), after": (gru_variant(v, reset_before=True),),
                 "z and 1 - z are swapped: z near 1 keeps the old state, h = (1 - z) * n + z * h_prev":
-                (gru_forward_ref(**v, swap_z=True),)}
-        cell = _cell(GRUCell, v)
-        cell.b_hn = v["b_hn"]
-        report(["h"], (got,), (cell.forward(v["x"], v["h_prev"]),), bugs)
+                (gru_variant(v, swap_z=True),)}
+        report(["h"], (got,), (_cell(GRUCell, v).forward(v["x"], v["h_prev"]),), bugs)
 
     def backward():
         v = values(19)
         dh = np.random.default_rng(20).standard_normal((3, 5))
         _, cache = m.gru_step_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"], v["b_hn"])
         got = m.gru_step_backward(dh, cache)
-        cell = _cell(GRUCell, v)
-        cell.b_hn = v["b_hn"]
-        cell.forward(v["x"], v["h_prev"])
-        dx, dh_prev = cell.backward(dh)
-        p = dict(cell.named_parameters())
-        want = (dx, dh_prev, p["W_xh"].grad, p["W_hh"].grad, p["b_h"].grad, p["b_hn"].grad)
+        want = step_gradients(_cell(GRUCell, v), v["x"], v["h_prev"], dh)
         names = ["dx", "dh_prev", "dW_xh", "dW_hh", "db_h", "db_hn"]
         against_both(lambda: report(names, got, want, {}, gates),
                      lambda: gradient_check(lambda **a: float((m.gru_step_forward(**a)[0] * dh).sum()), dict(v),
@@ -427,12 +393,12 @@ def bptt_parts(m) -> dict:
         dH = np.random.default_rng(11).standard_normal((5, 3, 5))
         _, caches = m.rnn_forward(v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])
         got = m.rnn_backward(dH, caches)
-        args = (dH, v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])
+        args = (_cell(RNNCell, v), v["x"], v["h_prev"], dH)
         bugs = {"the gradient from the step after (dh_next) is not added to dH[t]: each step's h also feeds the "
-                "next step": rnn_seq_backward(*args, carry=False)}
+                "next step": sequence_gradients(*args, carry_h=False)}
         names = ["dX", "dh0", "dW_xh", "dW_hh", "db_h"]
         student = {"X": v["x"], "h0": v["h_prev"], "W_xh": v["W_xh"], "W_hh": v["W_hh"], "b_h": v["b_h"]}
-        against_both(lambda: report(names, got, rnn_seq_backward(*args), bugs, time={"dX"}),
+        against_both(lambda: report(names, got, sequence_gradients(*args), bugs, time={"dX"}),
                      lambda: gradient_check(lambda **a: float((m.rnn_forward(**a)[0] * dH).sum()), student,
                                             dict(zip(names, got)), {}))
 
@@ -450,25 +416,18 @@ def bptt_parts(m) -> dict:
         c0, dH = rng.standard_normal((3, 5)), rng.standard_normal((5, 3, 5))
         _, caches = m.lstm_forward(v["x"], v["h_prev"], c0, v["W_xh"], v["W_hh"], v["b_h"])
         got = m.lstm_backward(dH, caches)
-        args = (dH, v["x"], v["h_prev"], c0, v["W_xh"], v["W_hh"], v["b_h"])
+        args = (_cell(LSTMCell, v), v["x"], (v["h_prev"], c0), dH)
         bugs = {"the cell state's gradient is not carried (dc_next): c_t feeds c_(t+1), so the step after passes "
-                "dc back": lstm_seq_backward(*args, carry_c=False)}
+                "dc back": sequence_gradients(*args, carry_c=False)}
         names, gates = ["dX", "dh0", "dc0", "dW_xh", "dW_hh", "db_h"], {n: LSTM_GATES for n in ("dW_xh", "dW_hh",
                                                                                                   "db_h")}
         student = {"X": v["x"], "h0": v["h_prev"], "c0": c0, "W_xh": v["W_xh"], "W_hh": v["W_hh"], "b_h": v["b_h"]}
-        against_both(lambda: report(names, got, lstm_seq_backward(*args), bugs, gates, time={"dX"}),
+        against_both(lambda: report(names, got, sequence_gradients(*args), bugs, gates, time={"dX"}),
                      lambda: gradient_check(lambda **a: float((m.lstm_forward(**a)[0] * dH).sum()), student,
                                             dict(zip(names, got)), gates))
 
     return {"rnn_forward": rnn_forward, "rnn_backward": rnn_backward, "lstm_forward": lstm_forward,
             "lstm_backward": lstm_backward}
-
-
-def _cell(kind, v):
-    D, H = v["x"].shape[-1], v["h_prev"].shape[1]
-    cell = kind(D, H, dtype=np.float64, rng=0)
-    cell.W_xh, cell.W_hh, cell.b_h = v["W_xh"], v["W_hh"], v["b_h"]
-    return cell
 
 
 def clip_parts(m) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 
 from seqnn import probe
 from seqnn.cli import main as seqnn
-from seqnn.runsetup import load_charlm, load_text, split
+from seqnn.runsetup import load_charlm, validation_split
 
 
 def train(out: str, steps: int) -> dict:
@@ -32,16 +32,13 @@ def train(out: str, steps: int) -> dict:
 
 
 def validation_text(path: str, chars: int):
-    model, vocab, training, _, _ = load_charlm(path)
-    whole, _, _ = load_text(training["text"]["files"])
-    opts = training["options"]
-    _, val_ids = split(vocab.encode(whole), opts["val_fraction"], opts["batch"], opts["seq_len"])
-    text = vocab.decode(val_ids)[:chars]
-    return model, vocab, text
+    model, vocab, training, used, _ = load_charlm(path)
+    val_ids, _ = validation_split(vocab, training, used)
+    return model, vocab, vocab.decode(val_ids[:chars])
 
 
 def draw_unit(text: str, values: np.ndarray, title: str, path: str, width: int = 90) -> None:
-    """The text coloured by one unit's values, as index.html colours it (blue positive, red negative)."""
+    """The text coloured by one unit's values, as index.html colours it (blue positive, orange negative)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle

@@ -207,7 +207,7 @@ def cmd_evaluate(args) -> int:
     from ._threads import blas_threads, resolve
     from .options import DEFAULTS, saved_options
     from .runlog import LN2
-    from .runsetup import check_same_text, encode_known, load_charlm, load_text, sha256, split
+    from .runsetup import encode_known, load_charlm, load_text, validation_split
     from .train import evaluate
     model, vocab, training, path, notes = load_charlm(args.checkpoint)
     for note in notes:
@@ -217,12 +217,7 @@ def cmd_evaluate(args) -> int:
         text, described, _ = load_text(args.text)
         ids = encode_known(vocab, text, "TEXT")
     else:                                              # what training validated on: the same characters
-        if not training:
-            raise RunError(f"{path}: holds no training record, so there is no validation text to use; give TEXT")
-        text, described, _ = load_text(training["text"]["files"])
-        check_same_text(sha256(text), described, training["text"], "TEXT (none given)")
-        _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
-        described = f"the validation split of {described}"
+        ids, described = validation_split(vocab, training, path)
         n = opts["eval_chars"] if args.eval_chars is None else args.eval_chars
         if n and max(2, n) < len(ids):                 # as training's validation: the first n characters
             ids = ids[:max(2, n)]

@@ -32,7 +32,7 @@ from ._files import write_atomic
 from .functional import softmax
 from .models import CharLM
 from .options import RunError
-from .runsetup import check_same_text, encode_known, load_charlm, load_text, sha256, split
+from .runsetup import encode_known, load_charlm, load_text, validation_split
 
 LOW, HIGH = 0.1, 0.9                                  # the paper's thresholds for a saturated gate
 SIGMOID_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z"), "rnn": ()}     # the gates that open and close
@@ -305,13 +305,8 @@ def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 30
     if text_paths:
         text, described, _ = load_text(text_paths)
     else:
-        if not training:
-            raise RunError(f"{used}: holds no training record, so there is no validation text to use; give TEXT")
-        whole, described, _ = load_text(training["text"]["files"])
-        check_same_text(sha256(whole), described, training["text"], "TEXT (none given)")
-        opts = training["options"]
-        _, val_ids = split(vocab.encode(whole), opts["val_fraction"], opts["batch"], opts["seq_len"])
-        text, described = vocab.decode(val_ids), f"the validation split of {described}"
+        val_ids, described = validation_split(vocab, training, used)
+        text = vocab.decode(val_ids[:chars])
     text = text[:chars]
     if len(text) < 3:
         raise RunError(f"TEXT: expected at least 3 characters, got {len(text)}")

@@ -22,7 +22,7 @@ from .cells import CELLS
 from .data import Vocabulary, batchify, read_text
 from .models import CharLM
 from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp
-from .options import RunError
+from .options import RunError, saved_options
 from .train import StreamTrainer
 
 CORPUS = "Alice's Adventures in Wonderland (Lewis Carroll, 1865; public domain)"
@@ -66,6 +66,18 @@ def check_same_text(digest: str, described: str, trained_on: dict, what: str) ->
     if digest != trained_on["sha256"]:
         raise RunError(f"{what}: the text ({described}) is not the text this run trained on "
                        f"({trained_on['chars']:,} characters, sha256 {trained_on['sha256'][:12]}...)")
+
+
+def validation_split(vocab: Vocabulary, training: dict | None, where: str):
+    """(ids, the text in words) of the held-out tail a run validated on, read again from its own files (``where``:
+    the checkpoint, for messages); refused for a model without a training record, or a text that has changed."""
+    if not training:
+        raise RunError(f"{where}: holds no training record, so there is no validation text to use; give TEXT")
+    text, described, _ = load_text(training["text"]["files"])
+    check_same_text(sha256(text), described, training["text"], "TEXT (none given)")
+    opts = saved_options(training["options"], where)[0]
+    _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
+    return ids, f"the validation split of {described}"
 
 
 def default_prime(vocab: Vocabulary) -> str:

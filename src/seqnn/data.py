@@ -144,12 +144,10 @@ def _code_point_blocks(text: str):
 
 def _characters(text: str) -> set:
     """The distinct characters of ``text`` (``set(text)``, at numpy's speed for a long one)."""
-    seen = np.zeros(0, dtype=bool)
+    found: set = set()
     for _, points in _code_point_blocks(text):
-        counts = np.bincount(points)
-        seen = np.concatenate([seen, np.zeros(max(0, len(counts) - len(seen)), dtype=bool)])
-        seen[:len(counts)] |= counts > 0
-    return {chr(c) for c in np.flatnonzero(seen)}
+        found.update(np.flatnonzero(np.bincount(points)).tolist())
+    return {chr(c) for c in found}
 
 
 def read_text(paths) -> str:

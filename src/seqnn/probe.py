@@ -304,21 +304,23 @@ def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 30
     model, vocab, training, used, _ = load_charlm(path)
     if text_paths:
         text, described, _ = load_text(text_paths)
+        text = text[:chars]
     else:
         val_ids, described = validation_split(vocab, training, used)
         text = vocab.decode(val_ids[:chars])
-    text = text[:chars]
     if len(text) < 3:
         raise RunError(f"TEXT: expected at least 3 characters, got {len(text)}")
     ids = encode_known(vocab, text, "TEXT")
     acts = activations(model, ids)
     sat = saturation(acts)
-    per_feature = feature_units(acts, text, top=units)
-    best: dict = {}
-    for tracker in sorted(per_feature, key=lambda tr: -abs(tr.r)):   # the strongest first, each unit once
-        best.setdefault((tracker.layer, tracker.part, tracker.unit), tracker)
-    firsts = [next(tr for tr in per_feature if tr.feature == name) for name in FEATURES]
-    chosen = (list(dict.fromkeys(firsts)) + [tr for tr in best.values() if tr not in firsts])[:units]
+    per_feature = feature_units(acts, text, top=units)          # `units` trackers per feature, best first
+    firsts = per_feature[::units]                                # the best unit of each feature
+    chosen, shown = list(firsts), {(tr.layer, tr.part, tr.unit) for tr in firsts}
+    for tr in sorted(per_feature, key=lambda tr: -abs(tr.r)):   # then the strongest others, each unit once
+        if (tr.layer, tr.part, tr.unit) not in shown:
+            chosen.append(tr)
+            shown.add((tr.layer, tr.part, tr.unit))
+    chosen = chosen[:units]
     K = min(lags, len(ids) - 2)
     curves = {f"{acts.cell.upper()} ({used})": gradient_reach(model, ids, acts, K)}
     for other_path in compare:

@@ -292,13 +292,12 @@ class Session:
                 raise RunError(self.diverged(f"step {trainer.steps}: {why}"))
             self.elapsed = elapsed0 + time.monotonic() - start
             self.log.add_step(trainer.steps, self.elapsed, loss, norm, chars / max(step_time, 1e-9), val)
-            if finishing:
-                if val is not None:
-                    self.report(val, bool(is_best))
-                return
-            self.show.status(self.status_line(loss, last_val, pace), force=val is not None)
+            if not finishing:                                # the status line first, then what validation found
+                self.show.status(self.status_line(loss, last_val, pace), force=val is not None)
             if val is not None:
                 self.report(val, bool(is_best))
+            if finishing:
+                return
 
     def status_line(self, loss: float, last_val: float | None, pace: Pace) -> str:
         t = self.run.trainer

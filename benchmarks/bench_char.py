@@ -166,7 +166,7 @@ def against_torch(args):
         return
     from char_lm import TorchStreamTrainer                 # experiments/char_lm.py: the twin of a StreamTrainer
 
-    from seqnn import options, runsetup
+    from seqnn.app import options, runsetup
 
     threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     torch.set_num_threads(threads)

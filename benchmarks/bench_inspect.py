@@ -28,9 +28,10 @@ import time
 import numpy as np
 
 from seqnn import probe
+from seqnn.app import inspect as page
 from seqnn.data import Vocabulary, read_text
 from seqnn.models import CharLM
-from seqnn.runsetup import corpus_path
+from seqnn.app.runsetup import corpus_path
 
 
 def timed(fn, repeat: int):
@@ -62,9 +63,9 @@ def main() -> None:
     t_reach, (curve, reach) = timed(lambda: probe.gradient_reach(model, ids, acts, lags=min(100, len(ids) - 2)),
                                     args.repeat)
     firsts = trackers[:5]
-    t_page, _ = timed(lambda: probe.render_page(text, acts, firsts, probe.top_predictions(acts, vocab),
-                                                probe.summary(sat, firsts, {"LSTM": (curve, reach)}), "the book",
-                                                []), args.repeat)
+    t_page, _ = timed(lambda: page.render_page(text, acts, firsts, probe.top_predictions(acts, vocab),
+                                               page.summary(sat, firsts, {"LSTM": (curve, reach)}), "the book",
+                                               []), args.repeat)
     parts = {"forward": t_forward, "record": t_record, "saturation": t_sat, "features": t_feat, "reach": t_reach,
              "page": t_page}
     print(f"default model (2 x 256 LSTM, float32), {len(ids):,} characters; median of {args.repeat}")

@@ -40,7 +40,7 @@ import time
 
 
 def make_text(path: str, megabytes: float) -> None:
-    from seqnn.runsetup import corpus_path
+    from seqnn.app.runsetup import corpus_path
     base = corpus_path().read_text(encoding="utf-8").replace("--", "\u2014").replace("cafe", "caf\u00e9")
     target = int(megabytes * 1_000_000)
     data = base.encode("utf-8")
@@ -60,8 +60,8 @@ def child(path: str) -> None:
     from seqnn.data import Vocabulary, batchify, read_text
     from seqnn.models import CharLM
     from seqnn.optim import Adam
-    from seqnn.options import new_options
-    from seqnn.runsetup import encode_known, sha256, split
+    from seqnn.app.options import new_options
+    from seqnn.app.runsetup import encode_known, sha256, split
     from seqnn.train import StreamTrainer
 
     opts = new_options({"steps": 1})

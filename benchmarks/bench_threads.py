@@ -51,8 +51,8 @@ def main() -> None:
 
     from threadpoolctl import threadpool_limits
 
-    from seqnn.options import new_options
-    from seqnn.runsetup import make_run
+    from seqnn.app.options import new_options
+    from seqnn.app.runsetup import make_run
 
     cores = os.cpu_count() or 1
     counts = sorted({1, 2, cores} & set(range(1, cores + 1)))

@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import seqnn
-from seqnn.options import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
+from seqnn.app.options import nonneg_int, positive_int  # the command line's readers: a bad value is one line
 from seqnn.data import Vocabulary, batchify
 from seqnn.models import CharLM
 from seqnn.sample import generate

@@ -17,7 +17,7 @@ import sys
 import time
 
 import seqnn
-from seqnn.options import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
+from seqnn.app.options import nonneg_int, positive_int  # the command line's readers: a bad value is one line
 from seqnn.data import Vocabulary
 from seqnn.models import CharLM
 from seqnn.sample import generate

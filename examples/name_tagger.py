@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 import seqnn
-from seqnn.options import positive_int  # argparse types: a bad value is a one-line error
+from seqnn.app.options import positive_int  # the command line's readers: a bad value is one line
 from seqnn.data import Vocabulary, lengths_to_mask, minibatches, pad_sequences
 from seqnn.models import SequenceTagger
 from seqnn.train import train_step

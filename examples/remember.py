@@ -38,7 +38,7 @@ import time
 import numpy as np
 
 import seqnn
-from seqnn.options import nonneg_int, positive_int  # argparse types: a bad value is a one-line error
+from seqnn.app.options import nonneg_int, positive_int  # the command line's readers: a bad value is one line
 from seqnn.models import SequenceClassifier
 from seqnn.train import train_step
 from seqnn.viz import gradient_flow

@@ -10,7 +10,8 @@ import argparse
 import numpy as np
 
 import seqnn
-from seqnn.data import Vocabulary, one_hot
+from seqnn.data import Vocabulary
+from seqnn.functional import one_hot
 from seqnn.trace import trace_step
 
 

@@ -82,7 +82,8 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 class AddingModel(seqnn.Module):
     """A recurrent layer over X (T, B, 2) and a linear readout of its last hidden state: (B, 1).
 
-    ``forward(X) -> y`` (B, 1); ``backward(dy) -> dX``. ``name`` is a key of MODELS.
+    ``forward(X) -> y`` (B, 1); ``backward(dy) -> dX``. ``name`` is a key of MODELS. Like seqnn's own
+    models, each checks its argument at the door (``check=False``: the caller has) and runs its layers unchecked.
     """
 
     def __init__(self, name: str, hidden_size: int = HIDDEN, dtype=np.float32, rng=None):
@@ -103,16 +104,18 @@ class AddingModel(seqnn.Module):
             cell.b_f = np.ones_like(cell.b_f)
         self.out = seqnn.Linear(hidden_size, 1, dtype=dtype, rng=rng)
 
-    def forward(self, X: np.ndarray) -> np.ndarray:
-        H, _ = self.rnn.forward(X)
+    def forward(self, X: np.ndarray, *, check: bool = True) -> np.ndarray:
+        H, _ = self.rnn.forward(X, check=check)                # the stack's door checks X
         self._shape = H.shape
-        return self.out.forward(H[-1])
+        return self.out.forward(H[-1], check=False)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, *, check: bool = True) -> np.ndarray:
         """dy (B, 1) -> dX (T, B, 2); adds every parameter's gradient."""
+        if check:
+            self.out.check_gradient("dy", dy)
         dH = np.zeros(self._shape, self.dtype)
-        dH[-1] = self.out.backward(dy)                         # only the last step is read out
-        dX, _ = self.rnn.backward(dH)
+        dH[-1] = self.out.backward(dy, check=False)            # only the last step is read out
+        dX, _ = self.rnn.backward(dH, check=False)
         return dX
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 import seqnn
-from seqnn import options, runsetup
+from seqnn.app import options, runsetup
 from seqnn.data import batchify
 from seqnn.train import evaluate
 

@@ -18,8 +18,9 @@ import os
 import numpy as np
 
 from seqnn import probe
-from seqnn.cli import main as seqnn
-from seqnn.runsetup import load_charlm, validation_split
+from seqnn.app.cli import main as seqnn
+from seqnn.app.folder import load_charlm
+from seqnn.app.runsetup import validation_split
 
 
 def train(out: str, steps: int) -> dict:

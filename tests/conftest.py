@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import seqnn
+from seqnn.app import cli, runsetup
 
 # A test run started in the background (`make test &`, nohup) inherits SIGINT ignored, and so would every process
 # it starts; the Ctrl-C tests need it as a terminal has it: Python's handler here, the default in children.
@@ -117,7 +118,7 @@ def pytest_terminal_summary(terminalreporter):
 
 
 # --- the command line: tiny runs, so that a whole train -> stop -> resume cycle takes a fraction of a second ------
-CORPUS_START = seqnn.data.read_text([seqnn.runsetup.corpus_path()])[:2000]
+CORPUS_START = seqnn.data.read_text([runsetup.corpus_path()])[:2000]
 TINY = ["--hidden", "8", "--layers", "1", "--seq-len", "10", "--batch", "4", "--val-fraction", "0.1",
         "--eval-every", "5", "--sample-chars", "30", "--log-seconds", "0"]
 
@@ -139,7 +140,7 @@ def trained(text, tmp_path, capsys):
 
 def seqnn_main(capsys, *argv):
     """(exit status, stdout, stderr) of ``seqnn argv...`` run in this process."""
-    code = seqnn.cli.main([str(a) for a in argv])
+    code = cli.main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -232,7 +232,7 @@ def test_ctrl_c_while_the_library_loads_is_one_line():
                "        os.kill(os.getpid(), signal.SIGINT)\n"
                "    return real(name, *args, **kwargs)\n"
                "builtins.__import__ = importing\n"
-               "from seqnn.cli import run\n"
+               "from seqnn.app.cli import run\n"
                "sys.argv = ['seqnn', 'evaluate', 'run']\n"
                "run()\n")
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
@@ -243,7 +243,7 @@ def test_ctrl_c_while_reading_the_text_is_one_line(text, tmp_path, capsys, monke
     import os
     import signal
 
-    from seqnn import runsetup
+    from seqnn.app import runsetup
     real_read = runsetup.read_text
 
     def read_then_ctrl_c(paths):                    # a real SIGINT while the text is read
@@ -262,7 +262,7 @@ def test_ctrl_c_while_reading_the_text_is_one_line(text, tmp_path, capsys, monke
                                                   "zero (a bug in seqnn; run it again with --debug for the whole "
                                                   "traceback)\n")])
 def test_out_of_memory_and_an_unexpected_error_are_one_line(error, message, text, tmp_path, capsys, monkeypatch):
-    from seqnn import runsetup
+    from seqnn.app import runsetup
 
     def failing(*args, **kwargs):
         raise error

@@ -3,7 +3,8 @@ import os
 import numpy as np
 import pytest
 
-from seqnn.data import Vocabulary, adding_problem, batchify, one_hot, read_text
+from seqnn.data import Vocabulary, adding_problem, batchify, read_text
+from seqnn.functional import one_hot
 
 
 def test_vocabulary_is_sorted_and_round_trips():

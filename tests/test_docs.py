@@ -41,7 +41,7 @@ STATUS = re.compile(r"^step \d+(/\d+)? \| epoch \d+\.\d\d \| loss \d+\.\d{3} \| 
 
 
 def test_status_and_header_lines_in_the_docs_have_the_current_format():
-    from seqnn.options import DEFAULTS
+    from seqnn.app.options import DEFAULTS
     assert len(OUTPUT_LINES) > 10
     for page, line in OUTPUT_LINES:
         if re.match(r"^step \d+(/\d+)? \| ", line):

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from seqnn import grade
-from seqnn.exercises import SOLUTIONS, skeleton, solution
+from seqnn.course import grade
+from seqnn.course.exercises import EXERCISES, skeleton, solution
 
 from conftest import seqnn_fails, seqnn_main
 
@@ -153,7 +153,7 @@ def test_grade_refuses_what_is_not_an_exercise(tmp_path, capsys):
 
 
 def test_every_skeleton_states_its_equations_and_shapes_and_keeps_the_lectures_names():
-    for name in SOLUTIONS:
+    for name in EXERCISES:
         text = skeleton(name)
         doc = text.split('"""')[1]
         assert "TODO" in text and "NotImplementedError" in text and "Run ``python " + name in doc

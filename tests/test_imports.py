@@ -1,73 +1,156 @@
-"""The package's modules import only downwards: each floor uses the floors below it, never one above
-it and never one beside it, so there are no cycles and each file can be read knowing only what is under it."""
+"""The house's floors: the lecture at the top of seqnn/, the command line in seqnn/app/, the course in seqnn/course/.
+
+Inside each folder, modules import only downwards: each floor uses the floors below it, never one above it and
+never one beside it, so there are no cycles and each file can be read knowing only what is under it. Across
+folders, the lecture never imports the command line or the course, and the course never imports the command
+line: a student can read (and run) the lecture alone. No module is over 450 lines.
+"""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "seqnn"
-FLOORS = [                                                    # lowest first
-    {"_checks", "_version", "_memory", "_files", "_threads", "exercises"},     # exercises: text only
-    {"module", "functional", "init"},
-    {"cells", "layers", "losses", "optim", "gradient_check", "data"},
-    {"fast"},                                                 # the fast loops of the built-in cells
-    {"recurrent"},                                            # the engine: any cell over time
-    {"stack"},                                                # deep and bidirectional layers of engines
-    {"models"},
-    {"train", "sample", "trace", "viz", "io", "interop"},
-    {"runlog", "options"},                                    # what a run shows and keeps; the option tables
-    {"runsetup"},                                             # what a run is made of
-    {"run", "probe", "grade"},                                # a run's lifecycle; a look inside; the grader
-    {"cli"},
-    {"__init__", "__main__"},
-]
-FLOOR = {name: k for k, floor in enumerate(FLOORS) for name in floor}
+FLOORS = {                                                      # lowest first, folder by folder
+    "seqnn": [
+        {"_checks", "_version", "_memory", "_files"},
+        {"module", "functional", "init"},
+        {"cells", "layers", "losses", "optim", "gradient_check", "data"},
+        {"fast"},                                               # the fast loops of the built-in cells
+        {"recurrent"},                                          # the engine: any cell over time
+        {"stack"},                                              # deep and bidirectional layers of engines
+        {"models"},
+        {"train", "sample", "trace", "viz", "io", "interop", "probe"},
+        {"__init__", "__main__"},
+    ],
+    "seqnn.app": [
+        {"options", "threads", "plots"},                        # standard library only; numpy's threads; pictures
+        {"runlog", "folder"},                                   # what a run shows and keeps; its folder
+        {"runsetup"},                                           # what a run is made of
+        {"run", "inspect"},                                     # a run's lifecycle; a look inside
+        {"cli"},
+        {"__init__"},
+    ],
+    "seqnn.course": [
+        {"compare"},                                            # how an answer differs from the right one
+        {"exercises"},                                          # the exercises, made from solutions/
+        {"parts"},                                              # what is checked in each, against what
+        {"grade"},                                              # the runner
+        {"__init__"},
+    ],
+}
+FLOOR = {f"{folder}.{name}": k for folder, floors in FLOORS.items() for k, floor in enumerate(floors)
+         for name in floor}
+DOOR = "seqnn.__main__"                         # `python -m seqnn`: the one lecture file that names the command line
 
 
-def imported(path: Path) -> set:
-    """The seqnn modules that ``path`` imports (relative imports anywhere in the file, lazy ones too)."""
+def module_name(path: Path) -> str:
+    return ".".join(("seqnn", *path.relative_to(PACKAGE).with_suffix("").parts))
+
+
+def imported(path: Path, name: str) -> set:
+    """The seqnn modules (dotted names) that the file ``path`` of module ``name`` imports, lazy ones too."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level >= 1:
-            if node.module:
-                found.add(node.module.split(".")[0])
-            else:                                             # from . import fast, init
-                found.update(alias.name for alias in node.names)
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            if not target.startswith("seqnn"):
+                continue
+            modules = {f"{target}.{alias.name}" for alias in node.names}
+            known = {m for m in modules if module_path(m) is not None}       # `from . import fast`: modules
+            found.update(known or {target})
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("seqnn"))
     return found
 
 
+def module_path(name: str):
+    """The file of module ``name`` (a package: its __init__.py), or None."""
+    base = PACKAGE.joinpath(*name.split(".")[1:])
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py")) if "solutions" not in p.parts}
+
+
+def floor_of(name: str):
+    """(folder, floor) of a module, its __init__ for a package."""
+    key = name if name in FLOOR else f"{name}.__init__"
+    return key.rsplit(".", 1)[0], FLOOR[key]
+
+
 def test_every_module_has_a_floor():
-    assert {p.stem for p in PACKAGE.glob("*.py")} == set(FLOOR)
+    assert set(MODULES) == set(FLOOR), sorted(set(MODULES) ^ set(FLOOR))
 
 
-@pytest.mark.parametrize("name", sorted(FLOOR))
-def test_imports_point_down(name):
-    for other in imported(PACKAGE / f"{name}.py"):
-        assert FLOOR[other] < FLOOR[name], (
-            f"seqnn.{name} (floor {FLOOR[name]}) imports seqnn.{other} (floor {FLOOR[other]}): "
-            f"{'sideways' if FLOOR[other] == FLOOR[name] else 'upwards'}")
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_imports_point_down_and_no_floor_reaches_up_to_another_folder(name):
+    folder, floor = floor_of(name)
+    for other in imported(MODULES[name], name.removesuffix(".__init__")):
+        other_folder, other_floor = floor_of(other)
+        if other_folder != folder:
+            lecture = folder == "seqnn"
+            assert not (lecture and name != DOOR) and not (folder == "seqnn.course" and other_folder == "seqnn.app"), \
+                f"{name} imports {other}: {'the lecture' if lecture else 'the course'} never imports {other_folder}"
+            assert other_folder == "seqnn" or name in (DOOR, "seqnn.app.cli"), f"{name} imports {other}"
+        else:
+            assert other_floor < floor, (f"{name} (floor {floor}) imports {other} (floor {other_floor}): "
+                                         f"{'sideways' if other_floor == floor else 'upwards'}")
 
 
-def test_the_check_catches_an_upward_import(tmp_path):
-    (tmp_path / "cells.py").write_text("from .recurrent import Recurrent\nfrom . import fast\n")
-    assert imported(tmp_path / "cells.py") == {"recurrent", "fast"}
-    assert all(FLOOR[m] > FLOOR["cells"] for m in imported(tmp_path / "cells.py"))
+def test_the_check_catches_an_upward_import_and_one_into_the_command_line(tmp_path):
+    (tmp_path / "cells.py").write_text("from .recurrent import Recurrent\nfrom . import fast\nfrom .app import run\n"
+                                       "import seqnn.course.grade\n")
+    assert imported(tmp_path / "cells.py", "seqnn.cells") == {"seqnn.recurrent", "seqnn.fast", "seqnn.app.run",
+                                                             "seqnn.course.grade"}
+    (tmp_path / "run.py").write_text("from .. import io\nfrom ..models import CharLM\nfrom .folder import clear\n")
+    assert imported(tmp_path / "run.py", "seqnn.app.run") == {"seqnn.io", "seqnn.models", "seqnn.app.folder"}
+
+
+def test_the_solutions_import_nothing_of_seqnn_until_they_are_run_to_grade_themselves():
+    for path in sorted((PACKAGE / "course" / "solutions").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        assert all(getattr(n, "module", None) != "seqnn" and not any(a.name.startswith("seqnn") for a in n.names)
+                   for n in top), path.name
+        if path.name != "__init__.py":
+            assert 'from seqnn.course.grade import main' in path.read_text(), path.name
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_is_over_450_lines(path):
+    assert len(path.read_text().splitlines()) <= 450, f"{path.relative_to(PACKAGE)}: split it by concern"
 
 
 def test_import_seqnn_loads_nothing_heavy_and_each_name_loads_its_module():
     """The command line parses (and takes Ctrl-C) before numpy loads; every name still resolves."""
-    import subprocess
-    import sys
-    probe = ("import sys, seqnn, seqnn.cli; seqnn.cli.build_parser().parse_args(['train', '--steps', '3']); "
-             "print(sorted(m for m in ('numpy', 'seqnn.stack', 'seqnn.run') if m in sys.modules))")
+    probe = ("import sys, seqnn, seqnn.app.cli; seqnn.app.cli.build_parser().parse_args(['train', '--steps', '3']); "
+             "print(sorted(m for m in ('numpy', 'seqnn.stack', 'seqnn.app.run', 'seqnn.course.grade') "
+             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "seqnn", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and "usage: seqnn" in done.stdout, done.stderr
+    assert " numpy" not in done.stderr, "seqnn --help loads numpy"
     import seqnn
+    import seqnn.app.cli
     for name in seqnn.__all__:
         value = getattr(seqnn, name)
         home = seqnn.HOMES.get(name)
         assert home is None or value.__module__ == f"seqnn.{home}", name
     assert seqnn.optim.grad_norm.__module__ == "seqnn.optim", "any module is an attribute too"
+    assert seqnn.app.cli.main.__module__ == "seqnn.app.cli" and seqnn.course.__name__ == "seqnn.course"
     with pytest.raises(AttributeError, match="module 'seqnn' has no attribute 'nothing'"):
         seqnn.__getattr__("nothing")

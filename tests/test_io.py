@@ -296,13 +296,3 @@ def test_a_parameter_in_another_dtype_than_the_config_says_is_refused(tmp_path):
     _archive(tmp_path / "mixed.npz", entries)
     with pytest.raises(ValueError, match="parameter out.b_y is float32, the config says float64"):
         seqnn.io.load(tmp_path / "mixed.npz")
-
-
-def test_same_run_reads_the_run_ids_or_for_older_records_the_best_step():
-    same_run = seqnn.io.same_run
-    assert same_run({"run_id": "a", "trainer": {"steps": 3}}, {"run_id": "a", "best_step": 3})
-    assert not same_run({"run_id": "a"}, {"run_id": "b"})
-    assert not same_run({"trainer": {"steps": 3}}, {"run_id": "b", "best_step": 3}), "one with an id, one without"
-    assert same_run({"trainer": {"steps": 3}}, {"best_step": 3}), "older records: last names its run's best step"
-    assert not same_run({"trainer": {"steps": 3}}, {"best_step": 7})
-    assert not same_run(None, {"best_step": 3}) and not same_run({"trainer": {"steps": 3}}, None)

@@ -1,6 +1,6 @@
 """What a run shows: the status line redrawn in place on a terminal, plain lines in a log."""
 
-from seqnn import runlog
+from seqnn.app import runlog
 
 class FakeTerminal:
     def __init__(self, tty):

@@ -3,7 +3,7 @@ built."""
 
 import pytest
 
-from seqnn import runsetup
+from seqnn.app import runsetup
 from seqnn.data import read_text
 
 def test_bundled_corpus_is_read_through_the_same_path_as_a_users_file(monkeypatch):
@@ -20,7 +20,7 @@ def test_the_memory_estimate_is_within_a_factor_2_of_what_training_allocates(cel
                                                                                tmp_path):
     import tracemalloc
 
-    from seqnn.options import new_options
+    from seqnn.app.options import new_options
     path = tmp_path / "text.txt"
     path.write_text(read_text([runsetup.corpus_path()])[:20_000])
     opts = new_options(dict(cell=cell, hidden=hidden, layers=layers, batch=batch, seq_len=seq_len))

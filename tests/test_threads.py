@@ -8,7 +8,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from conftest import TINY, seqnn_main
-from seqnn import _threads
+from seqnn.app import threads as _threads
 
 
 def blas_limits() -> set:

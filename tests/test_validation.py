@@ -22,7 +22,9 @@ import pytest
 
 import seqnn
 import seqnn.interop
-from seqnn.data import Vocabulary, lengths_to_mask, one_hot, pad_sequences
+from seqnn.app import plots
+from seqnn.data import Vocabulary, lengths_to_mask, pad_sequences
+from seqnn.functional import one_hot
 from seqnn.models import CharLM, Seq2Seq, SequenceClassifier, SequenceTagger
 from seqnn.sample import generate, next_token_distribution
 from seqnn.trace import trace_step
@@ -498,11 +500,14 @@ VIZ = {
                               "batch_size: expected a positive int, got 0"),
     "plot_gradient_flow kinds a string": (lambda: seqnn.viz.plot_gradient_flow(kinds="lstm"), ValueError,
                                           "kinds: expected a list of cell kinds"),
-    "plot_training lengths differ": (lambda: seqnn.viz.plot_training([1, 2], [1.0], [], [], "x.png"), ValueError,
+}
+
+PLOTS = {
+    "plot_training lengths differ": (lambda: plots.plot_training([1, 2], [1.0], [], [], "x.png"), ValueError,
                                      r"train_bpc: expected one value per entry of steps, shape \(2,\), got \(1,\)"),
-    "plot_training NaN": (lambda: seqnn.viz.plot_training([1], [math.nan], [], [], "x.png"), ValueError,
+    "plot_training NaN": (lambda: plots.plot_training([1], [math.nan], [], [], "x.png"), ValueError,
                           "train_bpc: expected finite values"),
-    "plot_training into no folder": (lambda: seqnn.viz.plot_training([1], [1.0], [], [], "/no/such/folder/x.png"),
+    "plot_training into no folder": (lambda: plots.plot_training([1], [1.0], [], [], "/no/such/folder/x.png"),
                                      FileNotFoundError, "path: the folder of /no/such/folder/x.png does not exist"),
 }
 
@@ -543,7 +548,7 @@ INTEROP = {
 REFUSALS = {                                             # one table, keyed by module (floor order)
     "module": MODULE, "init": INIT, "cells": CELLS, "layers": LAYERS, "losses": LOSSES, "optim": OPTIM, "data": DATA,
     "gradient_check": GRADIENT_CHECK, "recurrent": RECURRENT, "stack": STACK, "models": MODELS, "train": TRAIN,
-    "sample": SAMPLE, "trace": TRACE, "viz": VIZ, "io": IO, "interop": INTEROP
+    "sample": SAMPLE, "trace": TRACE, "viz": VIZ, "io": IO, "interop": INTEROP, "app.plots": PLOTS
 }
 
 
@@ -710,9 +715,9 @@ def test_truncated_bptt_names_the_chunk_that_diverged_and_keeps_the_history(monk
     opt = seqnn.SGD(m, lr=0.1)
     forward, calls = m.forward, []
 
-    def diverging(x, state0=None):                            # the second chunk's logits are NaN
+    def diverging(x, state0=None, check=True):                # the second chunk's logits are NaN
         calls.extend([1] if m.training else [])               # (not the one-token look in evaluation mode)
-        logits, state = forward(x, state0)
+        logits, state = forward(x, state0, check=check)
         return (logits * np.nan if len(calls) == 2 else logits), state
 
     monkeypatch.setattr(m, "forward", diverging)
@@ -761,7 +766,7 @@ def test_train_step_stops_at_non_finite_outputs_before_the_loss(monkeypatch):
     opt = seqnn.SGD(m, lr=0.1)
     before = [p.value.copy() for p in m.parameters()]
     forward = m.forward
-    monkeypatch.setattr(m, "forward", lambda x, state0=None: (forward(x, state0)[0] * np.inf, None))
+    monkeypatch.setattr(m, "forward", lambda x, state0=None, check=True: (forward(x, state0)[0] * np.inf, None))
     with pytest.raises(DivergedError, match=r"step 1: the outputs are not finite .* nothing was updated"):
         train_step(m, (ids,), ids, optimizer=opt)
     assert all(np.array_equal(b, p.value) for b, p in zip(before, m.parameters())) and opt.steps == 0
@@ -856,7 +861,7 @@ def argument_table(folder):
                                             params=None, eps=1e-3, order=4, rng=0)),
         "Vocabulary.encode": (Vocabulary("abc").encode, dict(seq="cab")),
         "Vocabulary.decode": (Vocabulary("abc").decode, dict(ids=np.array([0, 1]), sep="")),
-        "plot_training": (seqnn.viz.plot_training, dict(steps=[1, 2], train_bpc=[2.0, 1.9], val_steps=[2],
+        "plot_training": (plots.plot_training, dict(steps=[1, 2], train_bpc=[2.0, 1.9], val_steps=[2],
                                                         val_bpc=[1.8], path=folder / "loss.png")),
         "plot_gradient_flow": (seqnn.viz.plot_gradient_flow, dict(kinds=("rnn",), T=3, input_size=2, hidden_size=3,
                                                                   rng=0)),

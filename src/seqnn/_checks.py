@@ -123,13 +123,14 @@ def _shape_fits(shape, actual) -> bool:
     return actual is not None and len(actual) == len(shape) and all(s is None or s == n for s, n in zip(shape, actual))
 
 
-def check_float_array(name: str, x, shape, dtype, letters: str | None = None, why: str = "") -> np.ndarray:
+def check_float_array(name: str, x, shape, dtype, letters: str | list[str] | None = None, why: str = "") -> np.ndarray:
     """Check that ``x`` is a finite float ndarray of ``dtype`` and ``shape``.
 
     ``shape`` is a tuple whose entries are ints (must match) or None (any size),
     after an optional leading ``...`` (any leading axes: ``(..., None)`` is "at
     least 1-D", ``(...,)`` any shape). ``dtype`` None accepts float32 or float64.
-    ``letters`` names the axes in messages, e.g. "TBD" gives "(T, B, D)"; ``why``
+    ``letters`` names the axes in messages, e.g. "TBD" gives "(T, B, D)" (a list for longer
+    names: ``["L*Dirs", "B", "H"]``); ``why``
     is added to a shape error (which other argument fixes the shape).
     Returns ``x`` unchanged (never copies, never casts).
     """
@@ -151,6 +152,16 @@ def check_float_array(name: str, x, shape, dtype, letters: str | None = None, wh
     return x
 
 
+def check_sequence(name: str, X, input_size: int, dtype) -> np.ndarray:
+    """A batch of sequences ``X`` (T, B, D) of ``dtype``, finite, with at least one step and one sequence."""
+    check_float_array(name, X, (None, None, input_size), dtype, "TBD")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name}: expected at least one time step, got T = 0")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one sequence, got an empty batch (B = 0)")
+    return X
+
+
 def check_nonempty(name: str, x: np.ndarray, what: str) -> np.ndarray:
     """``x`` holds at least one entry (an empty batch has no mean)."""
     if x.size == 0:
@@ -169,6 +180,14 @@ def check_mask(name: str, mask, shape) -> np.ndarray:
     if not mask.any():
         raise ValueError(f"{name}: selects no tokens, so the mean loss is undefined")
     return mask
+
+
+def check_sequence_ids(name: str, ids, upper: int, batch_size: int | None = None) -> np.ndarray:
+    """Token ids (T, B) in [0, upper), at least one step and one sequence (``batch_size``: B must be that)."""
+    check_int_array(name, ids, (None, batch_size), upper)
+    if ids.shape[0] == 0 or ids.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one time step and one sequence, got shape {ids.shape}")
+    return ids
 
 
 def check_int_array(name: str, ids, shape, upper: int, why: str = "") -> np.ndarray:

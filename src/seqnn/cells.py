@@ -24,7 +24,8 @@ pre-activation gradients into weight gradients (one matrix product each), and
 
 Inside a cell the state is a tuple: ``(h,)`` for RNNCell and GRUCell, ``(h, c)``
 for LSTMCell. The public ``forward``/``backward`` follow PyTorch: ``h`` for
-RNNCell and GRUCell, ``(h, c)`` for LSTMCell.
+RNNCell and GRUCell, ``(h, c)`` for LSTMCell; ``state_parts`` and
+``public_state`` turn one form into the other (for a stack's states too).
 
 The engine (``seqnn.Recurrent``) runs ``step``/``step_backward`` in its readable
 loop (``fast=False``, or any cell of your own); for the built-in cells its
@@ -121,20 +122,20 @@ class Cell(Module):
         """Zeros for every state component, each ``(B, H)``."""
         return tuple(np.zeros((batch_size, self.hidden_size), self.dtype) for _ in self.state_names)
 
-    def as_state_tuple(self, state, batch_size: int, name: str = "state") -> tuple:
-        """Public state (``h``, or ``(h, c)`` for LSTM) -> internal tuple, validated; None gives zeros."""
+    def state_tuple(self, state, batch_size: int) -> tuple:
+        """A public state (``h``, or ``(h, c)`` for LSTM; None for zeros) as the tuple ``step`` takes."""
+        return self.initial_state(batch_size) if state is None else state_parts(state)
+
+    def check_state(self, name: str, state, batch_size: int) -> None:
+        """At a door: ``state`` is None or the cell's public state, each part a finite (B, H) array."""
         if state is None:
-            return self.initial_state(batch_size)
+            return
         parts = (state,) if len(self.state_names) == 1 else state
         if not isinstance(parts, (tuple, list)) or len(parts) != len(self.state_names):
             raise TypeError(f"{name}: expected a tuple ({', '.join(self.state_names)}) of (B, H) arrays")
-        return tuple(check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p,
-                                       (batch_size, self.hidden_size), self.dtype, "BH")
-                     for s, p in zip(self.state_names, parts))
-
-    def public_state(self, state: tuple):
-        """Internal tuple -> public state: ``h`` for one component, else the tuple."""
-        return state[0] if len(state) == 1 else tuple(state)
+        for s, p in zip(self.state_names, parts):
+            check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p, (batch_size, self.hidden_size),
+                              self.dtype, "BH")
 
     # --- one step, public (validated) ---------------------------------------
     def forward(self, x: np.ndarray, state=None):
@@ -146,10 +147,11 @@ class Cell(Module):
         check_float_array("x", x, (None, self.input_size), self.dtype, "BD")
         if x.shape[0] == 0:
             raise ValueError("x: expected at least one example, got an empty batch (B = 0)")
-        x, state = kept(x), tuple(kept(s) for s in self.as_state_tuple(state, x.shape[0]))   # for backward
+        self.check_state("state", state, x.shape[0])
+        x, state = kept(x), tuple(kept(s) for s in self.state_tuple(state, x.shape[0]))   # for backward
         new_state, cache = self.step(self.project_input(x), state)
         self._cache = (x, state[0], cache)
-        return self.public_state(tuple(read_only(s) for s in new_state))   # backward reads these
+        return public_state(tuple(read_only(s) for s in new_state))      # backward reads these
 
     def backward(self, *dstate):
         """Backward of one ``forward`` call: ``backward(dh)``, or ``backward(dh, dc)`` for LSTM.
@@ -164,11 +166,12 @@ class Cell(Module):
         if len(dstate) != len(self.state_names):
             raise TypeError(f"dstate: expected {len(self.state_names)} arrays "
                             f"({', '.join('d' + s for s in self.state_names)}), got {len(dstate)}")
-        dstate = self.as_state_tuple(dstate[0] if len(dstate) == 1 else dstate, x.shape[0], "dstate")
-        da_x, da_h, dstate_prev = self.step_backward(dstate, cache)
+        dstate = public_state(dstate)
+        self.check_state("dstate", dstate, x.shape[0])
+        da_x, da_h, dstate_prev = self.step_backward(state_parts(dstate), cache)
         self._cache = None                                    # consumed: one backward per forward
         self.accumulate_grads(x, h_prev, da_x, da_h)
-        return self.input_grad(da_x), self.public_state(dstate_prev)
+        return self.input_grad(da_x), public_state(dstate_prev)
 
     def values(self, state: tuple, cache) -> dict:
         """The named values of one step, from what ``step`` returned: each part of the new state ("h", and "c"
@@ -426,6 +429,19 @@ class GRUCell(Cell):
 
 
 CELLS: dict[str, type[Cell]] = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+def state_parts(state) -> tuple:
+    """A public state as the tuple of its parts: ``h`` -> ``(h,)``, ``(h, c)`` -> ``(h, c)``.
+
+    The same for a cell's state, each part (B, H), and a stack's, each part (L*Dirs, B, H).
+    """
+    return tuple(state) if isinstance(state, (tuple, list)) else (state,)
+
+
+def public_state(parts: tuple):
+    """The parts of a state in their public form: ``(h,)`` -> ``h``, ``(h, c)`` -> ``(h, c)`` (PyTorch's)."""
+    return parts[0] if len(parts) == 1 else tuple(parts)
 
 
 def make_cell(kind: str, input_size: int, hidden_size: int, **kwargs) -> Cell:

@@ -11,7 +11,6 @@ import numpy as np
 
 from ._checks import (as_rng, check_count, check_dtype_arg, check_id_sequences, check_int, check_int_array,
                       check_lengths, check_paths, check_positive_int, check_regular_file, check_vocabulary)
-from .functional import one_hot  # noqa: F401  (seqnn.data.one_hot, as before)
 
 
 class Vocabulary:

@@ -45,10 +45,15 @@ def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-def one_hot(ids: np.ndarray, num_classes: int, dtype=np.float64) -> np.ndarray:
-    """Token ids (...) ints in [0, V) -> one-hot vectors (..., V) of ``dtype``: the lecture's input encoding."""
-    V = check_positive_int("num_classes", num_classes)
-    check_int_array("ids", ids, (None,) * np.ndim(ids), V)
-    out = np.zeros(np.shape(ids) + (V,), check_dtype_arg(dtype))
+def one_hot(ids: np.ndarray, num_classes: int, dtype=np.float64, *, check: bool = True) -> np.ndarray:
+    """Token ids (...) ints in [0, V) -> one-hot vectors (..., V) of ``dtype``: the lecture's input encoding.
+
+    ``check=False``: the caller has checked the arguments (a model checks its ids once).
+    """
+    if check:
+        check_positive_int("num_classes", num_classes)
+        check_int_array("ids", ids, (None,) * np.ndim(ids), num_classes)
+        check_dtype_arg(dtype)
+    out = np.zeros(np.shape(ids) + (num_classes,), dtype)
     np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
     return out

@@ -1,4 +1,8 @@
-"""Layers applied at every time step."""
+"""Layers applied at every time step.
+
+Each ``forward`` and ``backward`` checks its arguments at the door; a model that
+has checked them once calls its layers with ``check=False`` (keyword).
+"""
 
 from __future__ import annotations
 
@@ -22,8 +26,7 @@ class Linear(Module):
     Parameters: W_hy (V, H), b_y (V,).
 
     ``forward(h) -> y``: h (..., H) with any leading axes, e.g. (T, B, H) or (B, H);
-    y (..., V). ``backward(dy, name="dy") -> dh``: dy (..., V) -> dh (..., H); ``name`` is what an error
-    calls dy (a model passes "dlogits").
+    y (..., V). ``backward(dy) -> dh``: dy (..., V) -> dh (..., H).
     """
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
@@ -43,19 +46,28 @@ class Linear(Module):
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias}, dtype={self.dtype}"
 
-    def forward(self, h: np.ndarray) -> np.ndarray:
-        check_nonempty("h", check_float_array("h", h, (..., self.in_features), self.dtype), "vector")
+    def forward(self, h: np.ndarray, *, check: bool = True) -> np.ndarray:
+        if check:
+            check_nonempty("h", check_float_array("h", h, (..., self.in_features), self.dtype), "vector")
         self._cache = h = kept(h)
         y = h.reshape(-1, self.in_features) @ self.W_hy.T   # one product over every step and example
         if self.bias:                                        # (a 3-D matmul would run one per time step)
             y += self.b_y
         return y.reshape(h.shape[:-1] + (self.out_features,))
 
-    def backward(self, dy: np.ndarray, name: str = "dy") -> np.ndarray:
+    def check_gradient(self, name: str, dy) -> None:
+        """At a door: ``dy`` is a gradient of the latest forward's output (its shape and dtype, finite), called
+        ``name`` in a message (a model's door says "dlogits")."""
+        if self._cache is None:
+            raise RuntimeError(NO_FORWARD)
+        check_float_array(name, dy, self._cache.shape[:-1] + (self.out_features,), self.dtype)
+
+    def backward(self, dy: np.ndarray, *, check: bool = True) -> np.ndarray:
+        if check:
+            self.check_gradient("dy", dy)
         if self._cache is None:
             raise RuntimeError(NO_FORWARD)
         h = self._cache
-        check_float_array(name, dy, h.shape[:-1] + (self.out_features,), self.dtype)   # named as the caller has it
         self._cache = None                                   # consumed: one backward per forward
         h2 = h.reshape(-1, self.in_features)
         dy2 = dy.reshape(-1, self.out_features)
@@ -85,8 +97,10 @@ class Dropout(Module):
     def extra_repr(self):
         return f"p={self.p}"
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._shape = check_float_array("x", x, (...,), None).shape
+    def forward(self, x: np.ndarray, *, check: bool = True) -> np.ndarray:
+        if check:
+            check_float_array("x", x, (...,), None)
+        self._shape = x.shape
         if not self.training or self.p == 0.0:
             self._scale = None
             return x
@@ -94,10 +108,11 @@ class Dropout(Module):
         self._scale = keep.astype(x.dtype) / (1.0 - self.p)   # 0 or 1/(1-p), one per entry
         return read_only(x * self._scale)
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray, *, check: bool = True) -> np.ndarray:
         if self._scale is self._NOT_RUN:
             raise RuntimeError(NO_FORWARD)
-        check_float_array("dy", dy, self._shape, None, why=" (the shape of the forward's x)")
+        if check:
+            check_float_array("dy", dy, self._shape, None, why=" (the shape of the forward's x)")
         scale, self._scale = self._scale, self._NOT_RUN     # consumed: one backward per forward
         return dy if scale is None else dy * scale
 
@@ -128,15 +143,17 @@ class Embedding(Module):
     def extra_repr(self):
         return f"num_embeddings={self.num_embeddings}, embedding_dim={self.embedding_dim}, dtype={self.dtype}"
 
-    def forward(self, ids: np.ndarray) -> np.ndarray:
-        check_int_array("ids", ids, (None,) * np.ndim(ids), self.num_embeddings)
+    def forward(self, ids: np.ndarray, *, check: bool = True) -> np.ndarray:
+        if check:
+            check_int_array("ids", ids, (None,) * np.ndim(ids), self.num_embeddings)
         self._ids = kept(ids)
         return read_only(self.W_embed[ids])
 
-    def backward(self, dx: np.ndarray):
+    def backward(self, dx: np.ndarray, *, check: bool = True):
         if self._ids is None:
             raise RuntimeError(NO_FORWARD)
-        check_float_array("dx", dx, self._ids.shape + (self.embedding_dim,), self.dtype)
+        if check:
+            check_float_array("dx", dx, self._ids.shape + (self.embedding_dim,), self.dtype)
         np.add.at(self.params["W_embed"].grad, self._ids, dx)   # repeated ids accumulate
         self._ids = None                                     # consumed: one backward per forward
         return None
@@ -158,8 +175,8 @@ class OneHot(Module):
     def extra_repr(self):
         return f"num_classes={self.num_classes}"
 
-    def forward(self, ids: np.ndarray) -> np.ndarray:
-        return read_only(one_hot(ids, self.num_classes, self.dtype))
+    def forward(self, ids: np.ndarray, *, check: bool = True) -> np.ndarray:
+        return read_only(one_hot(ids, self.num_classes, self.dtype, check=check))
 
-    def backward(self, dx):
+    def backward(self, dx, *, check: bool = True):
         return None

@@ -17,7 +17,7 @@ REDUCTIONS = ("mean", "sum")
 
 
 def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndarray | None = None,
-                          reduction: str = "mean"):
+                          reduction: str = "mean", *, check: bool = True):
     """Loss and its gradient for integer targets.
 
     Args:
@@ -32,13 +32,19 @@ def softmax_cross_entropy(logits: np.ndarray, targets: np.ndarray, mask: np.ndar
         dlogits: (..., V), the gradient ``(softmax(logits) - onehot(y)) * m`` (/ count).
 
     Stable for any finite logits: computed from ``log_softmax`` (max-shifted), so
-    logits of +-1000 give finite values and no warnings.
+    logits of +-1000 give finite values and no warnings. ``check=False``: the
+    caller has checked the arguments (a training loop: its own targets, logits it
+    has found finite).
     """
-    check_nonempty("logits", check_float_array("logits", logits, (..., None), None), "token")
-    lead, V = logits.shape[:-1], logits.shape[-1]
-    check_int_array("targets", targets, lead, V, f" (one target per row of logits, whose shape is {logits.shape})")
-    check_choice("reduction", reduction, REDUCTIONS)
-    m = None if mask is None else check_mask("mask", mask, lead).reshape(-1).astype(logits.dtype)
+    if check:
+        check_nonempty("logits", check_float_array("logits", logits, (..., None), None), "token")
+        check_int_array("targets", targets, logits.shape[:-1], logits.shape[-1],
+                        f" (one target per row of logits, whose shape is {logits.shape})")
+        check_choice("reduction", reduction, REDUCTIONS)
+        if mask is not None:
+            check_mask("mask", mask, logits.shape[:-1])
+    V = logits.shape[-1]
+    m = None if mask is None else mask.reshape(-1).astype(logits.dtype)
 
     N, y = targets.size, targets.reshape(-1)                       # every row of logits is one prediction
     rows = np.arange(N)

@@ -8,12 +8,15 @@
      [h]-[h]-[h]     [h]-[h]-[h]             [h]-[h]-[h]        [h]-[h]-[h] => [h]-[h]-[h]
       ^                ^  ^  ^                ^  ^  ^            ^  ^  ^
       x                x1 x2 x3               x1 x2 x3           x1 x2 x3
-    CharLM.generate  SequenceClassifier     SequenceTagger,       Seq2Seq
-                                            CharLM (training)
+    CharLM +         SequenceClassifier     SequenceTagger,       Seq2Seq
+    sample.generate                         CharLM (training)
 
 Every model has ``forward``, ``backward`` (one gradient per forward input: None
-for token ids and lengths), ``parameters()``, a predict/generate method, and
-``config`` (the constructor arguments, for ``seqnn.io.save``).
+for token ids and lengths), ``parameters()``, and ``config`` (the constructor
+arguments that rebuild it, for ``seqnn.io.save``). ``forward`` and ``backward``
+check their arguments once, at the door, and run their layers unchecked;
+``check=False`` (keyword) skips the door too, for a loop that has checked its
+data already (``seqnn.train``'s loops, ``seqnn.sample``).
 
 Token input is one-hot (``embedding_dim=None``, the lecture's encoding) or a
 learned ``Embedding`` (``embedding_dim=E``).
@@ -21,9 +24,11 @@ learned ``Embedding`` (``embedding_dim=E``).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
-from ._checks import as_rng, check_dtype_arg, check_id, check_int_array, check_lengths, check_positive_int
+from ._checks import as_rng, check_dtype_arg, check_id, check_lengths, check_positive_int, check_sequence_ids
 from .layers import Embedding, Linear, OneHot
 from .module import Module
 from .stack import RecurrentStack
@@ -36,66 +41,24 @@ def token_input(vocab_size: int, embedding_dim, dtype, rng) -> Module:
     return Embedding(vocab_size, embedding_dim, dtype=dtype, rng=rng)
 
 
-def _check_ids(name: str, ids: np.ndarray, shape, upper: int) -> None:
-    """Token ids (T, B) in [0, upper), at least one step and one sequence (an empty batch is refused everywhere)."""
-    check_int_array(name, ids, shape, upper)
-    if ids.shape[0] == 0 or ids.shape[1] == 0:
-        raise ValueError(f"{name}: expected at least one time step and one sequence, got shape {ids.shape}")
-
-
 INITIALIZERS = ("recurrent_init", "input_init", "forget_bias")
 """Cell arguments that only set starting values: a config (what rebuilds a model) leaves them out."""
 
 
-class _Model(Module):
-    """What every model has: ``config``, the arguments that rebuild its architecture (``seqnn.io`` saves it)."""
-
-    def __init__(self, config: dict, cell_kwargs: dict):
-        super().__init__()
-        self.dtype = check_dtype_arg(config["dtype"])
-        self.config = {**config, **{k: v for k, v in cell_kwargs.items() if k not in INITIALIZERS},
-                       "dtype": str(self.dtype)}
-
-    def extra_repr(self):
-        return ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+def model_config(cell_kwargs: dict, **arguments) -> dict:
+    """What rebuilds a model's architecture: its ``arguments`` (dtype as a string), then the cells' keyword
+    arguments but those that only set starting values (``INITIALIZERS``)."""
+    return {**arguments, "dtype": str(np.dtype(arguments["dtype"])),
+            **{k: v for k, v in cell_kwargs.items() if k not in INITIALIZERS}}
 
 
-class _OneStack(_Model):
-    """token input -> RecurrentStack -> Linear: the body of CharLM, SequenceClassifier and SequenceTagger."""
-
-    num_outputs_key = "vocab_size"         # the config entry that sizes the output layer
-
-    def __init__(self, config: dict, num_outputs: int, bidirectional: bool, rng, fast: bool, cell_kwargs: dict):
-        super().__init__(config, cell_kwargs)
-        rng = as_rng(rng)
-        self.vocab_size = check_positive_int("vocab_size", config["vocab_size"])
-        self.embed = token_input(self.vocab_size, config["embedding_dim"], self.dtype, rng)
-        self.rnn = RecurrentStack(config["cell"], self.embed.output_size, config["hidden_size"], config["num_layers"],
-                                  bidirectional, config["dropout"], dtype=self.dtype, rng=rng, fast=fast,
-                                  **cell_kwargs)
-        self.out = Linear(self.rnn.output_size, num_outputs, dtype=self.dtype, rng=rng)
-        self.hidden_size = self.rnn.hidden_size
-
-    @property
-    def _input_grad(self) -> bool:
-        """Does the recurrent stack's input need a gradient? Only for a learned Embedding (one-hot: no)."""
-        return bool(self.embed.params)
-
-    @classmethod
-    def count_parameters(cls, config: dict) -> int:
-        """The numbers a model of this ``config`` holds, computed without building it.
-
-        ``seqnn.io`` checks a file against it before reading (or allocating) anything.
-        """
-        V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
-        bidirectional = config.get("bidirectional", False)
-        stack = RecurrentStack.count_parameters(config["cell"], E or V, H, config["num_layers"], bidirectional,
-                                                config.get("bias", True))
-        out = ((2 if bidirectional else 1) * H + 1) * config[cls.num_outputs_key]        # W_hy and b_y
-        return (V * E if E else 0) + stack + out
+def stack_count(config: dict, input_size: int, bidirectional: bool = False) -> int:
+    """The numbers of the recurrent stack a ``config`` describes, reading ``input_size`` features."""
+    return RecurrentStack.count_parameters(config["cell"], input_size, config["hidden_size"], config["num_layers"],
+                                           bidirectional, config.get("bias", True))
 
 
-class CharLM(_OneStack):
+class CharLM(Module):
     """Language model: tokens -> recurrent stack -> ``y_t = h_t W_hy^T + b_y`` (next-token logits).
 
     Many-to-many while it trains (predict token t+1 at every step t), one-to-many
@@ -115,39 +78,44 @@ class CharLM(_OneStack):
     def __init__(self, vocab_size: int, hidden_size: int, cell: str = "rnn", *, num_layers: int = 1,
                  dropout: float = 0.0, embedding_dim: int | None = None, dtype=np.float64, rng=None,
                  fast: bool = True, **cell_kwargs):
-        config = dict(vocab_size=vocab_size, hidden_size=hidden_size, cell=cell, num_layers=num_layers,
-                      dropout=dropout, embedding_dim=embedding_dim, dtype=dtype)
-        super().__init__(config, vocab_size, False, rng, fast, cell_kwargs)
+        super().__init__()
+        self.dtype = check_dtype_arg(dtype)
+        rng = as_rng(rng)
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.embed = token_input(vocab_size, embedding_dim, self.dtype, rng)              # x_t
+        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, False, dropout,
+                                  dtype=self.dtype, rng=rng, fast=fast, **cell_kwargs)   # h_t
+        self.out = Linear(self.rnn.output_size, vocab_size, dtype=self.dtype, rng=rng)    # y_t = h_t W_hy^T + b_y
+        self.hidden_size = self.rnn.hidden_size
+        self.config = model_config(cell_kwargs, vocab_size=vocab_size, hidden_size=hidden_size, cell=cell,
+                                   num_layers=num_layers, dropout=dropout, embedding_dim=embedding_dim, dtype=dtype)
 
-    def forward(self, ids: np.ndarray, state0=None):
-        _check_ids("ids", ids, (None, None), self.vocab_size)
-        H, state = self.rnn.forward(self.embed.forward(ids), state0)
-        return self.out.forward(H), state
+    @classmethod
+    def count_parameters(cls, config: dict) -> int:
+        """The numbers a model of this ``config`` holds, computed without building it (``seqnn.io`` checks a file
+        against it before reading anything)."""
+        V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
+        return (V * E if E else 0) + stack_count(config, E or V) + (H + 1) * V
 
-    def backward(self, dlogits: np.ndarray, dstate_T=None):
-        dX, dstate0 = self.rnn.backward(self.out.backward(dlogits, "dlogits"), dstate_T, input_grad=self._input_grad)
-        self.embed.backward(dX)
+    def forward(self, ids: np.ndarray, state0=None, *, check: bool = True):
+        if check:
+            check_sequence_ids("ids", ids, self.vocab_size)
+            self.rnn.check_state("state0", state0, ids.shape[1])
+        H, state = self.rnn.forward(self.embed.forward(ids, check=False), state0, check=False)
+        return self.out.forward(H, check=False), state
+
+    def backward(self, dlogits: np.ndarray, dstate_T=None, *, check: bool = True):
+        if check:
+            self.out.check_gradient("dlogits", dlogits)
+            self.rnn.check_state("dstate_T", dstate_T, dlogits.shape[1])
+        dH = self.out.backward(dlogits, check=False)
+        dX, dstate0 = self.rnn.backward(dH, dstate_T, input_grad=bool(self.embed.params),   # one-hot: none
+                                        check=False)
+        self.embed.backward(dX, check=False)
         return None, dstate0
 
 
-class _Reader(_OneStack):
-    """A model that reads whole sequences, in one or both directions: SequenceClassifier, SequenceTagger."""
-
-    def __init__(self, vocab_size, num_outputs, hidden_size, cell, embedding_dim, num_layers, bidirectional, dropout,
-                 dtype, rng, fast, cell_kwargs):
-        config = {"vocab_size": vocab_size, self.num_outputs_key: num_outputs, "hidden_size": hidden_size,
-                  "cell": cell, "embedding_dim": embedding_dim, "num_layers": num_layers,
-                  "bidirectional": bidirectional, "dropout": dropout, "dtype": dtype}
-        super().__init__(config, check_positive_int(self.num_outputs_key, num_outputs), bidirectional, rng, fast,
-                         cell_kwargs)
-
-    def read(self, ids: np.ndarray, lengths=None):
-        """ids (T, B) (lengths (B,) or None) -> the stack's outputs (T, B, Dirs*H) and its final state."""
-        _check_ids("ids", ids, (None, None), self.vocab_size)
-        return self.rnn.forward(self.embed.forward(ids), None, lengths)
-
-
-class SequenceClassifier(_Reader):
+class SequenceClassifier(Module):
     """Many-to-one: read a whole sequence, classify it from the final state.
 
     The feature is the last layer's final hidden state (both directions
@@ -163,44 +131,61 @@ class SequenceClassifier(_Reader):
     ``backward(dlogits) -> (None, None)``. ``predict(ids, lengths=None) -> (B,) class ids``.
     """
 
-    num_outputs_key = "num_classes"
-
     def __init__(self, vocab_size: int, num_classes: int, hidden_size: int, cell: str = "lstm", *,
                  embedding_dim: int | None = None, num_layers: int = 1, bidirectional: bool = False,
                  dropout: float = 0.0, dtype=np.float64, rng=None, fast: bool = True, **cell_kwargs):
-        super().__init__(vocab_size, num_classes, hidden_size, cell, embedding_dim, num_layers, bidirectional,
-                         dropout, dtype, rng, fast, cell_kwargs)
+        super().__init__()
+        self.dtype = check_dtype_arg(dtype)
+        rng = as_rng(rng)
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.num_classes = check_positive_int("num_classes", num_classes)
+        self.embed = token_input(vocab_size, embedding_dim, self.dtype, rng)
+        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional, dropout,
+                                  dtype=self.dtype, rng=rng, fast=fast, **cell_kwargs)
+        self.out = Linear(self.rnn.output_size, num_classes, dtype=self.dtype, rng=rng)   # reads the final state
+        self.hidden_size = self.rnn.hidden_size
+        self.config = model_config(cell_kwargs, vocab_size=vocab_size, num_classes=num_classes,
+                                   hidden_size=hidden_size, cell=cell, embedding_dim=embedding_dim,
+                                   num_layers=num_layers, bidirectional=bidirectional, dropout=dropout, dtype=dtype)
 
-    def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
-        outputs, state = self.read(ids, lengths)
-        h_n = state[0] if isinstance(state, tuple) else state           # (L*Dirs, B, H)
+    @classmethod
+    def count_parameters(cls, config: dict) -> int:
+        V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
+        Dirs = 2 if config["bidirectional"] else 1
+        return (V * E if E else 0) + stack_count(config, E or V, config["bidirectional"]) + \
+            (Dirs * H + 1) * config["num_classes"]
+
+    def forward(self, ids: np.ndarray, lengths=None, *, check: bool = True) -> np.ndarray:
+        if check:
+            check_sequence_ids("ids", ids, self.vocab_size)
+            lengths = check_lengths(lengths, ids.shape[0], ids.shape[1])
+        outputs, state = self.rnn.forward(self.embed.forward(ids, check=False), None, lengths, check=False)
+        h_n = state[0] if isinstance(state, tuple) else state            # (L*Dirs, B, H)
         Dirs = self.rnn.num_directions
-        feature = np.concatenate(list(h_n[-Dirs:]), axis=-1)             # last layer: (B, Dirs*H)
+        feature = np.concatenate(list(h_n[-Dirs:]), axis=-1)             # the last layer's: (B, Dirs*H)
         self._shapes = (outputs.shape, state)
-        return self.out.forward(feature)
+        return self.out.forward(feature, check=False)
 
-    def backward(self, dlogits: np.ndarray):
-        dfeature = self.out.backward(dlogits, "dlogits")                 # (B, Dirs*H); no forward: raises
+    def backward(self, dlogits: np.ndarray, *, check: bool = True):
+        if check:
+            self.out.check_gradient("dlogits", dlogits)
+        dfeature = self.out.backward(dlogits, check=False)               # (B, Dirs*H)
         out_shape, state = self._shapes
         dstate = tuple(map(np.zeros_like, state)) if isinstance(state, tuple) else np.zeros_like(state)
         dh_n = dstate[0] if isinstance(dstate, tuple) else dstate
         Dirs, H = self.rnn.num_directions, self.rnn.hidden_size
         for d in range(Dirs):
             dh_n[len(dh_n) - Dirs + d] = dfeature[:, d * H:(d + 1) * H]
-        dX, _ = self.rnn.backward(np.zeros(out_shape, self.dtype), dstate,   # no per-step loss
-                                  input_grad=self._input_grad)
-        self.embed.backward(dX)
+        dX, _ = self.rnn.backward(np.zeros(out_shape, self.dtype), dstate,   # no loss at the steps themselves
+                                  input_grad=bool(self.embed.params), check=False)
+        self.embed.backward(dX, check=False)
         return None, None
 
     def predict(self, ids: np.ndarray, lengths=None) -> np.ndarray:
         return np.argmax(self.forward(ids, lengths), axis=-1)
 
-    @property
-    def num_classes(self) -> int:
-        return self.out.out_features
 
-
-class SequenceTagger(_Reader):
+class SequenceTagger(Module):
     """Many-to-many, synced: one label per input token (e.g. "is this word a name?").
 
     ``logits_t = h_t W_hy^T + b_y`` at every step; bidirectional=True lets each
@@ -216,20 +201,43 @@ class SequenceTagger(_Reader):
     (-1 past each sequence's end).
     """
 
-    num_outputs_key = "num_tags"
-
     def __init__(self, vocab_size: int, num_tags: int, hidden_size: int, cell: str = "lstm", *,
                  bidirectional: bool = False, num_layers: int = 1, embedding_dim: int | None = None,
                  dropout: float = 0.0, dtype=np.float64, rng=None, fast: bool = True, **cell_kwargs):
-        super().__init__(vocab_size, num_tags, hidden_size, cell, embedding_dim, num_layers, bidirectional,
-                         dropout, dtype, rng, fast, cell_kwargs)
+        super().__init__()
+        self.dtype = check_dtype_arg(dtype)
+        rng = as_rng(rng)
+        self.vocab_size = check_positive_int("vocab_size", vocab_size)
+        self.num_tags = check_positive_int("num_tags", num_tags)
+        self.embed = token_input(vocab_size, embedding_dim, self.dtype, rng)
+        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional, dropout,
+                                  dtype=self.dtype, rng=rng, fast=fast, **cell_kwargs)
+        self.out = Linear(self.rnn.output_size, num_tags, dtype=self.dtype, rng=rng)       # at every step
+        self.hidden_size = self.rnn.hidden_size
+        self.config = model_config(cell_kwargs, vocab_size=vocab_size, num_tags=num_tags, hidden_size=hidden_size,
+                                   cell=cell, embedding_dim=embedding_dim, num_layers=num_layers,
+                                   bidirectional=bidirectional, dropout=dropout, dtype=dtype)
 
-    def forward(self, ids: np.ndarray, lengths=None) -> np.ndarray:
-        return self.out.forward(self.read(ids, lengths)[0])
+    @classmethod
+    def count_parameters(cls, config: dict) -> int:
+        V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
+        Dirs = 2 if config["bidirectional"] else 1
+        return (V * E if E else 0) + stack_count(config, E or V, config["bidirectional"]) + \
+            (Dirs * H + 1) * config["num_tags"]
 
-    def backward(self, dlogits: np.ndarray):
-        dX, _ = self.rnn.backward(self.out.backward(dlogits, "dlogits"), input_grad=self._input_grad)
-        self.embed.backward(dX)
+    def forward(self, ids: np.ndarray, lengths=None, *, check: bool = True) -> np.ndarray:
+        if check:
+            check_sequence_ids("ids", ids, self.vocab_size)
+            lengths = check_lengths(lengths, ids.shape[0], ids.shape[1])
+        H, _ = self.rnn.forward(self.embed.forward(ids, check=False), None, lengths, check=False)
+        return self.out.forward(H, check=False)
+
+    def backward(self, dlogits: np.ndarray, *, check: bool = True):
+        if check:
+            self.out.check_gradient("dlogits", dlogits)
+        dX, _ = self.rnn.backward(self.out.backward(dlogits, check=False), input_grad=bool(self.embed.params),
+                                  check=False)
+        self.embed.backward(dX, check=False)
         return None, None
 
     def predict(self, ids: np.ndarray, lengths=None) -> np.ndarray:
@@ -238,12 +246,8 @@ class SequenceTagger(_Reader):
             tags[np.arange(ids.shape[0])[:, None] >= np.asarray(lengths)] = -1
         return tags
 
-    @property
-    def num_tags(self) -> int:
-        return self.out.out_features
 
-
-class Seq2Seq(_Model):
+class Seq2Seq(Module):
     """Many-to-many, encoder-decoder (Sutskever et al. 2014): read the source, then write the target.
 
     The encoder's final state (each source sequence's own last step) is the
@@ -263,11 +267,9 @@ class Seq2Seq(_Model):
     def __init__(self, src_vocab_size: int, tgt_vocab_size: int, hidden_size: int, cell: str = "gru", *,
                  embedding_dim: int | None = 32, num_layers: int = 1, bos_id: int = 1, eos_id: int = 2,
                  dtype=np.float64, rng=None, fast: bool = True, **cell_kwargs):
-        config = dict(src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, hidden_size=hidden_size,
-                      cell=cell, embedding_dim=embedding_dim, num_layers=num_layers, bos_id=bos_id, eos_id=eos_id,
-                      dtype=dtype)
-        super().__init__(config, cell_kwargs)
-        rng, dtype = as_rng(rng), self.dtype
+        super().__init__()
+        self.dtype = dtype = check_dtype_arg(dtype)
+        rng = as_rng(rng)
         self.src_vocab_size = check_positive_int("src_vocab_size", src_vocab_size)
         self.tgt_vocab_size = V = check_positive_int("tgt_vocab_size", tgt_vocab_size)
         self.bos_id, self.eos_id = check_id("bos_id", bos_id, V), check_id("eos_id", eos_id, V)
@@ -278,38 +280,43 @@ class Seq2Seq(_Model):
         self.decoder = RecurrentStack(cell, self.tgt_embed.output_size, hidden_size, num_layers, dtype=dtype,
                                       rng=rng, fast=fast, **cell_kwargs)
         self.out = Linear(hidden_size, V, dtype=dtype, rng=rng)
+        self.config = model_config(cell_kwargs, src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size,
+                                   hidden_size=hidden_size, cell=cell, embedding_dim=embedding_dim,
+                                   num_layers=num_layers, bos_id=bos_id, eos_id=eos_id, dtype=dtype)
 
     @classmethod
     def count_parameters(cls, config: dict) -> int:
         S, V, E, H = config["src_vocab_size"], config["tgt_vocab_size"], config["embedding_dim"], config["hidden_size"]
-        stacks = sum(RecurrentStack.count_parameters(config["cell"], E or size, H, config["num_layers"],
-                                                     bias=config.get("bias", True)) for size in (S, V))
-        return (S * E + V * E if E else 0) + stacks + (H + 1) * V
+        return (S * E + V * E if E else 0) + stack_count(config, E or S) + stack_count(config, E or V) + (H + 1) * V
 
-    def encode(self, src: np.ndarray, src_lengths=None):
+    def encode(self, src: np.ndarray, src_lengths=None, *, check: bool = True):
         """src (S, B) -> the encoder's final state (the "thought vector")."""
-        _check_ids("src", src, (None, None), self.src_vocab_size)
-        check_lengths(src_lengths, src.shape[0], src.shape[1], name="src_lengths")
-        H, state = self.encoder.forward(self.src_embed.forward(src), None, src_lengths)
+        if check:
+            check_sequence_ids("src", src, self.src_vocab_size)
+            src_lengths = check_lengths(src_lengths, src.shape[0], src.shape[1], name="src_lengths")
+        H, state = self.encoder.forward(self.src_embed.forward(src, check=False), None, src_lengths, check=False)
         self._enc_shape = H.shape
         return state
 
-    def forward(self, src: np.ndarray, tgt_in: np.ndarray, src_lengths=None) -> np.ndarray:
-        state = self.encode(src, src_lengths)
-        _check_ids("tgt_in", tgt_in, (None, src.shape[1]), self.tgt_vocab_size)
-        H, _ = self.decoder.forward(self.tgt_embed.forward(tgt_in), state)
-        return self.out.forward(H)
+    def forward(self, src: np.ndarray, tgt_in: np.ndarray, src_lengths=None, *, check: bool = True) -> np.ndarray:
+        state = self.encode(src, src_lengths, check=check)
+        if check:
+            check_sequence_ids("tgt_in", tgt_in, self.tgt_vocab_size, batch_size=src.shape[1])
+        H, _ = self.decoder.forward(self.tgt_embed.forward(tgt_in, check=False), state, check=False)
+        return self.out.forward(H, check=False)
 
-    def backward(self, dlogits: np.ndarray):
-        dXd, dstate = self.decoder.backward(self.out.backward(dlogits, "dlogits"))
-        self.tgt_embed.backward(dXd)
-        dXe, _ = self.encoder.backward(np.zeros(self._enc_shape, self.dtype), dstate)   # only via the state
-        self.src_embed.backward(dXe)
+    def backward(self, dlogits: np.ndarray, *, check: bool = True):
+        if check:
+            self.out.check_gradient("dlogits", dlogits)
+        dXd, dstate = self.decoder.backward(self.out.backward(dlogits, check=False), check=False)
+        self.tgt_embed.backward(dXd, check=False)
+        dXe, _ = self.encoder.backward(np.zeros(self._enc_shape, self.dtype), dstate, check=False)   # via the state
+        self.src_embed.backward(dXe, check=False)
         return None, None, None
 
     def teacher_forcing_inputs(self, tgt: np.ndarray) -> np.ndarray:
         """tgt (T, B) -> decoder inputs (T, B): ``bos`` then tgt[:-1] (the true previous tokens)."""
-        _check_ids("tgt", tgt, (None, None), self.tgt_vocab_size)
+        check_sequence_ids("tgt", tgt, self.tgt_vocab_size)
         return np.concatenate([np.full((1, tgt.shape[1]), self.bos_id, tgt.dtype), tgt[:-1]])
 
     def greedy_decode(self, src: np.ndarray, max_len: int, src_lengths=None) -> np.ndarray:
@@ -321,8 +328,8 @@ class Seq2Seq(_Model):
         done = np.zeros(B, bool)
         out = np.full((max_len, B), self.eos_id, dtype=np.int64)
         for t in range(max_len):
-            H, state = self.decoder.forward(self.tgt_embed.forward(token), state)
-            token = np.argmax(self.out.forward(H), axis=-1)             # (1, B)
+            H, state = self.decoder.forward(self.tgt_embed.forward(token, check=False), state, check=False)
+            token = np.argmax(self.out.forward(H, check=False), axis=-1)   # (1, B)
             out[t] = np.where(done, self.eos_id, token[0])
             done |= token[0] == self.eos_id
             if done.all():
@@ -330,27 +337,34 @@ class Seq2Seq(_Model):
         return out
 
 
+MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, Seq2Seq)}
+
+
+# --- what reads a stream of tokens: a language model ----------------------------------------------------------
+@contextmanager
+def evaluating(model):
+    """``model`` in evaluation mode (dropout off) inside the block; its own mode comes back after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def check_language_model(model):
-    """``model`` itself if it has ``vocab_size`` and a ``forward``, else a TypeError saying what is wanted."""
-    if not hasattr(model, "vocab_size") or not callable(getattr(model, "forward", None)):
+    """At a door: ``model`` reads a stream as ``CharLM`` does, ``forward(ids (T, B), state, check=...) ->
+    (logits (T, B, V), state)`` with ``V = model.vocab_size``; one token, read in evaluation mode, tells.
+
+    (A tagger returns only logits, which a loop over a stream would take apart along the time axis.)
+    Returns ``model``.
+    """
+    if not isinstance(model, Module) or not hasattr(model, "vocab_size"):
         raise TypeError(f"model: expected a language model with vocab_size and forward(ids, state) -> "
                         f"(logits, state), such as CharLM; got {type(model).__name__}")
-    return model
-
-
-def lm_forward(model, ids: np.ndarray, state):
-    """``model.forward(ids, state)``, checked to be a language model's: ids (T, B) ->
-    ``(logits (T, B, V), state)`` with ``V = model.vocab_size``, as ``CharLM`` gives.
-
-    The training loops over a stream and ``generate`` read a model through this, so
-    that another model (a tagger returns only logits) is a clear ``TypeError`` rather
-    than logits unpacked along the time axis.
-    """
-    out = check_language_model(model).forward(ids, state)
-    if not isinstance(out, tuple) or len(out) != 2 or np.shape(out[0]) != np.shape(ids) + (model.vocab_size,):
+    with evaluating(model):
+        out = model.forward(np.zeros((1, 1), dtype=np.int64), None)
+    if not isinstance(out, tuple) or len(out) != 2 or np.shape(out[0]) != (1, 1, model.vocab_size):
         raise TypeError(f"model: expected forward(ids, state) -> (logits (T, B, V), state), as CharLM's; "
                         f"{type(model).__name__}.forward returned something else")
-    return out
-
-
-MODELS = {cls.__name__: cls for cls in (CharLM, SequenceClassifier, SequenceTagger, Seq2Seq)}
+    return model

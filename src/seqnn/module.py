@@ -172,7 +172,8 @@ class Module:
         return f"{type(self).__name__}({self.extra_repr()})"
 
     def extra_repr(self) -> str:
-        return ""
+        """What ``repr`` shows between the parentheses: a model's ``config`` (the arguments that rebuild it)."""
+        return ", ".join(f"{k}={v!r}" for k, v in getattr(self, "config", {}).items())
 
 
 def parameter_list(params, allow_empty: bool = False) -> list[Parameter]:

@@ -107,15 +107,18 @@ class Optimizer:
         self.steps = 0
         self.state: dict[tuple[str, int], np.ndarray] = {}
 
-    def step(self) -> None:
+    def step(self, *, check: bool = True) -> None:
         """Update every parameter from its gradient.
 
         Raises ``FloatingPointError`` before anything is updated if a gradient
         holds a NaN or an inf (the message names the parameter), and ValueError
         if the learning-rate schedule returns anything but a positive number:
-        a step never writes NaN into the weights.
+        a step never writes NaN into the weights. ``check=False``: the caller has
+        proven every gradient finite (``train_step`` has: their global norm is).
         """
-        _finite_grads(self.params, FloatingPointError, f"optimizer step {self.steps + 1}: {{}}; nothing was updated")
+        if check:
+            _finite_grads(self.params, FloatingPointError, f"optimizer step {self.steps + 1}: {{}}; nothing was "
+                          "updated")
         if self.lr_schedule is not None:
             self.lr = check_positive_number(f"lr_schedule (at step {self.steps})", self.lr_schedule(self.steps))
         for k, p in enumerate(self.params):

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import NO_FORWARD, check_bool, check_float_array, check_lengths, kept, read_only
+from ._checks import NO_FORWARD, check_bool, check_float_array, check_lengths, check_sequence, kept, read_only
 from . import fast as _fast
-from .cells import Cell
+from .cells import Cell, public_state
 from .module import Module
 
 
@@ -54,6 +54,10 @@ class Recurrent(Module):
 
     ``reverse=True`` runs t = T-1 .. 0 (each sequence from its own last element
     when ``lengths`` is given): the backward half of a bidirectional layer.
+
+    ``check=False`` (keyword) skips the checks of the arguments: for a caller
+    that has checked them already (a stack checks its input once, for all its
+    layers). Otherwise every argument is checked here, at the door.
 
     ``fast`` chooses the loop over time; both compute the same numbers (to
     round-off; ``tests/test_fast.py``). ``fast=False`` runs the readable loop,
@@ -87,16 +91,14 @@ class Recurrent(Module):
             loop += f" (no fast loop for {type(self.cell).__name__}: runs the readable one)"
         return repr(self.cell) + (", reverse=True" if self.reverse else "") + ", " + loop
 
-    def forward(self, X: np.ndarray, state0=None, lengths=None):
+    def forward(self, X: np.ndarray, state0=None, lengths=None, *, check: bool = True):
         cell = self.cell
-        check_float_array("X", X, (None, None, cell.input_size), cell.dtype, "TBD")
+        if check:                                            # the door: each argument once
+            check_sequence("X", X, cell.input_size, cell.dtype)
+            cell.check_state("state0", state0, X.shape[1])
+            lengths = check_lengths(lengths, X.shape[0], X.shape[1])
         T, B, D = X.shape
-        if T == 0:
-            raise ValueError("X: expected at least one time step, got T = 0")
-        if B == 0:
-            raise ValueError("X: expected at least one sequence, got an empty batch (B = 0)")
-        lengths = check_lengths(lengths, T, B)
-        X, state0 = kept(X), tuple(kept(s) for s in cell.as_state_tuple(state0, B, "state0"))  # for backward
+        X, state0 = kept(X), tuple(kept(s) for s in cell.state_tuple(state0, B))    # what backward reads
         if self.reverse:
             X = reverse_padded(X, lengths)
         mask = None if lengths is None else (np.arange(T)[:, None] < lengths)[:, :, None]   # (T, B, 1)
@@ -104,25 +106,26 @@ class Recurrent(Module):
         if self.reverse:
             H = reverse_padded(H, lengths)
         self._lengths = lengths
-        return read_only(H), cell.public_state(tuple(read_only(s) for s in state))   # views of the cache
+        return read_only(H), public_state(tuple(read_only(s) for s in state))       # views of the cache
 
-    def backward(self, dH: np.ndarray, dstate_T=None, *, input_grad: bool = True):
+    def backward(self, dH: np.ndarray, dstate_T=None, *, input_grad: bool = True, check: bool = True):
         if self._cache is None:
             raise RuntimeError(NO_FORWARD)
         cell = self.cell
-        X = self._cache[0]
-        T, B, D = X.shape
-        check_float_array("dH", dH, (T, B, cell.hidden_size), cell.dtype, "TBH")
-        dstate = cell.as_state_tuple(dstate_T, B, "dstate_T")
+        T, B, D = self._cache[0].shape
+        if check:
+            check_float_array("dH", dH, (T, B, cell.hidden_size), cell.dtype, "TBH")
+            cell.check_state("dstate_T", dstate_T, B)
+            check_bool("input_grad", input_grad)
         if self.reverse:
             dH = reverse_padded(dH, self._lengths)
-        dX, dstate0 = self._backward(dH, dstate, check_bool("input_grad", input_grad))
+        dX, dstate0 = self._backward(dH, cell.state_tuple(dstate_T, B), input_grad)
         self._cache = None                                   # consumed (the fast loops overwrite the gates)
         if self.reverse and dX is not None:
             dX = reverse_padded(dX, self._lengths)
-        return dX, cell.public_state(dstate0)
+        return dX, public_state(dstate0)
 
-    def record(self, X: np.ndarray, state0=None) -> dict:
+    def record(self, X: np.ndarray, state0=None, *, check: bool = True) -> dict:
         """Every value of a forward pass, named: ``{"h": (T, B, H), "c": ... (LSTM), "i": ..., "f": ...}``, each
         state part and each gate's activation at every step (``Cell.values``), in time order.
 
@@ -130,14 +133,14 @@ class Recurrent(Module):
         equations) and leaves the layer as it was: no backward follows it.
         """
         cell = self.cell
-        check_float_array("X", X, (None, None, cell.input_size), cell.dtype, "TBD")
+        if check:
+            check_sequence("X", X, cell.input_size, cell.dtype)
+            cell.check_state("state0", state0, X.shape[1])
         T, B, D = X.shape
-        if T == 0 or B == 0:
-            raise ValueError(f"X: expected at least one step and one sequence, got shape {X.shape}")
-        state = cell.as_state_tuple(state0, B, "state0")
         X = X[::-1] if self.reverse else X
         steps: list[dict] = []
-        self._forward_loop(cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1), state, None, steps)
+        self._forward_loop(cell.project_input(X.reshape(T * B, D)).reshape(T, B, -1), cell.state_tuple(state0, B),
+                           None, steps)
         values = {name: np.stack([step[name] for step in steps]) for name in steps[0]}
         return {name: v[::-1] for name, v in values.items()} if self.reverse else values
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._checks import as_rng, check_bool, check_count, check_int_array, check_positive_number
 from .functional import softmax
-from .models import check_language_model, lm_forward
+from .models import check_language_model, evaluating
 
 
 def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
@@ -39,18 +39,31 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
     if not isinstance(logits, np.ndarray) or logits.ndim != 1 or logits.dtype.kind != "f" or not logits.size:
         raise ValueError(f"logits: expected a non-empty 1-D float array (V,), got "
                          f"{getattr(logits, 'dtype', type(logits).__name__)} of shape {np.shape(logits)}")
+    _check_finite(logits)
+    _check_cut(top_k, top_p, len(logits))
+    return _distribution(logits, temperature, top_k, top_p)
+
+
+def _check_finite(logits: np.ndarray) -> None:
     if not np.isfinite(logits).all():
         raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")
+
+
+def _check_cut(top_k, top_p, V: int) -> None:
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                              or not 1 <= top_k <= V):
+        raise ValueError(f"top_k: expected an int in [1, {V}], got {top_k!r}")
     if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.floating))
                               or not 0 < top_p <= 1):
         raise ValueError(f"top_p: expected a probability in (0, 1], got {top_p!r}")
+
+
+def _distribution(logits: np.ndarray, temperature: float, top_k, top_p) -> np.ndarray:
+    """``next_token_distribution`` itself, for arguments already checked."""
     with np.errstate(over="ignore"):                   # a tiny temperature: -inf for all but the maximum
         a = (logits - logits.max()).astype(np.float64) / temperature      # (in float32, 1e-300 would be 0)
     order = np.argsort(-a, kind="stable")              # most likely first; ties: the lower id first
     if top_k is not None:
-        V = a.shape[-1]
-        if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or not 1 <= top_k <= V:
-            raise ValueError(f"top_k: expected an int in [1, {V}], got {top_k!r}")
         a = _keep(a, order[:top_k])
     p = softmax(a)
     if top_p is not None and top_p < 1:
@@ -82,29 +95,23 @@ def stream(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperatu
         raise ValueError("prefix: expected at least one token, got an empty array")
     n = check_count("n", n)
     if not check_bool("greedy", greedy):
-        next_token_distribution(np.zeros(model.vocab_size), temperature, top_k, top_p)   # checked before the work
+        check_positive_number("temperature", temperature)
+        _check_cut(top_k, top_p, model.vocab_size)
     return _tokens(model, prefix, n, greedy, temperature, top_k, top_p, as_rng(rng))
 
 
 def _tokens(model, prefix, n, greedy, temperature, top_k, top_p, rng) -> Iterator[int]:
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
-    try:
-        logits, state = lm_forward(model, prefix[:, None], None)       # read the prefix, (T, 1, V)
+    with evaluating(model):
+        logits, state = model.forward(prefix[:, None], None, check=False)      # read the prefix, (T, 1, V)
         for _ in range(n):
             last = logits[-1, 0]
+            _check_finite(last)                                                # a diverged model: say so
             if greedy:
-                if not np.isfinite(last).all():
-                    raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")
                 token = int(np.argmax(last))
             else:
-                token = int(rng.choice(len(last), p=next_token_distribution(last, temperature, top_k, top_p)))
+                token = int(rng.choice(len(last), p=_distribution(last, temperature, top_k, top_p)))
             yield token
-            logits, state = lm_forward(model, np.array([[token]]), state)  # feed the choice back in
-    finally:
-        if hasattr(model, "train"):
-            model.train(was_training)
+            logits, state = model.forward(np.array([[token]]), state, check=False)   # feed the choice back in
 
 
 def generate(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperature: float = 1.0,

@@ -14,8 +14,8 @@ import warnings
 import numpy as np
 
 from ._checks import (NO_FORWARD, as_rng, check_bool, check_choice, check_dtype_arg, check_float_array, check_fraction,
-                      check_positive_int, read_only)
-from .cells import CELLS, make_cell
+                      check_lengths, check_positive_int, check_sequence, read_only)
+from .cells import CELLS, make_cell, public_state, state_parts
 from .layers import Dropout
 from .module import Module
 from .recurrent import Recurrent
@@ -45,6 +45,9 @@ class RecurrentStack(Module):
 
     ``backward(doutput, dstate_T=None, *, input_grad=True) -> (dX, dstate0)`` with the same
     shapes (dX None with ``input_grad=False``: the first layer skips its input gradient).
+
+    Both check their arguments once, here, and run every layer unchecked; ``check=False``
+    (keyword) skips that too, for a model that has checked them itself.
 
     Sub-modules: ``layers[layer*Dirs + direction]``, each a ``Recurrent``.
     """
@@ -96,67 +99,76 @@ class RecurrentStack(Module):
                 f"num_layers={self.num_layers}, bidirectional={self.bidirectional}, dropout={self.dropout}"
                 + ("" if self.layers[0].fast else ", fast=False"))
 
-    def forward(self, X: np.ndarray, state0=None, lengths=None):
-        check_float_array("X", X, (None, None, self.input_size), self.dtype, "TBD")
+    def forward(self, X: np.ndarray, state0=None, lengths=None, *, check: bool = True):
+        if check:                                        # the door: every layer trusts what it checked
+            check_sequence("X", X, self.input_size, self.dtype)
+            self.check_state("state0", state0, X.shape[1])
+            lengths = check_lengths(lengths, X.shape[0], X.shape[1])
         T, B = X.shape[:2]
-        states0 = self._split_state(state0, B, "state0")
+        states0 = self.split_state(state0)
         finals, inp = [], X
         for l in range(self.num_layers):
             outs = []
             for d in range(self.num_directions):
                 k = l * self.num_directions + d
-                out, final = self.layers[k].forward(inp, states0[k], lengths)
+                out, final = self.layers[k].forward(inp, states0[k], lengths, check=False)
                 outs.append(out)
                 finals.append(final)
             inp = outs[0] if len(outs) == 1 else read_only(np.concatenate(outs, axis=-1))
             if l < self.num_layers - 1:
-                inp = self.dropouts[l].forward(inp)
+                inp = self.dropouts[l].forward(inp, check=False)
         self._steps = T, B                               # what backward checks doutput against
-        return inp, self._stack_state(finals)
+        return inp, self.stack_state(finals)
 
-    def backward(self, doutput: np.ndarray, dstate_T=None, *, input_grad: bool = True):
+    def backward(self, doutput: np.ndarray, dstate_T=None, *, input_grad: bool = True, check: bool = True):
         if self._steps is None:
             raise RuntimeError(NO_FORWARD)
         T, B = self._steps
-        check_float_array("doutput", doutput, (T, B, self.output_size), self.dtype, "TBH")
+        if check:
+            check_float_array("doutput", doutput, (T, B, self.output_size), self.dtype, "TBH")
+            self.check_state("dstate_T", dstate_T, B)
+            check_bool("input_grad", input_grad)
         self._steps = None                               # consumed: one backward per forward
-        check_bool("input_grad", input_grad)
-        dfinals = self._split_state(dstate_T, B, "dstate_T")
+        dfinals = self.split_state(dstate_T)
         dstates0 = [None] * len(self.layers)
         H = self.hidden_size
         dout: Any = doutput
         for l in reversed(range(self.num_layers)):
             if l < self.num_layers - 1:
-                dout = self.dropouts[l].backward(dout)
+                dout = self.dropouts[l].backward(dout, check=False)
             dinp: Any = 0.0
             need = input_grad or l > 0               # the first layer's input may need no gradient (token ids)
             for d in range(self.num_directions):
                 k = l * self.num_directions + d
-                dX, dstates0[k] = self.layers[k].backward(dout[..., d * H:(d + 1) * H], dfinals[k], input_grad=need)
+                dX, dstates0[k] = self.layers[k].backward(dout[..., d * H:(d + 1) * H], dfinals[k],
+                                                          input_grad=need, check=False)
                 dinp = dinp + dX if need else None   # both directions read the same input
             dout = dinp
-        return dout, self._stack_state(dstates0)
+        return dout, self.stack_state(dstates0)
 
     # --- PyTorch's (L*Dirs, B, H) state layout <-> one state per layer ---------
-    def _split_state(self, state, B, name):
-        """(L*Dirs, B, H) array (or (h, c) pair of them) -> list of per-layer states; None -> Nones."""
-        n = len(self.layers)
+    def check_state(self, name: str, state, batch_size: int) -> None:
+        """At a door: ``state`` is None or a finite (L*Dirs, B, H) array (an LSTM's: a pair (h, c) of them)."""
         if state is None:
-            return [None] * n
+            return
         parts = (state,) if len(self.state_names) == 1 else state
         if not isinstance(parts, (tuple, list)) or len(parts) != len(self.state_names):
             raise TypeError(f"{name}: expected a tuple ({', '.join(self.state_names)}) of (L*Dirs, B, H) arrays")
         for s, p in zip(self.state_names, parts):
-            check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p, (n, B, self.hidden_size),
-                              self.dtype, ["L*Dirs", "B", "H"])
-        per_layer = [tuple(p[k] for p in parts) for k in range(n)]
-        return [s[0] if len(s) == 1 else s for s in per_layer]
+            check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p, (len(self.layers), batch_size,
+                              self.hidden_size), self.dtype, ["L*Dirs", "B", "H"])
 
-    def _stack_state(self, states):
-        """List of per-layer states -> (L*Dirs, B, H) array (or (h, c) pair of them)."""
-        parts = [s if isinstance(s, tuple) else (s,) for s in states]
-        stacked = tuple(np.stack([p[j] for p in parts]) for j in range(len(self.state_names)))
-        return stacked[0] if len(stacked) == 1 else stacked
+    def split_state(self, state) -> list:
+        """A stack's state ((L*Dirs, B, H), or an (h, c) pair of them) -> one state per layer; None -> Nones."""
+        if state is None:
+            return [None] * len(self.layers)
+        parts = state_parts(state)
+        return [public_state(tuple(p[k] for p in parts)) for k in range(len(self.layers))]
+
+    def stack_state(self, states: list):
+        """One state per layer -> the stack's: each part stacked into (L*Dirs, B, H)."""
+        per_layer = [state_parts(s) for s in states]
+        return public_state(tuple(np.stack([p[j] for p in per_layer]) for j in range(len(self.state_names))))
 
 
 class RNN(RecurrentStack):

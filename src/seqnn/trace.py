@@ -40,7 +40,8 @@ def trace_step(cell, x, state=None, out=None, *, labels=None, precision: int = 4
     if single and state is not None:
         state = tuple(np.atleast_2d(s) for s in state) if isinstance(state, tuple) else np.atleast_2d(state)
     check_float_array("x", x2, (None, cell.input_size), cell.dtype, "BD")
-    state = cell.as_state_tuple(state, x2.shape[0])
+    cell.check_state("state", state, x2.shape[0])
+    state = cell.state_tuple(state, x2.shape[0])
 
     values = {"x": x2}
     for name, s in zip(cell.state_names, state):

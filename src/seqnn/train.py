@@ -22,9 +22,10 @@ import numpy as np
 
 from ._checks import (check_count, check_int_array, check_methods, check_positive_int, check_positive_number,
                       check_state_dict)
+from .cells import public_state, state_parts
 from .data import batchify
 from .losses import softmax_cross_entropy
-from .models import check_language_model, lm_forward
+from .models import check_language_model, evaluating
 from .optim import clip_grad_norm, grad_norm
 
 
@@ -58,9 +59,9 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, optimizer, clip_nor
     """One step of training: zero_grad -> forward -> loss -> backward -> clip -> update.
 
     Args:
-        model: ``forward(*inputs)`` returns outputs (..., C), or ``(outputs, state)``
-            for a model that carries a state (``CharLM``: ``inputs = (x, state0)``);
-            ``backward(doutputs)``; ``parameters()``.
+        model: a seqnn model: ``forward(*inputs, check=...)`` returns outputs (..., C),
+            or ``(outputs, state)`` for a model that carries a state (``CharLM``:
+            ``inputs = (x, state0)``); ``backward(doutputs, check=...)``; ``parameters()``.
         inputs: a tuple of ``forward``'s arguments, such as ``(ids,)``, ``(ids, lengths)``
             or ``(src, tgt_in)``.
         targets: what ``loss`` compares the outputs with: (...) ints for the default
@@ -72,37 +73,43 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, optimizer, clip_nor
 
     Returns ``Step(loss, grad_norm, state)``. Raises ``DivergedError`` (a
     ``FloatingPointError``) naming the step, before anything is updated, if the
-    outputs, the loss or the gradient are not finite.
+    outputs, the loss or the gradient are not finite. What you pass is checked
+    where it goes in: ``inputs`` by the model's forward, ``targets`` and ``mask`` by
+    ``loss``, the loss's gradient by the model's backward.
     """
     _check_step(model, optimizer, clip_norm)
     if not isinstance(inputs, (tuple, list)) or not inputs:
         raise TypeError(f"inputs: expected a tuple of forward's arguments, such as (ids,) or (src, tgt_in), "
                         f"got {inputs!r:.40}")
-    return _step(model, inputs, targets, optimizer, clip_norm, loss, mask, where=f"step {optimizer.steps + 1}")
+    return _step(model, inputs, targets, optimizer, clip_norm, loss, mask, where=f"step {optimizer.steps + 1}",
+                 check=True)
 
 
-def _step(model, inputs, targets, optimizer, clip_norm, loss, mask, where: str) -> Step:
-    """The step itself, as min-char-rnn writes its loop body; callers have checked the arguments.
+def _step(model, inputs, targets, optimizer, clip_norm, loss, mask, where: str, check: bool) -> Step:
+    """The step itself, as min-char-rnn writes its loop body.
 
-    ``optimizer`` None: nothing is zeroed or updated, the gradient is added into
-    ``.grad`` (``truncated_bptt`` sums chunks this way). ``where`` names the step
-    in a ``DivergedError``.
+    ``loss(outputs, targets[, mask]) -> (value, doutputs)``. ``optimizer`` None: nothing
+    is zeroed or updated, the gradient is added into ``.grad`` (``truncated_bptt``
+    sums chunks this way). ``where`` names the step in a ``DivergedError``;
+    ``check`` False: the caller has checked ``inputs`` (and the model's own state).
+    What the step makes itself is not checked again: the outputs are guarded once,
+    and a finite gradient norm proves every gradient finite for the update.
     """
     if optimizer is not None:
         model.zero_grad()
-    outputs = model.forward(*inputs)
+    outputs = model.forward(*inputs, check=check)
     outputs, state = outputs if isinstance(outputs, tuple) else (outputs, None)
     _guard(outputs, "the outputs are not finite", where)
     value, doutputs = loss(outputs, targets) if mask is None else loss(outputs, targets, mask)
     _guard(value, f"the loss is {value}", where)
-    model.backward(doutputs)               # a carried state's gradient stops here: no dstate_T comes in (the cut)
+    model.backward(doutputs, check=check)     # a carried state's gradient stops here: no dstate_T comes in (the cut)
     params = model.parameters()
     norm = grad_norm(params)
     _guard(norm, f"the gradient norm is {norm}", where)
     if clip_norm is not None:
         clip_grad_norm(params, clip_norm, norm=norm)      # the norm just computed, not a second time
     if optimizer is not None:
-        optimizer.step()
+        optimizer.step(check=False)                       # finite: the norm is
     return Step(value, norm, state)
 
 
@@ -112,19 +119,29 @@ def _guard(value, what: str, where: str) -> None:
         raise DivergedError(f"{where}: {what} (the run has diverged); nothing was updated")
 
 
-def _check_stream_model(model, ids: np.ndarray, name: str) -> None:
-    """A stream is read by a language model, ``forward(ids, state) -> (logits (T, B, V), state)``: one token tells.
+def _stream_loss(logits: np.ndarray, targets: np.ndarray):
+    """The loss of a stream's chunk: cross-entropy, unchecked (the step has found the logits finite; the
+    targets were checked where the stream came in)."""
+    return softmax_cross_entropy(logits, targets, check=False)
 
-    (A tagger returns only logits, which the step would otherwise take apart along the time axis.)
-    """
-    if ids.size == 0:
+
+def _check_stream(model, ids: np.ndarray, name: str) -> None:
+    """At a door: ``ids`` (N, B) is a stream of at least one token, each an id of ``model``, a language model."""
+    if isinstance(ids, np.ndarray) and ids.size == 0:
         raise ValueError(f"{name}: expected at least one step of at least one stream, got shape {ids.shape}")
-    was_training = check_language_model(model).training
-    model.eval()
+    check_int_array(name, ids, (None, None), check_language_model(model).vocab_size)
+
+
+def _check_carried(model, state, batch_size: int, name: str) -> None:
+    """At a door: ``state`` is one that ``model`` carries for ``batch_size`` streams (None: zeros); one token,
+    read in evaluation mode from it, tells."""
+    if state is None:
+        return
     try:
-        lm_forward(model, ids[:1, :1], None)
-    finally:
-        model.train(was_training)
+        with evaluating(model):
+            model.forward(np.zeros((1, batch_size), dtype=np.int64), state)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name}: the carried state does not fit the model ({err})") from None
 
 
 def _check_step(model, optimizer, clip_norm, optimizer_required: bool = True) -> None:
@@ -157,7 +174,7 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
     """One pass of truncated BPTT over a stream: the training step on each chunk of ``k`` steps.
 
     Args:
-        model: has ``forward(inputs_chunk, state0) -> (logits (k, B, V), state)``
+        model: a language model, ``forward(inputs_chunk, state0) -> (logits (k, B, V), state)``
             and ``backward(dlogits)`` (e.g. ``CharLM``, whose backward returns
             ``(None, dstate0)``; the cut drops dstate0).
         inputs: (N, B) ids; targets: (N, B) ids (usually the inputs shifted by one).
@@ -174,19 +191,20 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
     chunk updates anything; its message names the chunk and its ``history``
     keeps the losses and norms of the chunks before it.
     """
-    check_int_array("inputs", inputs, (None, None), np.iinfo(np.int64).max)
-    check_int_array("targets", targets, inputs.shape, np.iinfo(np.int64).max)
+    _check_stream(model, inputs, "inputs")
+    check_int_array("targets", targets, inputs.shape, model.vocab_size)
     k = check_positive_int("k", k)
     _check_step(model, optimizer, clip_norm, optimizer_required=False)
-    _check_stream_model(model, inputs, "inputs")
+    _check_carried(model, state, inputs.shape[1], "state")
     history = History()
     N = inputs.shape[0]
     for c, start in enumerate(range(0, N, k)):
         x, y = inputs[start:start + k], targets[start:start + k]
         try:
             # The state's value is carried in from the previous chunk; its gradient is cut (the step's backward).
-            loss, norm, state = _step(model, (x, state), y, optimizer, clip_norm, softmax_cross_entropy, None,
-                                      where=f"chunk {c + 1} of {-(-N // k)} (steps {start}..{start + len(x) - 1})")
+            loss, norm, state = _step(model, (x, state), y, optimizer, clip_norm, _stream_loss, None,
+                                      where=f"chunk {c + 1} of {-(-N // k)} (steps {start}..{start + len(x) - 1})",
+                                      check=False)
         except DivergedError as err:
             err.history, err.chunk, history.state = history, c, state
             raise
@@ -205,24 +223,24 @@ def evaluate(model, ids: np.ndarray, k: int, batch_size: int) -> float:
     context. Runs in evaluation mode (dropout off) and restores the mode after.
 
     Returns nats per predicted token (a Python float); divide by ``ln 2`` for bits
-    per character, ``exp`` of it is the perplexity.
+    per character, ``exp`` of it is the perplexity. Raises ValueError if the
+    model's outputs are not finite (a diverged model has no loss).
     """
     check_language_model(model)
     k = check_positive_int("k", k)
-    check_int_array("ids", ids, (None,), np.iinfo(np.int64).max)
+    check_int_array("ids", ids, (None,), model.vocab_size)
     if len(ids) < 2:
         raise ValueError(f"ids: expected at least 2 tokens to predict one from another, got {len(ids)}")
     data = batchify(ids, max(1, min(check_positive_int("batch_size", batch_size), (len(ids) - 1) // k)))
-    was_training = model.training
-    model.eval()
-    try:
-        total, state = 0.0, None
+    total, state = 0.0, None
+    with evaluating(model):
         for start in range(0, len(data) - 1, k):
             stop = min(start + k, len(data) - 1)         # the last row is only a target
-            logits, state = lm_forward(model, data[start:stop], state)
-            total += softmax_cross_entropy(logits, data[start + 1:stop + 1], reduction="sum")[0]
-    finally:
-        model.train(was_training)
+            logits, state = model.forward(data[start:stop], state, check=False)
+            total += softmax_cross_entropy(logits, data[start + 1:stop + 1], reduction="sum", check=False)[0]
+    if not np.isfinite(total):
+        raise ValueError(f"model: its predictions are not finite on these ids (the loss is {total}); "
+                         "has it diverged?")
     return total / ((len(data) - 1) * data.shape[1])
 
 
@@ -230,7 +248,7 @@ class StreamTrainer:
     """Truncated BPTT over one long stream, one chunk per ``step()``, resumable to the bit.
 
     Args:
-        model: a ``CharLM`` (or anything with its forward/backward).
+        model: a ``CharLM`` (or another language model with its forward/backward).
         data: (L, B) ids, B parallel streams (``batchify``). An epoch reads rows
             0 .. L-2 in chunks of ``k`` (targets: the next row), every chunk full:
             the last ``(L - 1) % k`` rows, too few for a chunk, are left out, so
@@ -242,17 +260,18 @@ class StreamTrainer:
     the next step reads. ``state_dict()`` holds everything the next step depends
     on besides the model's parameters: the position, the carried state, the
     optimizer's state and every random generator of the model (dropout).
+
+    Everything is checked here, once; each step then runs unchecked.
     """
 
     def __init__(self, model, data: np.ndarray, k: int, optimizer, clip_norm: float | None = None):
-        self.data = check_int_array("data", data, (None, None), check_language_model(model).vocab_size)
+        _check_stream(model, data, "data")
         self.k = check_positive_int("k", k)
         _check_step(model, optimizer, clip_norm)
         if len(data) < self.k + 1:
             raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
                              f"got {len(data)}")
-        _check_stream_model(model, data, "data")
-        self.model, self.optimizer, self.clip_norm = model, optimizer, clip_norm
+        self.data, self.model, self.optimizer, self.clip_norm = data, model, optimizer, clip_norm
         self.epoch, self.chunk, self.steps = 0, 0, 0
         self.state: Any = None
 
@@ -265,9 +284,9 @@ class StreamTrainer:
         start = self.chunk * self.k
         x, y = self.data[start:start + self.k], self.data[start + 1:start + self.k + 1]
         # The carried state's value goes in; its gradient is cut at the chunk's end (inside the step).
-        loss, norm, state = _step(self.model, (x, self.state), y, self.optimizer, self.clip_norm,
-                                  softmax_cross_entropy, None,
-                                  where=f"step {self.steps + 1} (epoch {self.epoch}, chunk {self.chunk})")
+        loss, norm, state = _step(self.model, (x, self.state), y, self.optimizer, self.clip_norm, _stream_loss, None,
+                                  where=f"step {self.steps + 1} (epoch {self.epoch}, chunk {self.chunk})",
+                                  check=False)
         self.steps += 1
         self.chunk += 1
         if self.chunk == self.chunks_per_epoch:          # the stream is done: next epoch, fresh state
@@ -276,22 +295,9 @@ class StreamTrainer:
             self.state = state
         return loss, norm, x.size
 
-    def _check_fits(self, carried) -> None:
-        """The carried state must be one the model's forward accepts: one step, dropout off, tells."""
-        if carried is None:
-            return
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            self.model.forward(self.data[:1], carried)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"state['state']: the carried state does not fit the model ({err})") from None
-        finally:
-            self.model.train(was_training)
-
     def state_dict(self) -> dict:
         """Position, carried state (a list of arrays, copies), optimizer state, generator states."""
-        parts: list = [] if self.state is None else list(self.state) if isinstance(self.state, tuple) else [self.state]
+        parts = [] if self.state is None else state_parts(self.state)
         return {"epoch": self.epoch, "chunk": self.chunk, "steps": self.steps, "data_shape": list(self.data.shape),
                 "state": [p.copy() for p in parts], "optimizer": self.optimizer.state_dict(),
                 "generators": [g.bit_generator.state for g in self.model.generators()]}
@@ -310,8 +316,8 @@ class StreamTrainer:
             raise ValueError(f"state: {len(state['generators'])} random generators saved, "
                              f"the model has {len(generators)}")
         parts = [np.array(p) for p in state["state"]]
-        carried = None if not parts else parts[0] if len(parts) == 1 else tuple(parts)
-        self._check_fits(carried)
+        carried = public_state(tuple(parts)) if parts else None
+        _check_carried(self.model, carried, self.data.shape[1], "state['state']")
         for k, (g, saved) in enumerate(zip(generators, state["generators"])):
             try:
                 type(g.bit_generator)().state = saved            # tried on a spare generator first

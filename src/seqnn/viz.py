@@ -7,14 +7,11 @@ input at each earlier step; ``plot_gradient_flow`` draws it for several cells
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from ._checks import as_rng, check_path, check_positive_int
-from ._files import write_atomic
+from ._checks import as_rng, check_positive_int
 from .cells import Cell, make_cell
 from .recurrent import Recurrent
-
 
 KINDS = ("rnn", "lstm", "gru", "irnn")
 
@@ -33,10 +30,10 @@ def gradient_flow(cell, T: int = 50, batch_size: int = 16, rng=0) -> np.ndarray:
     T, batch_size, rng = check_positive_int("T", T), check_positive_int("batch_size", batch_size), as_rng(rng)
     layer = Recurrent(cell)
     X = rng.standard_normal((T, batch_size, cell.input_size)).astype(cell.dtype)
-    H, _ = layer.forward(X)
+    H, _ = layer.forward(X, check=False)
     dH = np.zeros_like(H)
     dH[-1] = rng.standard_normal(H.shape[1:])               # only the last step has a loss
-    dX, _ = layer.backward(dH)
+    dX, _ = layer.backward(dH, check=False)
     layer.zero_grad()
     return np.linalg.norm(dX, axis=2).mean(axis=1)
 
@@ -69,116 +66,3 @@ def plot_gradient_flow(kinds=("rnn", "lstm", "gru"), T: int = 50, input_size: in
     ax.set_title("How far back does the gradient reach?")
     ax.legend()
     return ax
-
-
-def plot_training(steps, train_bpc, val_steps, val_bpc, path) -> None:
-    """Draw training and validation loss (bits per character) against steps into ``path`` (a PNG), atomically.
-
-    steps (N,) with train_bpc (N,): every training step's loss (drawn faint, with
-    a moving average over 25 steps on top); val_steps (M,) with val_bpc (M,).
-    Uses matplotlib's Agg canvas directly (no pyplot, no window, any thread);
-    raises ImportError when matplotlib is not installed.
-    """
-    steps, val_steps = _steps("steps", steps), _steps("val_steps", val_steps)
-    train_bpc = _values("train_bpc", train_bpc, "steps", steps)
-    val_bpc = _values("val_bpc", val_bpc, "val_steps", val_steps)
-    path = check_path("path", path)
-    fig = _figure((7, 4))
-    ax = fig.add_subplot()
-    if len(steps):
-        ax.plot(steps, train_bpc, color="tab:blue", alpha=0.25, linewidth=0.8)
-        w = min(25, len(train_bpc))
-        smooth = np.convolve(train_bpc, np.ones(w) / w, mode="valid")
-        ax.plot(steps[w - 1:], smooth, color="tab:blue", label=f"training (mean of {w} steps)")
-    if len(val_steps):
-        ax.plot(val_steps, val_bpc, "o-", color="tab:orange", markersize=3, label="validation")
-        best = int(np.argmin(val_bpc))
-        ax.plot(val_steps[best], val_bpc[best], "*", color="tab:red", markersize=12,
-                label=f"best: {val_bpc[best]:.3f} at step {val_steps[best]} (best.npz)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("bits per character")
-    ax.set_title("seqnn train: loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    _save(fig, path)
-
-
-def plot_saturation(saturation: dict, path, title: str = "gate saturation") -> None:
-    """Draw ``seqnn.probe.saturation``'s fractions into ``path`` (a PNG), as Karpathy et al. (2015) did: one
-    panel per gate, one point per unit (x: the fraction of steps it is left-saturated, below 0.1; y:
-    right-saturated, above 0.9), coloured by layer. Raises ImportError without matplotlib."""
-    path = check_path("path", path)
-    gates = sorted({gate for _, gate in saturation}, key=lambda g: "ifozrg".find(g))
-    layers = sorted({layer for layer, _ in saturation})
-    fig = _figure((3.2 * max(1, len(gates)), 3.4))
-    for k, gate in enumerate(gates):
-        ax = fig.add_subplot(1, len(gates), k + 1)
-        for layer in layers:
-            left, right = saturation[layer, gate]
-            ax.plot(left, right, "o", markersize=3, alpha=0.6, label=f"layer {layer + 1}")
-        ax.plot([0, 1], [1, 0], color="0.8", linewidth=0.8)       # left + right = 1: always saturated
-        ax.set_xlim(-0.02, 1.02)
-        ax.set_ylim(-0.02, 1.02)
-        ax.set_title(f"{gate} gate")
-        ax.set_xlabel("fraction left-saturated (< 0.1)")
-        if k == 0:
-            ax.set_ylabel("fraction right-saturated (> 0.9)")
-            ax.legend(fontsize=8)
-    fig.suptitle(title)
-    _save(fig, path)
-
-
-def plot_reach(curves: dict, path, threshold: float = 0.01) -> None:
-    """Draw gradient-reach curves (``seqnn.probe.gradient_reach``; label -> curve (K + 1,)) into ``path`` (a PNG):
-    each relative to its value at lag 0, on a log scale, with the ``threshold`` line. Raises ImportError without
-    matplotlib."""
-    path = check_path("path", path)
-    fig = _figure((7, 4))
-    ax = fig.add_subplot()
-    for label, curve in curves.items():
-        curve = np.asarray(curve, dtype=float)
-        ax.semilogy(np.arange(len(curve)), np.maximum(curve / curve[0], 1e-30), label=label)
-    ax.axhline(threshold, color="0.6", linestyle="--", linewidth=0.8, label=f"{threshold:.0%} of lag 0")
-    ax.set_xlabel("k: how many characters back")
-    ax.set_ylabel("mean ||dE_t / dx_(t-k)||, relative to k = 0")
-    ax.set_title("How far back does the trained network look?")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    _save(fig, path)
-
-
-def _figure(size: tuple):
-    """A matplotlib Figure on the Agg canvas (no pyplot, no window, any thread); ImportError without matplotlib."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=size, dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig, path: str) -> None:
-    """Lay the figure out and write it to ``path`` as a PNG, atomically."""
-    fig.tight_layout()
-    write_atomic(path, lambda f: fig.savefig(f, format="png"))
-
-
-def _steps(name: str, steps) -> np.ndarray:
-    """Step numbers: a 1-D list or array of ints."""
-    steps = np.asarray(steps)
-    if steps.ndim != 1 or (steps.size and steps.dtype.kind not in "iu"):
-        raise TypeError(f"{name}: expected a 1-D list of step numbers (ints), got {steps.dtype} of shape {steps.shape}")
-    return steps
-
-
-def _values(name: str, values, steps_name: str, steps: np.ndarray) -> np.ndarray:
-    """One finite number per step."""
-    try:
-        values = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected numbers, got {type(values).__name__}") from None
-    if values.shape != steps.shape:
-        raise ValueError(f"{name}: expected one value per entry of {steps_name}, shape {steps.shape}, "
-                         f"got {values.shape}")
-    if not np.isfinite(values).all():
-        raise ValueError(f"{name}: expected finite values, got NaN or inf")
-    return values

@@ -1,168 +1,31 @@
-"""``seqnn exercises`` and ``seqnn grade``: exercises for a course, and a grader that names what is wrong.
+"""What the grader checks in each exercise, part by part, and the reference it checks against.
 
-Each exercise file (``seqnn.exercises``) runs in a process of its own, with a
-time limit, so that an endless loop, a crash, a syntax error or a failed import
-is one line of the report. Inside it, every part is checked three ways:
-
-- against seqnn's own code (the reference), on seeded float64 inputs, and for the
-  RNN step on the lecture's "hello" numbers (docs/trace.md);
-- the student's backward against finite differences of the student's own forward;
-- where the answer is wrong, against the classic mistakes (``BUGS``): a
-  mistake that gives exactly the student's numbers is named, with its hint.
-
-It says which array is wrong, which gate's rows (``dW_hh[f]``), which time step
-differs first, and when the shape is wrong; one line per part, a score, and exit
-status 0 only when every part is right.
+The reference is seqnn itself: its cells (``step_gradients``), its engine
+(``sequence_gradients``, with a carry dropped for the classic BPTT mistakes),
+``softmax_cross_entropy``, ``clip_grad_norm`` and ``next_token_distribution``;
+what seqnn cannot compute (a GRU of another form) is written here. Each
+``*_parts(m)`` takes the student's module ``m`` and returns its checks, each a
+function that raises ``Wrong`` naming what is off.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-import importlib.util
-import json
-import os
-import subprocess
-import sys
 from itertools import permutations
 
 import numpy as np
 
-from .cells import GRUCell, LSTMCell, RNNCell
-from .exercises import SOLUTIONS, skeleton, solution
-from .functional import sigmoid, softmax
-from .gradient_check import numerical_gradient
-from .losses import softmax_cross_entropy
-from .module import Parameter
-from .optim import clip_grad_norm
-from .recurrent import Recurrent
-from .sample import next_token_distribution
+from ..cells import GRUCell, LSTMCell, RNNCell
+from ..functional import sigmoid, softmax
+from ..losses import softmax_cross_entropy
+from ..module import Parameter
+from ..optim import clip_grad_norm
+from ..recurrent import Recurrent
+from ..sample import next_token_distribution
+from .compare import Wrong, against_both, close, gradient_check, report
 
-TIME_LIMIT = 60                      # seconds per file
-HINTS = {
-    "rnn_step.py": "docs/notation.md#vanilla-rnn",
-    "lstm_step.py": "docs/notation.md#lstm",
-    "gru_step.py": "docs/gru.md#the-gru-and-which-gru",
-    "softmax_loss.py": "docs/notation.md#vanilla-rnn",
-    "bptt.py": "docs/bptt.md#backward-the-chain-rule-backwards-in-time",
-    "clip.py": "docs/bptt.md#clipping",
-    "sampling.py": "docs/train-your-text.md#4-sample",
-}
 LSTM_GATES, GRU_GATES = ("i", "f", "g", "o"), ("r", "z", "n")
-
-
-class Wrong(Exception):
-    """A part's answer is wrong: the message says what, in one line (``named``: as a known mistake)."""
-
-    def __init__(self, message: str, named: bool = False):
-        super().__init__(message)
-        self.named = named
-
-
-# --- writing the exercises --------------------------------------------------------------------------------------
-def write_exercises(dest: str, solutions: bool = False) -> list:
-    """Write every exercise (or its worked solution) into ``dest``; returns the paths. A file already there is
-    never overwritten (it may be a student's work): ValueError naming it, before anything is written."""
-    paths = [os.path.join(dest, name) for name in SOLUTIONS]
-    there = [p for p in paths if os.path.exists(p)]
-    if there:
-        raise ValueError(f"{dest}: already holds {', '.join(os.path.basename(p) for p in there)}; seqnn exercises "
-                         "never overwrites a file (it may be your work): choose another folder, or move them away")
-    os.makedirs(dest, exist_ok=True)
-    for name, path in zip(SOLUTIONS, paths):
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(solution(name) if solutions else skeleton(name))
-    return paths
-
-
-# --- comparing arrays, and saying how they differ -----------------------------------------------------------------
-def close(got, want, rtol: float = 1e-7) -> bool:
-    got = np.asarray(got, dtype=np.float64)
-    return got.shape == np.shape(want) and bool(np.allclose(got, want, rtol=rtol, atol=1e-10))
-
-
-def relative_error(got, want) -> float:
-    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
-    return float(np.abs(got - want).max() / max(np.abs(got).max(), np.abs(want).max(), 1e-12))
-
-
-def differs(name: str, got, want, gates: tuple = (), time: bool = False) -> str | None:
-    """None if ``got`` is ``want``; else a phrase naming what differs: the shape, NaN, the gates (rows in
-    blocks of ``gates``), the first time step (axis 0 when ``time``)."""
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return f"{name} is not an array of numbers (got {type(got).__name__})"
-    if got.shape != np.shape(want):
-        if time and got.ndim == len(np.shape(want)) and abs(got.shape[0] - np.shape(want)[0]) == 1:
-            return (f"{name} has {got.shape[0]} time steps, expected {np.shape(want)[0]}: an off-by-one in the "
-                    "time loop")
-        return f"{name} has shape {got.shape}, expected {np.shape(want)}"
-    if not np.isfinite(got).all():
-        return f"{name} holds NaN or inf"
-    if close(got, want):
-        return None
-    where = ""
-    if gates:
-        H = np.shape(want)[0] // len(gates)
-        bad = [g for k, g in enumerate(gates) if not close(got[k * H:(k + 1) * H], want[k * H:(k + 1) * H])]
-        where = f"[{','.join(bad)}]" if bad and len(bad) < len(gates) else ""
-    if time:
-        first = next(t for t in range(len(want)) if not close(got[t], want[t]))
-        where += f" (first at time step t = {first} of {len(want)})"
-    return f"{name}{where} is wrong (relative error {relative_error(got, want):.2g})"
-
-
-def report(names, got: tuple, want: tuple, bugs: dict, gates=None, time=()) -> None:
-    """Raise ``Wrong`` naming every output of ``got`` that is not ``want`` and the bug (name -> its outputs) that
-    gives exactly ``got``, if one does."""
-    if not isinstance(got, tuple) or len(got) != len(want):
-        raise Wrong(f"expected {len(want)} values ({', '.join(names)}), got "
-                    f"{len(got) if isinstance(got, tuple) else type(got).__name__}")
-    wrong = [d for d in (differs(n, g, w, (gates or {}).get(n, ()), n in time) for n, g, w in zip(names, got, want))
-             if d]
-    if not wrong:
-        return
-    for bug, outputs in bugs.items():
-        if all(close(g, w) for g, w in zip(got, outputs)):
-            raise Wrong(f"{'; '.join(wrong)}: {bug}", named=True)
-    raise Wrong("; ".join(wrong))
-
-
-def gradient_check(forward: Callable, inputs: dict, backward_out: dict, gates: dict) -> None:
-    """The student's gradients (``backward_out``: name -> array) against central differences of the student's
-    own scalar ``forward(**inputs)``."""
-    off = []
-    for name, x in inputs.items():
-        want = numerical_gradient(lambda: forward(**inputs), x)
-        got = backward_out["d" + name]
-        d = differs("d" + name, got, want, gates.get("d" + name, ()))
-        if d:
-            off.append(d)
-    if off:
-        raise Wrong(f"against finite differences of your own forward: {'; '.join(off)}")
-
-
-def against_both(reference: Callable, own: Callable) -> None:
-    """A backward checked against the reference and against finite differences of the student's own forward:
-    where only the first fails, the backward is right for a forward that is wrong, and the report says so."""
-    try:
-        reference()
-    except Wrong as err:
-        if err.named:
-            raise
-        try:
-            own()
-        except Wrong as mismatch:
-            raise Wrong(f"{err} ({mismatch})") from None
-        except Exception:                                     # noqa: BLE001  (shapes too wrong to check: err says)
-            raise err from None
-        raise Wrong(f"{err}; but it is the exact gradient of your forward, so fix the forward first") from None
-    try:
-        own()
-    except Wrong as mismatch:
-        raise Wrong(f"right for the cell, yet not the gradient of your own forward ({mismatch}), so your forward "
-                    "is wrong: fix it first") from None
 
 
 # --- the reference (seqnn's own cells and engine) and the classic mistakes -------------------------------------------
@@ -491,95 +354,3 @@ PARTS: dict[str, Callable] = {
     "softmax_loss.py": softmax_loss_parts,
     "bptt.py": bptt_parts, "clip.py": clip_parts, "sampling.py": sampling_parts,
 }
-
-
-# --- grading one file, in its own process ---------------------------------------------------------------------------
-def check_file(path: str) -> list:
-    """(part, ok, message) for each part of the exercise at ``path`` (run inside the child process)."""
-    name = os.path.basename(path)
-    try:
-        spec = importlib.util.spec_from_file_location(f"exercise_{name[:-3]}", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    except SyntaxError as err:
-        return [("file", False, f"syntax error at line {err.lineno}: {err.msg}")]
-    except Exception as err:                                      # noqa: BLE001  (one line, whatever it is)
-        return [("file", False, f"cannot be imported: {type(err).__name__}: {err}{_where(err, path)}")]
-    results = []
-    for part, check in PARTS[name](module).items():
-        try:
-            with np.errstate(all="ignore"):
-                check()
-            results.append((part, True, ""))
-        except Wrong as err:
-            results.append((part, False, f"{err}; see {HINTS[name]}"))
-        except NotImplementedError as err:
-            results.append((part, False, f"{err} (fill in its # TODO)"))
-        except Exception as err:                                  # noqa: BLE001
-            results.append((part, False, f"raised {type(err).__name__}: {err}{_where(err, path)}; see "
-                                         f"{HINTS[name]}"))
-    return results
-
-
-def _where(err: BaseException, path: str) -> str:
-    """`` at line N`` of the student's file where ``err`` was raised, if it was raised there."""
-    tb, line = err.__traceback__, None
-    while tb is not None:
-        if os.path.abspath(tb.tb_frame.f_code.co_filename) == os.path.abspath(path):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return f" (line {line})" if line else ""
-
-
-def grade(target: str, time_limit: float = TIME_LIMIT) -> tuple:
-    """Grade the exercises in folder ``target`` (or the one file): (report lines, every part right?)."""
-    if os.path.isdir(target):
-        files = [os.path.join(target, n) for n in SOLUTIONS if os.path.exists(os.path.join(target, n))]
-        if not files:
-            raise ValueError(f"{target}: holds none of the exercises ({', '.join(SOLUTIONS)}); write them with "
-                             f"seqnn exercises {target}")
-    elif os.path.basename(target) in SOLUTIONS and os.path.isfile(target):
-        files = [target]
-    else:
-        raise ValueError(f"{target}: expected a folder of exercises or one of {', '.join(SOLUTIONS)}")
-    lines, right, total = [], 0, 0
-    for path in files:
-        name = os.path.basename(path)
-        try:
-            done = subprocess.run([sys.executable, "-m", "seqnn.grade", "--child", os.path.abspath(path)],
-                                  capture_output=True, text=True, timeout=time_limit,
-                                  cwd=os.path.dirname(os.path.abspath(path)))
-            if done.returncode != 0 or not done.stdout.strip():
-                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                results = [("file", False, f"the process ended with status {done.returncode}: {tail}")]
-            else:
-                results = [tuple(r) for r in json.loads(done.stdout.strip().splitlines()[-1])]
-        except subprocess.TimeoutExpired:
-            results = [("file", False, f"did not finish in {time_limit:g} s (an endless loop?)")]
-        for part, ok, message in results:
-            total += 1
-            right += ok
-            lines.append(f"{'ok   ' if ok else 'WRONG'} {name}: {part}" + ("" if ok else f": {message}"))
-    lines.append(f"score: {right}/{total} parts right" + (" (all of them)" if right == total else ""))
-    return lines, right == total
-
-
-def main(argv=None) -> int:
-    """``python -m seqnn.grade FILE_OR_FOLDER`` (and ``python exercise.py``): print the report, exit 0 if all is
-    right. ``--child PATH`` is the grader's own process for one file."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--child"]:
-        print(json.dumps(check_file(argv[1])))
-        return 0
-    try:
-        lines, ok = grade(argv[0] if argv else ".")
-    except ValueError as err:
-        print(f"seqnn grade: error: {err}", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    return 0 if ok else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 
 import numpy as np
 
-from . import viz
+from . import plots
 
 LN2 = math.log(2.0)
 CSV_COLUMNS = ["step", "time", "train_loss", "val_loss", "val_bpc", "chars_per_s", "grad_norm"]
@@ -152,7 +152,7 @@ class RunLog:
         """Draw loss.png; returns a one-line note on where it went (or why not)."""
         try:
             with writing(self.plot_path):
-                viz.plot_training(self.data["step"], np.asarray(self.data["loss"]) / LN2, self.data["val_step"],
+                plots.plot_training(self.data["step"], np.asarray(self.data["loss"]) / LN2, self.data["val_step"],
                                   np.asarray(self.data["val_loss"]) / LN2, self.plot_path)
         except ImportError:
             return "loss.png: matplotlib is not installed, so no plot (pip install matplotlib); metrics.csv has it all"

@@ -3,8 +3,8 @@
 A row says the option's name (``seq_len`` is ``--seq-len``), how its text is
 read, its default, its help, and for ``seqnn train`` whether a resumed run may
 change it (the model, the data and the seeds are fixed by the checkpoint).
-Adding an option is adding a row; ``seqnn.cli`` builds the parser from these
-tables and ``seqnn.run`` takes its defaults from them.
+Adding an option is adding a row; ``seqnn.app.cli`` builds the parser from
+these tables and ``seqnn.app.run`` takes its defaults from them.
 
 Only the standard library is imported here, so that the command line can parse
 (and answer ``--help``) before numpy loads.
@@ -186,24 +186,12 @@ def new_options(given: dict) -> dict:
     return opts
 
 
-def saved_options(saved: Any, where: str) -> tuple[dict, list[str]]:
-    """A checkpoint's options, completed: ``(options, notes)``.
-
-    A checkpoint written by an older seqnn may lack an option that came later:
-    one that a resumed run may change takes its default (and a note says so);
-    one that fixes the model or the data cannot be guessed, and is refused.
-    """
+def saved_options(saved: Any, where: str) -> dict:
+    """A checkpoint's options (``where``: the checkpoint, for messages): every option of a run, as it was saved."""
     if not isinstance(saved, dict):
         raise RunError(f"{where}: its options are not a mapping; it was not written by seqnn train")
     missing = [name for name in DEFAULTS if name not in saved]
-    fixed = [name for name in missing if name in FIXED]
-    if fixed:
-        raise RunError(f"{where}: was written by a seqnn that did not record {', '.join(map(flag, fixed))}, which "
-                       f"{'fixes' if len(fixed) == 1 else 'fix'} the model and the data, so the run cannot be "
-                       "continued exactly; start a new run")
-    opts = {**{name: DEFAULTS[name] for name in missing}, **{k: v for k, v in saved.items() if k in DEFAULTS}}
-    if opts["lr"] is None:
-        opts["lr"] = DEFAULT_LR[opts["optimizer"]]
-    notes = [f"{where} was written by an older seqnn without {flag(name)}: it takes its default, {opts[name]}"
-             for name in missing if name not in STOP_RULES]
-    return opts, notes
+    if missing:
+        raise RunError(f"{where}: its options lack {', '.join(map(flag, missing))}, so it was not written by this "
+                       "version of seqnn train; start a new run")
+    return {name: saved[name] for name in DEFAULTS}

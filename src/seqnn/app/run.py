@@ -1,8 +1,8 @@
 """One training run of ``seqnn train``: build it, own its folder, train, and lose nothing however it ends.
 
 The run knows no maths: it takes a ``runsetup.Run`` (the text, a ``CharLM``, its
-optimizer and ``train.StreamTrainer``) and calls the training step. A run writes
-into one folder::
+optimizer and ``seqnn.train.StreamTrainer``) and calls the training step. A run
+writes into one folder (``folder``)::
 
     last.npz      the latest checkpoint: model, vocabulary, optimizer state, data position,
                   carried hidden state, random generator states, options, history, run id
@@ -39,64 +39,19 @@ import threading
 import time
 import uuid
 from collections import deque
-from contextlib import contextmanager
 
 import numpy as np
 
-from . import io
-from ._threads import blas_threads, resolve
-from ._version import __version__
-from .models import CharLM
-from .optim import LRSchedule
+from .. import io
+from .._version import __version__
+from ..models import CharLM
+from ..sample import generate_text
+from ..train import DivergedError, evaluate
+from .folder import cannot_write, claimed, clear, intact, other_intact
 from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
 from .runlog import LN2, Pace, Progress, RunLog, clock, writing
-from .runsetup import Run, default_prime, make_run, suggested_prime
-from .sample import generate_text
-from .train import DivergedError, evaluate
-
-RUN_FILES = ("last.npz", "best.npz", "metrics.csv", "loss.png")
-
-
-# --- one trainer per folder ----------------------------------------------------------------------------------------
-class FolderLock:
-    """An OS advisory lock on ``folder/.seqnn-lock``, held by the one process training there.
-
-    The operating system releases it when the process ends, however it ends (a
-    SIGKILL too), so a killed run never blocks the next one. The file holds the
-    holder's process id, for the message of the one refused.
-    """
-
-    NAME = ".seqnn-lock"
-
-    def __init__(self, folder: str):
-        self.folder, self.path = folder, os.path.join(folder, self.NAME)
-        try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise RunError(f"{folder}: cannot create {self.NAME} in it ({err.strerror}); is it writable?") from None
-        try:
-            _lock(self.fd)
-        except OSError:
-            holder = os.read(self.fd, 64).decode(errors="replace").strip() or "?"
-            os.close(self.fd)
-            raise RunError(f"{folder} is in use by another seqnn train (process {holder}): one trainer per folder; "
-                           "wait for it to end or stop it, or train in another --out") from None
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, f"{os.getpid()}\n".encode())
-
-    def release(self) -> None:
-        os.close(self.fd)                                # closing the file releases the lock
-
-
-def _lock(fd: int) -> None:
-    """Take ``fd``'s lock without waiting; OSError if another process holds it."""
-    if sys.platform == "win32":
-        import msvcrt
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
+from .runsetup import Run, default_prime, make_run, stop_rules, suggested_prime
+from .threads import blas_threads, resolve
 
 # --- divergence with finite numbers -------------------------------------------------------------------------------
 class Divergence:
@@ -147,13 +102,7 @@ class Session:
 
     def __init__(self, run: Run, folder: str, saved: dict | None, run_id: str):
         self.run, self.folder, self.opts, self.run_id = run, folder, run.opts, run_id
-        cpe = run.trainer.chunks_per_epoch
-        self.target = min([n for n in (self.opts["steps"], self.opts["epochs"] and self.opts["epochs"] * cpe) if n]
-                          or [math.inf])
-        self.rules = " or ".join(f"{self.opts[k]} {k}" for k in STOP_RULES if self.opts[k])
-        if self.opts["lr_schedule"] == "cosine" and self.target == math.inf:
-            raise RunError("--lr-schedule cosine decays over the run's length, which --minutes alone does not fix; "
-                           "give --steps or --epochs as well")
+        self.target, self.rules = run.target, stop_rules(self.opts)
         if run.trainer.steps >= self.target:
             raise RunError(f"the run is already at step {run.trainer.steps}, where its rule ({self.rules}) stops "
                            "it; pass a larger --steps or --epochs, or --minutes, to train further")
@@ -167,10 +116,6 @@ class Session:
         self.divergence = Divergence(len(run.vocab), self.log.data["loss"])
         self.signals: list[int] = []
         self.threads, self.threads_chosen = resolve(self.opts["threads"])
-        self.schedule = LRSchedule(self.opts["lr"], self.opts["lr_schedule"], warmup=self.opts["warmup"],
-                                   total=self.target if self.target != math.inf else None, steps_per_epoch=cpe,
-                                   decay=self.opts["lr_decay"], decay_after=self.opts["lr_decay_after"])
-        run.trainer.optimizer.lr_schedule = self.schedule     # each step's rate, from the optimizer's step count
 
     def header(self, resumed_from: str | None) -> None:
         o, run, t = self.opts, self.run, self.run.trainer
@@ -180,7 +125,8 @@ class Session:
         say(f"text: {run.described}: {run.text_info['chars']:,} characters, {run.n_train:,} for training, "
             f"{len(run.val_ids):,} held out (validation on {len(self.eval_ids):,})")
         say(f"each step: {o['batch']} streams x {o['seq_len']} characters (truncated BPTT), "
-            f"{t.chunks_per_epoch} steps per epoch; {o['optimizer']} lr {o['lr']:g} ({self.schedule.describe()}), "
+            f"{t.chunks_per_epoch} steps per epoch; {o['optimizer']} lr {o['lr']:g} "
+            f"({t.optimizer.lr_schedule.describe()}), "
             f"clip {o['clip'] or 'off'}; stop at {self.rules}; {self.threads} BLAS thread{'s' * (self.threads > 1)} "
             f"({self.threads_chosen})")
         say(f"resuming {resumed_from} at step {t.steps} (epoch {t.epoch}, chunk {t.chunk})" if resumed_from else
@@ -312,27 +258,6 @@ class Session:
                 f"or --clip (now {self.opts['clip'] or 'off'})")
 
 
-def intact(folder: str) -> str:
-    """What the run's folder still holds, in words: the checkpoints (and their steps) that a failure left as they
-    were."""
-    kept = []
-    for name in ("last.npz", "best.npz"):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            try:
-                record: Any = io.read_record(path)
-                kept.append(f"{path} (step {record['trainer']['steps']})")
-            except (ValueError, TypeError, KeyError):
-                pass
-    return f"{' and '.join(kept)} {'is' if len(kept) == 1 else 'are'} unchanged" if kept else \
-        "no checkpoint had been saved yet"
-
-
-def cannot_write(path: str, err: OSError, folder: str) -> str:
-    return (f"cannot write {path} ({err.strerror or err}); {intact(folder)}. Free some space (or make the folder "
-            f"writable), then continue with: seqnn train --resume {folder}")
-
-
 # --- seqnn train: a new run, or a saved one continued ---------------------------------------------------------------
 def train(given: dict, text_paths=(), *, out: str | None = None, resume: str | None = None,
           overwrite: bool = False) -> int:
@@ -377,10 +302,10 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
         try:
             model, vocab, saved = io.load_checkpoint(checkpoint)
         except ValueError as err:
-            raise RunError(f"--resume: {err}{_other_intact(checkpoint)}") from None
+            raise RunError(f"--resume: {err}{other_intact(checkpoint)}") from None
         if not isinstance(model, CharLM) or vocab is None or not isinstance(saved, dict) or "trainer" not in saved:
             raise RunError(f"--resume: {checkpoint} is a model file without a training state")
-        opts, notes = saved_options(saved.get("options"), f"--resume: {checkpoint}")
+        opts = saved_options(saved.get("options"), f"--resume: {checkpoint}")
         if any(k in given for k in STOP_RULES):              # a new stopping rule replaces the saved one
             opts.update(dict.fromkeys(STOP_RULES))
         opts.update(given)
@@ -388,51 +313,7 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
         if not isinstance(text, dict) or not {"files", "sha256", "chars"} <= set(text):
             raise RunError(f"--resume: {checkpoint} holds no record of the text it trained on")
         run = make_run(opts, text_paths or text["files"], model=model, vocab=vocab, trained_on=text)
-        run.trainer.load_state_dict(saved["trainer"])
-        run.trainer.optimizer.lr, run.trainer.clip_norm = opts["lr"], opts["clip"] or None
+        run.trainer.load_state_dict(saved["trainer"])      # the position, the optimizer's state, the generators
         session = Session(run, folder, saved, saved.get("run_id") or uuid.uuid4().hex)
-        for note in notes:
-            session.show.say(f"note: {note}")
         session.header(checkpoint)
         return session.train()
-
-
-def _other_intact(damaged: str) -> str:
-    """For a damaged checkpoint: whether the run's other one is whole, and how to continue from it."""
-    folder, name = os.path.split(damaged)
-    other = os.path.join(folder, "best.npz" if name == "last.npz" else "last.npz")
-    try:
-        step = io.load_checkpoint(other)[2]["trainer"]["steps"]
-    except (ValueError, TypeError, KeyError, OSError):
-        return ""
-    return f"; {other} (step {step}) is intact: continue from it with seqnn train --resume {other}"
-
-
-@contextmanager
-def claimed(folder: str, create: bool = True):
-    """Hold ``folder``'s lock for the block (creating the folder if asked); a folder this made and left empty
-    is removed again."""
-    made = create and not os.path.isdir(folder)
-    if made:
-        try:
-            os.makedirs(folder)
-        except OSError as err:
-            raise RunError(f"--out: cannot create {folder} ({err.strerror})") from None
-    lock = FolderLock(folder)
-    try:
-        yield lock
-    finally:
-        lock.release()
-        if made and os.listdir(folder) == [FolderLock.NAME]:
-            os.remove(lock.path)
-            os.rmdir(folder)
-
-
-def clear(folder: str) -> list[str]:
-    """Remove a previous run's files (and any temporary file a killed save left); returns the names removed."""
-    removed = [name for name in RUN_FILES if os.path.exists(os.path.join(folder, name))]
-    for name in RUN_FILES:
-        for path in (os.path.join(folder, name), os.path.join(folder, f".{name}.seqnn-tmp")):
-            if os.path.exists(path):
-                os.remove(path)
-    return removed

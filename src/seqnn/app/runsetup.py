@@ -1,8 +1,9 @@
 """What a training run is made of: its text (read, split, hashed), its model (sized before it is built), its
-optimizer and its ``StreamTrainer``, built the same way for a new run and a resumed one.
+optimizer with the run's learning-rate schedule, and its ``StreamTrainer``, built the same way for a new run
+and a resumed one.
 
-``seqnn.run`` drives a run built here; ``seqnn sample`` and ``seqnn evaluate``
-read checkpoints through ``load_charlm`` and texts through ``load_text``.
+``seqnn.app.run`` drives a run built here; ``seqnn sample``, ``evaluate`` and
+``inspect`` read texts through ``load_text``.
 """
 
 from __future__ import annotations
@@ -10,20 +11,20 @@ from __future__ import annotations
 from typing import Any
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
 
-from . import io
-from ._memory import available_memory, size
-from .cells import CELLS
-from .data import Vocabulary, batchify, read_text
-from .models import CharLM
-from .optim import SGD, Adagrad, Adam, Optimizer, RMSProp
-from .options import RunError, saved_options
-from .train import StreamTrainer
+from .._memory import available_memory, size
+from ..cells import CELLS
+from ..data import Vocabulary, batchify, read_text
+from ..models import CharLM
+from ..optim import SGD, Adagrad, Adam, LRSchedule, Optimizer, RMSProp
+from ..train import StreamTrainer
+from .options import STOP_RULES, RunError, saved_options
 
 CORPUS = "Alice's Adventures in Wonderland (Lewis Carroll, 1865; public domain)"
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
@@ -75,7 +76,7 @@ def validation_split(vocab: Vocabulary, training: dict | None, where: str):
         raise RunError(f"{where}: holds no training record, so there is no validation text to use; give TEXT")
     text, described, _ = load_text(training["text"]["files"])
     check_same_text(sha256(text), described, training["text"], "TEXT (none given)")
-    opts = saved_options(training["options"], where)[0]
+    opts = saved_options(training["options"], where)
     _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
     return ids, f"the validation split of {described}"
 
@@ -136,6 +137,30 @@ def check_memory(opts: dict, vocab_size: int) -> None:
                        f"--batch and --seq-len")
 
 
+# --- when it stops, and how its learning rate moves -------------------------------------------------------------
+def stop_step(opts: dict, steps_per_epoch: int) -> float:
+    """The step at which the run's rule stops it (--steps, or --epochs of ``steps_per_epoch``); inf for --minutes
+    alone."""
+    return min([n for n in (opts["steps"], opts["epochs"] and opts["epochs"] * steps_per_epoch) if n] or [math.inf])
+
+
+def stop_rules(opts: dict) -> str:
+    """The run's stopping rules in words: "12 steps or 2 minutes"."""
+    return " or ".join(f"{opts[k]} {k}" for k in STOP_RULES if opts[k])
+
+
+def make_optimizer(opts: dict, model: CharLM, steps_per_epoch: int, target: float) -> Optimizer:
+    """The run's optimizer, each step's learning rate from the run's schedule (``LRSchedule``): the one place
+    both are made, for a new run and a resumed one (whose saved state is loaded into it after)."""
+    if opts["lr_schedule"] == "cosine" and target == math.inf:
+        raise RunError("--lr-schedule cosine decays over the run's length, which --minutes alone does not fix; "
+                       "give --steps or --epochs as well")
+    schedule = LRSchedule(opts["lr"], opts["lr_schedule"], warmup=opts["warmup"],
+                          total=None if target == math.inf else int(target), steps_per_epoch=steps_per_epoch,
+                          decay=opts["lr_decay"], decay_after=opts["lr_decay_after"])
+    return OPTIMIZERS[opts["optimizer"]](model.parameters(), lr=opts["lr"], lr_schedule=schedule)
+
+
 @dataclass
 class Run:
     """What one training run is made of, built the same way for a new run and a resumed one."""
@@ -149,6 +174,7 @@ class Run:
     trainer: StreamTrainer
     n_train: int
     val_ids: np.ndarray
+    target: float               # the step the run stops at (inf: only --minutes stops it)
 
 
 def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: Vocabulary | None = None,
@@ -169,20 +195,10 @@ def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: V
         extra: dict[str, Any] = {"forget_bias": 1.0} if opts["cell"] == "lstm" else {}
         model = CharLM(len(vocab), opts["hidden"], opts["cell"], num_layers=opts["layers"], dropout=opts["dropout"],
                        dtype=np.dtype(opts["dtype"]), rng=opts["seed"], **extra)
-    optimizer = OPTIMIZERS[opts["optimizer"]](model.parameters(), lr=opts["lr"])
-    trainer = StreamTrainer(model, batchify(train_ids, opts["batch"]), opts["seq_len"], optimizer,
-                            opts["clip"] or None)
+    data = batchify(train_ids, opts["batch"])
+    steps_per_epoch = (len(data) - 1) // opts["seq_len"]
+    target = stop_step(opts, steps_per_epoch)
+    optimizer = make_optimizer(opts, model, steps_per_epoch, target)
+    trainer = StreamTrainer(model, data, opts["seq_len"], optimizer, opts["clip"] or None)
     text_info = {"files": stored_paths, "sha256": digest, "chars": len(text)}
-    return Run(opts, text, described, text_info, vocab, model, trainer, len(train_ids), val_ids)
-
-
-def load_charlm(path: str):
-    """(model, vocab, training or None, path used, notes) of a checkpoint or run folder that seqnn train wrote."""
-    if not os.path.exists(path):
-        raise RunError(f"{path}: no such checkpoint or run folder")
-    model, vocab, training, used, notes = io.load_run(path)
-    if not isinstance(model, CharLM):
-        raise RunError(f"{used}: holds a {type(model).__name__}; expected a CharLM (a model from seqnn train)")
-    if vocab is None:
-        raise RunError(f"{used}: holds no vocabulary, so its ids cannot be turned into characters")
-    return model, vocab, training, used, notes
+    return Run(opts, text, described, text_info, vocab, model, trainer, len(train_ids), val_ids, target)

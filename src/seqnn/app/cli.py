@@ -1,9 +1,11 @@
 """The command line: ``seqnn train``, ``sample``, ``evaluate``, ``inspect``, ``exercises`` and ``grade`` (also
 ``python -m seqnn``).
 
-It parses and composes what lies below it: the option tables of
-``seqnn.options`` make the parser; ``seqnn.run`` trains (a run's folder, its
-lifecycle, its checkpoints); ``sample`` and ``train.evaluate`` do the rest.
+It parses and composes what lies below it: the option tables of ``options``
+make the parser; ``run`` trains (a run's folder, its lifecycle, its
+checkpoints); ``inspect`` looks inside; ``seqnn.sample`` and
+``seqnn.train.evaluate`` do the rest; ``seqnn.course`` writes and grades the
+exercises.
 
 It never shows a traceback: a mistake is one line naming the option or file
 (exit 1, or 2 for an option argparse refuses), Ctrl-C anywhere is one line
@@ -22,7 +24,7 @@ import sys
 import time
 from contextlib import suppress
 
-from ._version import __version__
+from .._version import __version__
 from .options import EVALUATE, INSPECT, SAMPLE, TRAIN, RunError, flag
 
 
@@ -150,10 +152,11 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     import numpy as np
 
-    from ._threads import blas_threads, resolve
-    from .data import read_text
-    from .runsetup import default_prime, encode_known, load_charlm
-    from .sample import stream_text
+    from ..data import read_text
+    from ..sample import stream_text
+    from .folder import load_charlm
+    from .runsetup import default_prime, encode_known
+    from .threads import blas_threads, resolve
     model, vocab, _, _, notes = load_charlm(args.checkpoint)
     for note in notes:
         print(f"seqnn sample: note: {note}", file=sys.stderr)
@@ -204,15 +207,16 @@ def show(out, characters) -> None:
 def cmd_evaluate(args) -> int:
     import math
 
-    from ._threads import blas_threads, resolve
+    from ..train import evaluate
+    from .folder import load_charlm
     from .options import DEFAULTS, saved_options
     from .runlog import LN2
-    from .runsetup import encode_known, load_charlm, load_text, validation_split
-    from .train import evaluate
+    from .runsetup import encode_known, load_text, validation_split
+    from .threads import blas_threads, resolve
     model, vocab, training, path, notes = load_charlm(args.checkpoint)
     for note in notes:
         print(f"seqnn evaluate: note: {note}", file=sys.stderr)
-    opts = saved_options(training["options"], path)[0] if training else DEFAULTS
+    opts = saved_options(training["options"], path) if training else DEFAULTS
     if args.text:
         text, described, _ = load_text(args.text)
         ids = encode_known(vocab, text, "TEXT")
@@ -231,10 +235,9 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-
 def cmd_inspect(args) -> int:
-    from ._threads import blas_threads, resolve
-    from .probe import inspect
+    from .inspect import inspect
+    from .threads import blas_threads, resolve
     with blas_threads(resolve(args.threads)[0]):
         lines = inspect(args.checkpoint, args.text, out=args.out, chars=args.chars, units=args.units,
                         lags=args.lags, compare=args.compare or ())
@@ -244,7 +247,7 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_exercises(args) -> int:
-    from .grade import write_exercises
+    from ..course.exercises import write_exercises
     paths = write_exercises(args.dest, solutions=args.solutions)
     print(f"wrote {len(paths)} {'solutions' if args.solutions else 'exercises'} into {args.dest}/: "
           f"{', '.join(os.path.basename(p) for p in paths)}")
@@ -254,7 +257,7 @@ def cmd_exercises(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grade import grade
+    from ..course.grade import grade
     lines, ok = grade(args.target)
     print("\n".join(lines))
     return 0 if ok else 1

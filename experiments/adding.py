@@ -143,7 +143,6 @@ def torch_twin(model):
     return TorchAdding()
 
 
-
 def torch_trainer(model, lr: float):
     """The twin of ``model`` and ``step(X, y) -> loss``: Adam and clipping as in seqnn, ``bias_hh`` kept at zero."""
     import torch
@@ -165,6 +164,7 @@ def torch_trainer(model, lr: float):
         return value
 
     return twin, step
+
 
 # --- one run ---------------------------------------------------------------------------------------------------
 def run_one(name: str, T: int, seed: int = 0, steps: int = 20000, minutes: float | None = None,
@@ -247,7 +247,6 @@ def run_one(name: str, T: int, seed: int = 0, steps: int = 20000, minutes: float
             "batch": BATCH, "clip": CLIP, "eval_steps": evals, "sides": sides,
             "threads": int(os.environ.get("OPENBLAS_NUM_THREADS", "0")) or None,
             "cores": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None}
-
 
 
 def parity(T: int = 200, steps: int = 100, at=(1, 10, 50, 100), log=print) -> dict:

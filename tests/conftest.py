@@ -19,6 +19,7 @@ import pytest
 
 import seqnn
 from seqnn.app import cli, runsetup
+from seqnn.cells import state_parts
 
 # A test run started in the background (`make test &`, nohup) inherits SIGINT ignored, and so would every process
 # it starts; the Ctrl-C tests need it as a terminal has it: Python's handler here, the default in children.
@@ -45,9 +46,7 @@ def make_stack(name: str, D: int, H: int, *args, **kwargs):
     return seqnn.RecurrentStack(kind, D, H, *args, **options, **kwargs)
 
 
-def parts(state) -> tuple:
-    """Public state -> tuple of arrays: h -> (h,), (h, c) -> (h, c)."""
-    return state if isinstance(state, tuple) else (state,)
+parts = state_parts              # public state -> tuple of arrays: h -> (h,), (h, c) -> (h, c)
 
 
 def named_state(prefix: str, state, names) -> dict:

@@ -16,6 +16,7 @@ from seqnn.train import evaluate
 
 from conftest import CORPUS_START, TINY, seqnn_fails, seqnn_main
 
+
 def test_sample_primes_then_continues_deterministically(trained, capsys):
     code, out, _ = seqnn_main(capsys, "sample", trained / "best.npz", "--prime", "Alice", "--length", "50",
                               "--seed", "1")

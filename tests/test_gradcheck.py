@@ -92,7 +92,6 @@ def test_softmax_cross_entropy(use_mask, reduction, rng):
     check_grads(f, (logits,), backward=b, rng=2)
 
 
-
 def test_mean_squared_error(rng):
     pred, target = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
 
@@ -103,6 +102,7 @@ def test_mean_squared_error(rng):
         return dloss * seqnn.mean_squared_error(pred, target)[1]
 
     check_grads(f, (pred,), backward=b, rng=2)
+
 
 def model_cell(kind: str) -> dict:
     """A model's cell options for a kind of conftest.CELL_KINDS: cell="rnn", nonlinearity="relu", ..."""

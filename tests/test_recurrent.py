@@ -9,6 +9,7 @@ import seqnn
 
 from conftest import CELL_KINDS, assert_same_run, layer_run, make_cell, named_state, parts, random_state
 
+
 def stepped_run(cell, X, state0, dH) -> dict:
     """The lecture's unrolled graph by hand: one copy of ``cell`` per time step (each keeps its own
     step's cache), stepped forward with ``cell.forward`` and backward with ``cell.backward``; the

@@ -21,6 +21,7 @@ from conftest import CORPUS_START, TINY, samples, seqnn_fails, seqnn_main, seqnn
 
 DATA = Path(__file__).parent / "data"
 
+
 # --- a whole run ----------------------------------------------------------------------------------------------
 def test_train_writes_checkpoints_metrics_plot_and_shows_progress(text, tmp_path, capsys):
     code, out, err = seqnn_main(capsys, "train", text, *TINY, "--steps", "12", "--out", tmp_path / "run")

@@ -2,6 +2,7 @@
 
 from seqnn.app import runlog
 
+
 class FakeTerminal:
     def __init__(self, tty):
         self.tty, self.written = tty, []

@@ -6,6 +6,7 @@ import pytest
 from seqnn.app import runsetup
 from seqnn.data import read_text
 
+
 def test_bundled_corpus_is_read_through_the_same_path_as_a_users_file(monkeypatch):
     calls = []
     monkeypatch.setattr(runsetup, "read_text", lambda paths: calls.append(list(paths)) or "text\n")

@@ -559,7 +559,6 @@ def test_bad_input_is_refused_by_name(module, case):
         call()
 
 
-
 # --- module: the behaviour that goes with a refusal ----------------------------------------------------------------
 def test_gradient_replaced_in_place_still_works():
     """``p.grad += g`` goes through the checked setter with the same array: allowed, and cheap."""
@@ -568,7 +567,6 @@ def test_gradient_replaced_in_place_still_works():
     p.grad += 1.0
     p.grad = np.ones_like(p.value)
     assert p.grad is not g and p.grad.sum() == p.value.size
-
 
 
 # --- layers: the behaviour that goes with a refusal ----------------------------------------------------------------
@@ -593,7 +591,6 @@ def test_changing_h_or_ids_between_forward_and_backward_changes_no_gradient():
         untouched, changed = grads_after(make, run)
         for a, b in zip(untouched, changed):
             np.testing.assert_array_equal(a, b)
-
 
 
 # --- optim: the behaviour that goes with a refusal -----------------------------------------------------------------
@@ -626,7 +623,6 @@ def test_a_refused_optimizer_state_changes_nothing():
     assert after["steps"] == before["steps"] == 0 and after["lr"] == 0.01 and after["slots"] == {}
 
 
-
 # --- gradient_check: the behaviour that goes with a refusal --------------------------------------------------------
 def test_gradcheck_of_a_dropout_model_in_evaluation_mode_passes():
     m = seqnn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0).eval()
@@ -642,7 +638,6 @@ def test_a_nan_gradient_fails_gradcheck_wherever_its_row_is():
         m.backward = nan_in(m, name)
         report = seqnn.gradcheck(m, (np.ones((1, 2)),))
         assert not report.passed() and report.worst == name and report.failures() == [name]
-
 
 
 # --- recurrent: the behaviour that goes with a refusal -------------------------------------------------------------
@@ -704,7 +699,6 @@ def test_changing_the_inputs_between_forward_and_backward_changes_no_gradient(na
         untouched, changed = grads_after(make, run)
         for a, b in zip(untouched, changed):
             np.testing.assert_array_equal(a, b)
-
 
 
 # --- train: the behaviour that goes with a refusal -----------------------------------------------------------------
@@ -770,7 +764,6 @@ def test_train_step_stops_at_non_finite_outputs_before_the_loss(monkeypatch):
     with pytest.raises(DivergedError, match=r"step 1: the outputs are not finite .* nothing was updated"):
         train_step(m, (ids,), ids, optimizer=opt)
     assert all(np.array_equal(b, p.value) for b, p in zip(before, m.parameters())) and opt.steps == 0
-
 
 
 # --- the argument sweep: every argument of the public callables, replaced in turn by each of these values (the

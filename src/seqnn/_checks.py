@@ -162,6 +162,19 @@ def check_sequence(name: str, X, input_size: int, dtype) -> np.ndarray:
     return X
 
 
+def check_state(name: str, state, part_names: tuple, shape: tuple, dtype, letters) -> None:
+    """None, or a recurrent state: one finite array of ``shape`` and ``dtype`` or, for several ``part_names`` (an
+    LSTM's ``("h", "c")``), a tuple of them; ``letters`` names the axes in a message."""
+    if state is None:
+        return
+    parts = (state,) if len(part_names) == 1 else state
+    if not isinstance(parts, (tuple, list)) or len(parts) != len(part_names):
+        axes = ", ".join(letters)
+        raise TypeError(f"{name}: expected a tuple ({', '.join(part_names)}) of ({axes}) arrays")
+    for part, array in zip(part_names, parts):
+        check_float_array(f"{name}.{part}" if len(parts) > 1 else name, array, shape, dtype, letters)
+
+
 def check_nonempty(name: str, x: np.ndarray, what: str) -> np.ndarray:
     """``x`` holds at least one entry (an empty batch has no mean)."""
     if x.size == 0:

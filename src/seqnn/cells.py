@@ -40,7 +40,7 @@ import numpy as np
 
 from . import init
 from ._checks import (NO_FORWARD, as_rng, check_bool, check_choice, check_dtype_arg, check_float_array,
-                      check_positive_int, check_real, kept, read_only)
+                      check_positive_int, check_real, check_state, kept, read_only)
 from .functional import relu, sigmoid
 from .module import Module, copy_into
 
@@ -128,14 +128,7 @@ class Cell(Module):
 
     def check_state(self, name: str, state, batch_size: int) -> None:
         """At a door: ``state`` is None or the cell's public state, each part a finite (B, H) array."""
-        if state is None:
-            return
-        parts = (state,) if len(self.state_names) == 1 else state
-        if not isinstance(parts, (tuple, list)) or len(parts) != len(self.state_names):
-            raise TypeError(f"{name}: expected a tuple ({', '.join(self.state_names)}) of (B, H) arrays")
-        for s, p in zip(self.state_names, parts):
-            check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p, (batch_size, self.hidden_size),
-                              self.dtype, "BH")
+        check_state(name, state, self.state_names, (batch_size, self.hidden_size), self.dtype, "BH")
 
     # --- one step, public (validated) ---------------------------------------
     def forward(self, x: np.ndarray, state=None):

@@ -29,7 +29,6 @@ def _shape(shape, ndim: int | None = None) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-
 def pytorch_default_bound(hidden_size: int) -> float:
     """PyTorch's ``1/sqrt(hidden_size)`` bound for every RNN/LSTM/GRU parameter."""
     return 1.0 / math.sqrt(check_positive_int("hidden_size", hidden_size))

@@ -215,7 +215,6 @@ def torch_module(obj):
     return module
 
 
-
 def seqnn_parameters(module) -> list:
     """The parameters of a PyTorch twin that train the *same model* as seqnn: pass them to the optimizer.
 
@@ -247,6 +246,7 @@ def seqnn_parameters(module) -> list:
             else:
                 p.requires_grad_(False)
     return [p for p in module.parameters() if p.requires_grad]
+
 
 def _TorchSequenceModel(model, rnn, out, embed):
     """nn.Module twin of CharLM / SequenceTagger / SequenceClassifier (defined lazily: needs torch)."""

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ._checks import as_rng, check_dtype_arg, check_id, check_lengths, check_positive_int, check_sequence_ids
+from .cells import public_state, state_parts
 from .layers import Embedding, Linear, OneHot
 from .module import Module
 from .stack import RecurrentStack
@@ -39,6 +40,15 @@ def token_input(vocab_size: int, embedding_dim, dtype, rng) -> Module:
     if embedding_dim is None:
         return OneHot(vocab_size, dtype=dtype)
     return Embedding(vocab_size, embedding_dim, dtype=dtype, rng=rng)
+
+
+def token_reader(vocab_size: int, embedding_dim, cell: str, hidden_size: int, num_layers: int,
+                 bidirectional: bool = False, dropout: float = 0.0, *, dtype, rng, fast: bool,
+                 cell_kwargs: dict) -> tuple[Module, RecurrentStack]:
+    """What reads a sequence of tokens: the token input ``x_t`` and the recurrent stack on it, ``h_t``."""
+    embed = token_input(vocab_size, embedding_dim, dtype, rng)
+    return embed, RecurrentStack(cell, embed.output_size, hidden_size, num_layers, bidirectional, dropout,
+                                 dtype=dtype, rng=rng, fast=fast, **cell_kwargs)
 
 
 INITIALIZERS = ("recurrent_init", "input_init", "forget_bias")
@@ -52,10 +62,28 @@ def model_config(cell_kwargs: dict, **arguments) -> dict:
             **{k: v for k, v in cell_kwargs.items() if k not in INITIALIZERS}}
 
 
+def read_tokens(model, ids: np.ndarray, lengths, check: bool):
+    """A reader's forward up to its readout (SequenceClassifier, SequenceTagger): ids (T, B), lengths (B,) or None,
+    checked at the model's door unless ``check`` is False -> the stack's outputs (T, B, Dirs*H) and final state."""
+    if check:
+        check_sequence_ids("ids", ids, model.vocab_size)
+        lengths = check_lengths(lengths, ids.shape[0], ids.shape[1])
+    return model.rnn.forward(model.embed.forward(ids, check=False), None, lengths, check=False)
+
+
 def stack_count(config: dict, input_size: int, bidirectional: bool = False) -> int:
     """The numbers of the recurrent stack a ``config`` describes, reading ``input_size`` features."""
     return RecurrentStack.count_parameters(config["cell"], input_size, config["hidden_size"], config["num_layers"],
                                            bidirectional, config.get("bias", True))
+
+
+def reader_count(config: dict, num_outputs: int) -> int:
+    """The numbers of a model that reads tokens with ``token_reader`` and reads ``num_outputs`` out of its stack
+    with a ``Linear`` (CharLM, SequenceClassifier, SequenceTagger), computed from its ``config``."""
+    V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
+    bidirectional = config.get("bidirectional", False)
+    return (V * E if E else 0) + stack_count(config, E or V, bidirectional) + \
+        ((2 if bidirectional else 1) * H + 1) * num_outputs
 
 
 class CharLM(Module):
@@ -82,11 +110,9 @@ class CharLM(Module):
         self.dtype = check_dtype_arg(dtype)
         rng = as_rng(rng)
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
-        self.embed = token_input(vocab_size, embedding_dim, self.dtype, rng)              # x_t
-        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, False, dropout,
-                                  dtype=self.dtype, rng=rng, fast=fast, **cell_kwargs)   # h_t
+        self.embed, self.rnn = token_reader(vocab_size, embedding_dim, cell, hidden_size, num_layers, False, dropout,
+                                            dtype=self.dtype, rng=rng, fast=fast, cell_kwargs=cell_kwargs)
         self.out = Linear(self.rnn.output_size, vocab_size, dtype=self.dtype, rng=rng)    # y_t = h_t W_hy^T + b_y
-        self.hidden_size = self.rnn.hidden_size
         self.config = model_config(cell_kwargs, vocab_size=vocab_size, hidden_size=hidden_size, cell=cell,
                                    num_layers=num_layers, dropout=dropout, embedding_dim=embedding_dim, dtype=dtype)
 
@@ -94,8 +120,7 @@ class CharLM(Module):
     def count_parameters(cls, config: dict) -> int:
         """The numbers a model of this ``config`` holds, computed without building it (``seqnn.io`` checks a file
         against it before reading anything)."""
-        V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
-        return (V * E if E else 0) + stack_count(config, E or V) + (H + 1) * V
+        return reader_count(config, config["vocab_size"])
 
     def forward(self, ids: np.ndarray, state0=None, *, check: bool = True):
         if check:
@@ -139,28 +164,20 @@ class SequenceClassifier(Module):
         rng = as_rng(rng)
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.num_classes = check_positive_int("num_classes", num_classes)
-        self.embed = token_input(vocab_size, embedding_dim, self.dtype, rng)
-        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional, dropout,
-                                  dtype=self.dtype, rng=rng, fast=fast, **cell_kwargs)
+        self.embed, self.rnn = token_reader(vocab_size, embedding_dim, cell, hidden_size, num_layers, bidirectional,
+                                            dropout, dtype=self.dtype, rng=rng, fast=fast, cell_kwargs=cell_kwargs)
         self.out = Linear(self.rnn.output_size, num_classes, dtype=self.dtype, rng=rng)   # reads the final state
-        self.hidden_size = self.rnn.hidden_size
         self.config = model_config(cell_kwargs, vocab_size=vocab_size, num_classes=num_classes,
                                    hidden_size=hidden_size, cell=cell, embedding_dim=embedding_dim,
                                    num_layers=num_layers, bidirectional=bidirectional, dropout=dropout, dtype=dtype)
 
     @classmethod
     def count_parameters(cls, config: dict) -> int:
-        V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
-        Dirs = 2 if config["bidirectional"] else 1
-        return (V * E if E else 0) + stack_count(config, E or V, config["bidirectional"]) + \
-            (Dirs * H + 1) * config["num_classes"]
+        return reader_count(config, config["num_classes"])
 
     def forward(self, ids: np.ndarray, lengths=None, *, check: bool = True) -> np.ndarray:
-        if check:
-            check_sequence_ids("ids", ids, self.vocab_size)
-            lengths = check_lengths(lengths, ids.shape[0], ids.shape[1])
-        outputs, state = self.rnn.forward(self.embed.forward(ids, check=False), None, lengths, check=False)
-        h_n = state[0] if isinstance(state, tuple) else state            # (L*Dirs, B, H)
+        outputs, state = read_tokens(self, ids, lengths, check)
+        h_n = state_parts(state)[0]                                      # (L*Dirs, B, H)
         Dirs = self.rnn.num_directions
         feature = np.concatenate(list(h_n[-Dirs:]), axis=-1)             # the last layer's: (B, Dirs*H)
         self._shapes = (outputs.shape, state)
@@ -171,12 +188,11 @@ class SequenceClassifier(Module):
             self.out.check_gradient("dlogits", dlogits)
         dfeature = self.out.backward(dlogits, check=False)               # (B, Dirs*H)
         out_shape, state = self._shapes
-        dstate = tuple(map(np.zeros_like, state)) if isinstance(state, tuple) else np.zeros_like(state)
-        dh_n = dstate[0] if isinstance(dstate, tuple) else dstate
+        dstate = tuple(np.zeros_like(p) for p in state_parts(state))    # only the last layer's h is read out
         Dirs, H = self.rnn.num_directions, self.rnn.hidden_size
         for d in range(Dirs):
-            dh_n[len(dh_n) - Dirs + d] = dfeature[:, d * H:(d + 1) * H]
-        dX, _ = self.rnn.backward(np.zeros(out_shape, self.dtype), dstate,   # no loss at the steps themselves
+            dstate[0][len(dstate[0]) - Dirs + d] = dfeature[:, d * H:(d + 1) * H]
+        dX, _ = self.rnn.backward(np.zeros(out_shape, self.dtype), public_state(dstate),   # no loss at the steps
                                   input_grad=bool(self.embed.params), check=False)
         self.embed.backward(dX, check=False)
         return None, None
@@ -209,27 +225,19 @@ class SequenceTagger(Module):
         rng = as_rng(rng)
         self.vocab_size = check_positive_int("vocab_size", vocab_size)
         self.num_tags = check_positive_int("num_tags", num_tags)
-        self.embed = token_input(vocab_size, embedding_dim, self.dtype, rng)
-        self.rnn = RecurrentStack(cell, self.embed.output_size, hidden_size, num_layers, bidirectional, dropout,
-                                  dtype=self.dtype, rng=rng, fast=fast, **cell_kwargs)
+        self.embed, self.rnn = token_reader(vocab_size, embedding_dim, cell, hidden_size, num_layers, bidirectional,
+                                            dropout, dtype=self.dtype, rng=rng, fast=fast, cell_kwargs=cell_kwargs)
         self.out = Linear(self.rnn.output_size, num_tags, dtype=self.dtype, rng=rng)       # at every step
-        self.hidden_size = self.rnn.hidden_size
         self.config = model_config(cell_kwargs, vocab_size=vocab_size, num_tags=num_tags, hidden_size=hidden_size,
                                    cell=cell, embedding_dim=embedding_dim, num_layers=num_layers,
                                    bidirectional=bidirectional, dropout=dropout, dtype=dtype)
 
     @classmethod
     def count_parameters(cls, config: dict) -> int:
-        V, E, H = config["vocab_size"], config["embedding_dim"], config["hidden_size"]
-        Dirs = 2 if config["bidirectional"] else 1
-        return (V * E if E else 0) + stack_count(config, E or V, config["bidirectional"]) + \
-            (Dirs * H + 1) * config["num_tags"]
+        return reader_count(config, config["num_tags"])
 
     def forward(self, ids: np.ndarray, lengths=None, *, check: bool = True) -> np.ndarray:
-        if check:
-            check_sequence_ids("ids", ids, self.vocab_size)
-            lengths = check_lengths(lengths, ids.shape[0], ids.shape[1])
-        H, _ = self.rnn.forward(self.embed.forward(ids, check=False), None, lengths, check=False)
+        H, _ = read_tokens(self, ids, lengths, check)
         return self.out.forward(H, check=False)
 
     def backward(self, dlogits: np.ndarray, *, check: bool = True):
@@ -273,12 +281,10 @@ class Seq2Seq(Module):
         self.src_vocab_size = check_positive_int("src_vocab_size", src_vocab_size)
         self.tgt_vocab_size = V = check_positive_int("tgt_vocab_size", tgt_vocab_size)
         self.bos_id, self.eos_id = check_id("bos_id", bos_id, V), check_id("eos_id", eos_id, V)
-        self.src_embed = token_input(src_vocab_size, embedding_dim, dtype, rng)
-        self.encoder = RecurrentStack(cell, self.src_embed.output_size, hidden_size, num_layers, dtype=dtype,
-                                      rng=rng, fast=fast, **cell_kwargs)
-        self.tgt_embed = token_input(V, embedding_dim, dtype, rng)
-        self.decoder = RecurrentStack(cell, self.tgt_embed.output_size, hidden_size, num_layers, dtype=dtype,
-                                      rng=rng, fast=fast, **cell_kwargs)
+        self.src_embed, self.encoder = token_reader(src_vocab_size, embedding_dim, cell, hidden_size, num_layers,
+                                                    dtype=dtype, rng=rng, fast=fast, cell_kwargs=cell_kwargs)
+        self.tgt_embed, self.decoder = token_reader(V, embedding_dim, cell, hidden_size, num_layers, dtype=dtype,
+                                                    rng=rng, fast=fast, cell_kwargs=cell_kwargs)
         self.out = Linear(hidden_size, V, dtype=dtype, rng=rng)
         self.config = model_config(cell_kwargs, src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size,
                                    hidden_size=hidden_size, cell=cell, embedding_dim=embedding_dim,

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from ._checks import (NO_FORWARD, as_rng, check_bool, check_choice, check_dtype_arg, check_float_array, check_fraction,
-                      check_lengths, check_positive_int, check_sequence, read_only)
+                      check_lengths, check_positive_int, check_sequence, check_state, read_only)
 from .cells import CELLS, make_cell, public_state, state_parts
 from .layers import Dropout
 from .module import Module
@@ -149,14 +149,8 @@ class RecurrentStack(Module):
     # --- PyTorch's (L*Dirs, B, H) state layout <-> one state per layer ---------
     def check_state(self, name: str, state, batch_size: int) -> None:
         """At a door: ``state`` is None or a finite (L*Dirs, B, H) array (an LSTM's: a pair (h, c) of them)."""
-        if state is None:
-            return
-        parts = (state,) if len(self.state_names) == 1 else state
-        if not isinstance(parts, (tuple, list)) or len(parts) != len(self.state_names):
-            raise TypeError(f"{name}: expected a tuple ({', '.join(self.state_names)}) of (L*Dirs, B, H) arrays")
-        for s, p in zip(self.state_names, parts):
-            check_float_array(f"{name}.{s}" if len(parts) > 1 else name, p, (len(self.layers), batch_size,
-                              self.hidden_size), self.dtype, ["L*Dirs", "B", "H"])
+        check_state(name, state, self.state_names, (len(self.layers), batch_size, self.hidden_size), self.dtype,
+                    ["L*Dirs", "B", "H"])
 
     def split_state(self, state) -> list:
         """A stack's state ((L*Dirs, B, H), or an (h, c) pair of them) -> one state per layer; None -> Nones."""

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 
 from ._checks import check_count, check_float_array
-from .cells import Cell
+from .cells import Cell, public_state, state_parts
 from .functional import softmax
 from .layers import Linear
 
@@ -38,7 +38,7 @@ def trace_step(cell, x, state=None, out=None, *, labels=None, precision: int = 4
     single = np.ndim(x) == 1
     x2 = np.atleast_2d(x)
     if single and state is not None:
-        state = tuple(np.atleast_2d(s) for s in state) if isinstance(state, tuple) else np.atleast_2d(state)
+        state = public_state(tuple(np.atleast_2d(s) for s in state_parts(state)))
     check_float_array("x", x2, (None, cell.input_size), cell.dtype, "BD")
     cell.check_state("state", state, x2.shape[0])
     state = cell.state_tuple(state, x2.shape[0])

@@ -16,7 +16,6 @@ imported inside ``main``, so that even Ctrl-C while numpy loads is one line.
 
 from __future__ import annotations
 
-from typing import Any
 
 import argparse
 import os
@@ -25,7 +24,7 @@ import time
 from contextlib import suppress
 
 from .._version import __version__
-from .options import EVALUATE, INSPECT, SAMPLE, TRAIN, RunError, flag
+from .options import COMMANDS, PROGRAM, TRAIN, RunError, flag
 
 
 class Parser(argparse.ArgumentParser):
@@ -40,105 +39,36 @@ def add_options(parser, table, defaults: bool = True) -> None:
     leaves every default None in the parser (so that ``seqnn train --resume`` knows what was given)."""
     groups: dict = {}
     for row in table:
-        group = groups.get(row.group) or groups.setdefault(row.group, parser.add_argument_group(row.group)
-                                                           if row.group else parser)
+        key = ("alone", row.alone) if row.alone else row.group
+        if key not in groups:
+            groups[key] = (parser.add_mutually_exclusive_group() if row.alone else
+                           parser.add_argument_group(row.group) if row.group else parser)
         if row.default is False:                       # a switch: given or not
-            group.add_argument(flag(row.name), action="store_true", help=row.help,
-                               default=row.default if defaults else None)
+            groups[key].add_argument(flag(row.name), action="store_true", help=row.help,
+                                     default=row.default if defaults else None)
             continue
         shown = "" if row.default is None or "default:" in row.help else f" (default: {row.default})"
-        group.add_argument(flag(row.name), type=row.type, choices=row.choices, help=row.help + shown,
-                           default=row.default if defaults else None, action="append" if row.many else "store")
+        groups[key].add_argument(flag(row.name), type=row.type, choices=row.choices, help=row.help + shown,
+                                 metavar=row.metavar, default=row.default if defaults else None,
+                                 action="append" if row.many else "store")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(
-        prog="seqnn", description="Train a character-level language model on any text, sample from it, evaluate it.",
-        epilog="Start with `seqnn train --minutes 2` (the bundled corpus), then `seqnn sample run`. "
-               "`seqnn COMMAND --help` explains each command.")
+    """The parser of every command, made from the tables of ``options``: ``COMMANDS`` and their option tables."""
+    description, epilog = PROGRAM
+    parser = Parser(prog="seqnn", description=description, epilog=epilog)
     parser.add_argument("--version", action="version", version=f"seqnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     debug = Parser(add_help=False)
     debug.add_argument("--debug", action="store_true", help="on an unexpected error, show the whole traceback")
-    common: dict[str, Any] = dict(parents=[debug])
-
-    t = sub.add_parser("train", **common, help="train a character-level language model (CharLM)",
-                       description="Train a character-level language model (CharLM) with truncated BPTT on UTF-8 "
-                       "text files, or on the bundled corpus (Alice in Wonderland) when no file is given. The last "
-                       "--val-fraction of the text is held out for validation. Shows progress while it trains, "
-                       "writes checkpoints (last.npz, best.npz), metrics.csv and loss.png into --out, and stops "
-                       "cleanly on Ctrl-C, SIGTERM or SIGHUP; --resume continues a run exactly where it stopped. "
-                       "One trainer per folder; a run whose loss goes far above guessing uniformly (2 ln V) stops "
-                       "as diverged.",
-                       epilog="Example: seqnn train --minutes 2 --out run; then seqnn sample run --prime 'Alice'.")
-    t.add_argument("text", nargs="*", metavar="TEXT", help="UTF-8 text files, joined in order (default: the bundled "
-                   "corpus, Alice's Adventures in Wonderland)")
-    add_options(t, TRAIN, defaults=False)
-    g = t.add_argument_group("the run's folder")
-    g.add_argument("--out", metavar="DIR", help="folder for checkpoints, metrics.csv and loss.png (default: run)")
-    g.add_argument("--resume", metavar="DIR", help="continue the run saved in DIR (its last.npz, or DIR/best.npz) "
-                   "with its own options; only the stopping rule, --lr, --clip and the watching options may change")
-    g.add_argument("--overwrite", action="store_true", help="start afresh in --out even if it holds a run: its "
-                   "checkpoints, metrics.csv and loss.png are removed before the first step")
-    t.set_defaults(func=cmd_train)
-
-    s = sub.add_parser("sample", **common, help="generate text from a trained model",
-                       description="Generate text from a model that seqnn train saved, printed as it is generated. "
-                       "The prime text is read by the model first (as in char-rnn), then each next character is "
-                       "drawn from the model's distribution, sharpened or flattened by --temperature; "
-                       "--temperature 0 always takes the most likely character (greedy).",
-                       epilog="Example: seqnn sample run/best.npz --prime 'The Queen' --length 300 --temperature 0.8")
-    s.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz that seqnn train wrote, or its folder (then "
-                   "best.npz when it belongs to the same run as last.npz, else last.npz)")
-    p = s.add_mutually_exclusive_group()
-    p.add_argument("--prime", metavar="TEXT", help="text to start from (default: a newline, not printed)")
-    p.add_argument("--prime-file", metavar="FILE", help="read the prime text from a UTF-8 file")
-    add_options(s, SAMPLE)
-    s.set_defaults(func=cmd_sample)
-
-    e = sub.add_parser("evaluate", **common, help="loss, perplexity and bits per character on a text",
-                       description="Measure a trained model on a text: the mean cross-entropy in nats per "
-                       "character, the perplexity exp(loss) and the bits per character loss / ln 2. With no TEXT, "
-                       "the held-out validation text of the run that trained it.",
-                       epilog="Example: seqnn evaluate run/best.npz my_notes.txt")
-    e.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz that seqnn train wrote, or its folder")
-    e.add_argument("text", nargs="*", metavar="TEXT", help="UTF-8 text files (default: the run's validation text)")
-    add_options(e, EVALUATE)
-    e.set_defaults(func=cmd_evaluate)
-
-    i = sub.add_parser("inspect", **common, help="look inside a trained model: units, gates, gradient reach",
-                       description="Look inside a model that seqnn train saved, on a text (default: the run's "
-                       "validation text): which units track features of the text (inside a quotation, the "
-                       "position in the line, ...), how often each gate is saturated (below 0.1 or above 0.9), "
-                       "and how far back the gradient of each prediction reaches. Writes a page, DIR/index.html, "
-                       "with the text coloured by each unit (hover a character for the unit's value and the top-5 "
-                       "next characters), saturation.png and reach.png, and prints a summary.",
-                       epilog="Example: seqnn inspect run --compare rnn-run (the reach of both on one plot)")
-    i.add_argument("checkpoint", metavar="RUN", help="a run's folder or a .npz that seqnn train wrote")
-    i.add_argument("text", nargs="*", metavar="TEXT", help="UTF-8 text files (default: the run's validation text)")
-    add_options(i, INSPECT)
-    i.set_defaults(func=cmd_inspect)
-
-    x = sub.add_parser("exercises", **common, help="write exercises for a course into a folder",
-                       description="Write seven exercises into DEST, each a Python file with the lecture's equations "
-                       "and shapes in its docstring and a # TODO where the maths goes: the tanh RNN, LSTM and GRU "
-                       "steps (forward and backward), softmax and cross-entropy, backpropagation through time, "
-                       "clipping by the global norm, sampling with temperature and top-k. A file already in DEST "
-                       "is never overwritten.",
-                       epilog="Then: seqnn grade DEST (or python DEST/lstm_step.py for one file). Teachers: "
-                       "docs/teaching.md")
-    x.add_argument("dest", metavar="DEST", help="the folder (created if missing)")
-    x.add_argument("--solutions", action="store_true", help="write the worked solutions instead (for teachers)")
-    x.set_defaults(func=cmd_exercises)
-
-    r = sub.add_parser("grade", **common, help="grade exercises: which part is wrong, and why",
-                       description="Grade the exercises in DEST (or one file): each file runs in its own process "
-                       "with a time limit; every part is compared with seqnn's own code on seeded inputs, each "
-                       "backward is checked against finite differences of its own forward, and a wrong answer is "
-                       "named: the array, the gate (dW_hh[f]), the time step, the shape, or the classic mistake it "
-                       "is, with the docs section to read. Exit status 0 only when every part is right.")
-    r.add_argument("target", metavar="DEST", help="a folder of exercises, or one exercise file")
-    r.set_defaults(func=cmd_grade)
+    for command in COMMANDS:
+        p = sub.add_parser(command.name, parents=[debug], help=command.help, description=command.description,
+                           epilog=command.epilog or None)
+        for row in command.arguments:
+            p.add_argument(row.name, metavar=row.metavar, nargs="*" if row.many else None, help=row.help)
+        for table in command.tables:
+            add_options(p, table, defaults=not command.given_only)
+        p.set_defaults(func=RUNS[command.name])
     return parser
 
 
@@ -146,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     from .run import train
     given = {row.name: getattr(args, row.name) for row in TRAIN if getattr(args, row.name) is not None}
-    return train(given, args.text, out=args.out, resume=args.resume, overwrite=args.overwrite)
+    return train(given, args.text, out=args.out, resume=args.resume, overwrite=bool(args.overwrite))
 
 
 def cmd_sample(args) -> int:
@@ -261,6 +191,10 @@ def cmd_grade(args) -> int:
     lines, ok = grade(args.target)
     print("\n".join(lines))
     return 0 if ok else 1
+
+
+RUNS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "inspect": cmd_inspect,
+        "exercises": cmd_exercises, "grade": cmd_grade}
 
 
 # --- entry points -----------------------------------------------------------------------------------------------

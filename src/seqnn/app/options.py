@@ -44,6 +44,7 @@ nonneg_int = number(int, 0, what="an integer >= 0")
 positive_float = number(float, 0.0, low_ok=False, what="a positive number")
 nonneg_float = number(float, 0.0, what="a number >= 0")
 
+
 def thread_count(text: str):
     """``--threads``: "auto" or a positive integer."""
     return "auto" if text == "auto" else number(int, 1, what='"auto" or a positive integer')(text)
@@ -71,6 +72,9 @@ class Option:
     """May ``seqnn train --resume`` change it? False for what fixes the model, the data or the seeds."""
     many: bool = False
     """May it be given several times (its value is then the list)?"""
+    metavar: str | None = None
+    alone: str = ""
+    """Options that share a name here exclude each other (``--prime`` or ``--prime-file``)."""
 
 
 MODEL, DATA, STOP, WATCH, MACHINE = ("model", "data and optimisation", "when to stop (the first rule reached; none "
@@ -127,6 +131,8 @@ TRAIN = [
     THREADS,
 ]
 SAMPLE = [
+    Option("prime", None, "text to start from (default: a newline, not printed)", metavar="TEXT", alone="prime"),
+    Option("prime_file", None, "read the prime text from a UTF-8 file", metavar="FILE", alone="prime"),
     Option("length", 500, "characters to generate", positive_int),
     Option("temperature", 1.0, "0 greedy; < 1 safer, > 1 wilder", nonneg_float),
     Option("top_k", None, "draw only from the k most likely characters (default: all)", positive_int),
@@ -157,6 +163,90 @@ INSPECT = [
     Option("compare", None, "another run (a folder or .npz): its gradient reach on the same text, on the same "
            "plot; give it again for more runs", many=True),
     THREADS,
+]
+
+RUN_FOLDER = [                   # seqnn train's folder: where the run is, not how it trains (so not in DEFAULTS)
+    Option("out", None, "folder for checkpoints, metrics.csv and loss.png (default: run)", metavar="DIR",
+           group="the run's folder"),
+    Option("resume", None, "continue the run saved in DIR (its last.npz, or DIR/best.npz) with its own options; only "
+           "the stopping rule, --lr, --clip and the watching options may change", metavar="DIR",
+           group="the run's folder"),
+    Option("overwrite", False, "start afresh in --out even if it holds a run: its checkpoints, metrics.csv and "
+           "loss.png are removed before the first step", group="the run's folder"),
+]
+EXERCISES = [Option("solutions", False, "write the worked solutions instead (for teachers)")]
+
+
+# --- the commands: what each one's --help says, its positional arguments and its option table -------------------
+@dataclass(frozen=True)
+class Command:
+    """One row of the command table; ``seqnn.app.cli`` makes a sub-command of each."""
+
+    name: str
+    help: str
+    description: str
+    epilog: str
+    arguments: tuple
+    """Its positional arguments, as Option rows (``many``: any number of them)."""
+    tables: tuple
+    """Its option tables (a row added to one later is an option of the command too)."""
+    given_only: bool = False
+    """Leave every default None in the parser, so that ``seqnn train --resume`` knows what was given."""
+
+
+TEXTS = Option("text", None, "UTF-8 text files (default: the run's validation text)", metavar="TEXT", many=True)
+PROGRAM = ("Train a character-level language model on any text, sample from it, evaluate it.",
+           "Start with `seqnn train --minutes 2` (the bundled corpus), then `seqnn sample run`. "
+           "`seqnn COMMAND --help` explains each command.")
+COMMANDS = [
+    Command("train", "train a character-level language model (CharLM)",
+            "Train a character-level language model (CharLM) with truncated BPTT on UTF-8 text files, or on the "
+            "bundled corpus (Alice in Wonderland) when no file is given. The last --val-fraction of the text is held "
+            "out for validation. Shows progress while it trains, writes checkpoints (last.npz, best.npz), "
+            "metrics.csv and loss.png into --out, and stops cleanly on Ctrl-C, SIGTERM or SIGHUP; --resume continues "
+            "a run exactly where it stopped. One trainer per folder; a run whose loss goes far above guessing "
+            "uniformly (2 ln V) stops as diverged.",
+            "Example: seqnn train --minutes 2 --out run; then seqnn sample run --prime 'Alice'.",
+            (Option("text", None, "UTF-8 text files, joined in order (default: the bundled corpus, Alice's "
+                    "Adventures in Wonderland)", metavar="TEXT", many=True),), (TRAIN, RUN_FOLDER), given_only=True),
+    Command("sample", "generate text from a trained model",
+            "Generate text from a model that seqnn train saved, printed as it is generated. The prime text is read "
+            "by the model first (as in char-rnn), then each next character is drawn from the model's distribution, "
+            "sharpened or flattened by --temperature; --temperature 0 always takes the most likely character "
+            "(greedy).",
+            "Example: seqnn sample run/best.npz --prime 'The Queen' --length 300 --temperature 0.8",
+            (Option("checkpoint", None, "a .npz that seqnn train wrote, or its folder (then best.npz when it belongs "
+                    "to the same run as last.npz, else last.npz)", metavar="CHECKPOINT"),), (SAMPLE,)),
+    Command("evaluate", "loss, perplexity and bits per character on a text",
+            "Measure a trained model on a text: the mean cross-entropy in nats per character, the perplexity "
+            "exp(loss) and the bits per character loss / ln 2. With no TEXT, the held-out validation text of the "
+            "run that trained it.",
+            "Example: seqnn evaluate run/best.npz my_notes.txt",
+            (Option("checkpoint", None, "a .npz that seqnn train wrote, or its folder", metavar="CHECKPOINT"), TEXTS),
+            (EVALUATE,)),
+    Command("inspect", "look inside a trained model: units, gates, gradient reach",
+            "Look inside a model that seqnn train saved, on a text (default: the run's validation text): which "
+            "units track features of the text (inside a quotation, the position in the line, ...), how often each "
+            "gate is saturated (below 0.1 or above 0.9), and how far back the gradient of each prediction reaches. "
+            "Writes a page, DIR/index.html, with the text coloured by each unit (hover a character for the unit's "
+            "value and the top-5 next characters), saturation.png and reach.png, and prints a summary.",
+            "Example: seqnn inspect run --compare rnn-run (the reach of both on one plot)",
+            (Option("checkpoint", None, "a run's folder or a .npz that seqnn train wrote", metavar="RUN"), TEXTS),
+            (INSPECT,)),
+    Command("exercises", "write exercises for a course into a folder",
+            "Write seven exercises into DEST, each a Python file with the lecture's equations and shapes in its "
+            "docstring and a # TODO where the maths goes: the tanh RNN, LSTM and GRU steps (forward and backward), "
+            "softmax and cross-entropy, backpropagation through time, clipping by the global norm, sampling with "
+            "temperature and top-k. A file already in DEST is never overwritten.",
+            "Then: seqnn grade DEST (or python DEST/lstm_step.py for one file). Teachers: docs/teaching.md",
+            (Option("dest", None, "the folder (created if missing)", metavar="DEST"),), (EXERCISES,)),
+    Command("grade", "grade exercises: which part is wrong, and why",
+            "Grade the exercises in DEST (or one file): each file runs in its own process with a time limit; every "
+            "part is compared with seqnn's own code on seeded inputs, each backward is checked against finite "
+            "differences of its own forward, and a wrong answer is named: the array, the gate (dW_hh[f]), the time "
+            "step, the shape, or the classic mistake it is, with the docs section to read. Exit status 0 only when "
+            "every part is right.", "",
+            (Option("target", None, "a folder of exercises, or one exercise file", metavar="DEST"),), ()),
 ]
 
 DEFAULTS = {o.name: o.default for o in TRAIN}

@@ -53,6 +53,7 @@ from .runlog import LN2, Pace, Progress, RunLog, clock, writing
 from .runsetup import Run, default_prime, make_run, stop_rules, suggested_prime
 from .threads import blas_threads, resolve
 
+
 # --- divergence with finite numbers -------------------------------------------------------------------------------
 class Divergence:
     """The rule that stops a run which has blown up while its numbers stay finite.

@@ -16,7 +16,7 @@ from itertools import permutations
 
 import numpy as np
 
-from ..cells import GRUCell, LSTMCell, RNNCell
+from ..cells import GRUCell, LSTMCell, RNNCell, state_parts
 from ..functional import sigmoid, softmax
 from ..losses import softmax_cross_entropy
 from ..module import Parameter
@@ -54,7 +54,7 @@ def step_gradients(cell, x, state, *dstate) -> tuple:
     cell.zero_grad()
     cell.forward(x, state)
     dx, dprev = cell.backward(*dstate)
-    return (dx, *(dprev if isinstance(dprev, tuple) else (dprev,)), *(p.grad.copy() for p in cell.parameters()))
+    return (dx, *state_parts(dprev), *(p.grad.copy() for p in cell.parameters()))
 
 
 def sequence_gradients(cell, X, state0, dH, carry_h: bool = True, carry_c: bool = True) -> tuple:
@@ -70,7 +70,7 @@ def sequence_gradients(cell, X, state0, dH, carry_h: bool = True, carry_c: bool 
         layer = Recurrent(cell)
         layer.forward(X, state0)
         dX, d0 = layer.backward(dH)
-        parts = d0 if isinstance(d0, tuple) else (d0,)
+        parts = state_parts(d0)
     else:
         states = [state0]
         for x in X:
@@ -80,7 +80,7 @@ def sequence_gradients(cell, X, state0, dH, carry_h: bool = True, carry_c: bool 
             cell.forward(X[t], states[t])                       # the step's cache, from the true state
             dh = dH[t] + (carried[0] if carry_h else 0)
             dX[t], dprev = cell.backward(dh, *(carried[1:] if carry_c else [np.zeros_like(dh)] * (len(carried) - 1)))
-            carried = list(dprev) if isinstance(dprev, tuple) else [dprev]
+            carried = list(state_parts(dprev))
         parts = tuple(carried)
     return (dX, *parts, *(p.grad.copy() for p in cell.parameters()))
 

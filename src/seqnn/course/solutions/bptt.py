@@ -64,6 +64,20 @@ def rnn_forward(X, h0, W_xh, W_hh, b_h):
     return np.stack(H), caches
 
 
+def lstm_forward(X, h0, c0, W_xh, W_hh, b_h):
+    """-> H (T, B, H) and the caches."""
+    T = X.shape[0]
+    H, caches = [], []
+    # BEGIN
+    h, c = h0, c0
+    for t in range(T):
+        h, c, cache = lstm_step_forward(X[t], h, c, W_xh, W_hh, b_h)
+        H.append(h)
+        caches.append(cache)
+    # END
+    return np.stack(H), caches
+
+
 def rnn_backward(dH, caches):
     """dH (T, B, H), each step's own loss gradient -> dX (T, B, D), dh0 (B, H), dW_xh, dW_hh, db_h."""
     T = len(caches)
@@ -77,20 +91,6 @@ def rnn_backward(dH, caches):
     dh0 = dh_next
     # END
     return np.stack(dX), dh0, dW_xh, dW_hh, db_h
-
-
-def lstm_forward(X, h0, c0, W_xh, W_hh, b_h):
-    """-> H (T, B, H) and the caches."""
-    T = X.shape[0]
-    H, caches = [], []
-    # BEGIN
-    h, c = h0, c0
-    for t in range(T):
-        h, c, cache = lstm_step_forward(X[t], h, c, W_xh, W_hh, b_h)
-        H.append(h)
-        caches.append(cache)
-    # END
-    return np.stack(H), caches
 
 
 def lstm_backward(dH, caches):

@@ -4,7 +4,7 @@ Code lines are the lines of statements, without docstrings, comments or blank
 lines. A check is an ``if`` whose body only raises (all its lines), or a
 statement that calls a ``check_*`` / ``_check*`` function (all its lines).
 
-    python scripts/check_lines.py [FILE ...]      # default: every module of src/seqnn
+    python scripts/check_lines.py [FILE ...]      # default: every module of src/seqnn and its folders
 """
 
 from __future__ import annotations
@@ -56,16 +56,17 @@ def check_lines(source: str) -> set[int]:
 
 
 def main(paths) -> None:
-    paths = [Path(p) for p in paths] or sorted(PACKAGE.glob("*.py"))
-    print(f"{'file':28} {'checks':>7} {'code':>6} {'share':>6}")
+    paths = [Path(p).resolve() for p in paths] or sorted(PACKAGE.rglob("*.py"))
+    print(f"{'file':34} {'checks':>7} {'code':>6} {'share':>6}")
     total_checks = total_code = 0
     for path in paths:
         source = path.read_text()
         code = code_lines(source)
         checks = check_lines(source) & code
         total_checks, total_code = total_checks + len(checks), total_code + len(code)
-        print(f"{path.name:28} {len(checks):7} {len(code):6} {len(checks) / max(len(code), 1):6.1%}")
-    print(f"{'all':28} {total_checks:7} {total_code:6} {total_checks / max(total_code, 1):6.1%}")
+        name = str(path.relative_to(PACKAGE)) if path.is_relative_to(PACKAGE) else path.name
+        print(f"{name:34} {len(checks):7} {len(code):6} {len(checks) / max(len(code), 1):6.1%}")
+    print(f"{'all':34} {total_checks:7} {total_code:6} {total_checks / max(total_code, 1):6.1%}")
 
 
 if __name__ == "__main__":

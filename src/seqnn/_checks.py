@@ -246,6 +246,31 @@ def check_methods(name: str, obj, methods, what: str):
     return obj
 
 
+def check_training(model, optimizer, clip_norm, optimizer_required: bool = True) -> None:
+    """The model, optimizer and clip_norm of a training loop: a seqnn model, an optimizer that holds its
+    parameters (one built for another model would train nothing, silently), a positive threshold or None."""
+    check_methods("model", model, ("forward", "backward", "parameters"), "a seqnn model")
+    if clip_norm is not None:
+        check_positive_number("clip_norm", clip_norm)
+    if optimizer is None and not optimizer_required:
+        return
+    check_methods("optimizer", optimizer, ("step",), "an optimizer such as seqnn.Adam(model.parameters())")
+    held = {id(p) for p in getattr(optimizer, "params", ())}
+    if not any(id(p) in held for p in model.parameters()):
+        raise ValueError("optimizer: holds none of the model's parameters (was it built for another model? "
+                         "pass model.parameters() to it)")
+
+
+def check_cut(top_k, top_p, vocab_size: int) -> None:
+    """Where sampling cuts the distribution: ``top_k`` None or an int in [1, V]; ``top_p`` None or in (0, 1]."""
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
+                              or not 1 <= top_k <= vocab_size):
+        raise ValueError(f"top_k: expected an int in [1, {vocab_size}], got {top_k!r}")
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.floating))
+                              or not 0 < top_p <= 1):
+        raise ValueError(f"top_p: expected a probability in (0, 1], got {top_p!r}")
+
+
 def check_function(name: str, f, what: str):
     """None, or something callable (``what`` says what it computes)."""
     if f is not None and not callable(f):

@@ -28,7 +28,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from ._checks import as_rng, check_dtype_arg, check_id, check_lengths, check_positive_int, check_sequence_ids
+from ._checks import (as_rng, check_dtype_arg, check_id, check_int_array, check_lengths, check_positive_int,
+                      check_sequence_ids)
 from .cells import public_state, state_parts
 from .layers import Embedding, Linear, OneHot
 from .module import Module
@@ -374,3 +375,22 @@ def check_language_model(model):
         raise TypeError(f"model: expected forward(ids, state) -> (logits (T, B, V), state), as CharLM's; "
                         f"{type(model).__name__}.forward returned something else")
     return model
+
+
+def check_stream(model, ids: np.ndarray, name: str) -> None:
+    """At a door: ``ids`` (N, B) is a stream of at least one token, each an id of ``model``, a language model."""
+    if isinstance(ids, np.ndarray) and ids.size == 0:
+        raise ValueError(f"{name}: expected at least one step of at least one stream, got shape {ids.shape}")
+    check_int_array(name, ids, (None, None), check_language_model(model).vocab_size)
+
+
+def check_carried_state(model, state, batch_size: int, name: str) -> None:
+    """At a door: ``state`` is one that ``model`` carries for ``batch_size`` streams (None: zeros); one token,
+    read in evaluation mode from it, tells."""
+    if state is None:
+        return
+    try:
+        with evaluating(model):
+            model.forward(np.zeros((1, batch_size), dtype=np.int64), state)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name}: the carried state does not fit the model ({err})") from None

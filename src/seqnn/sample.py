@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ._checks import as_rng, check_bool, check_count, check_int_array, check_positive_number
+from ._checks import as_rng, check_bool, check_count, check_cut, check_int_array, check_positive_number
 from .functional import softmax
 from .models import check_language_model, evaluating
 
@@ -40,22 +40,13 @@ def next_token_distribution(logits: np.ndarray, temperature: float = 1.0, top_k:
         raise ValueError(f"logits: expected a non-empty 1-D float array (V,), got "
                          f"{getattr(logits, 'dtype', type(logits).__name__)} of shape {np.shape(logits)}")
     _check_finite(logits)
-    _check_cut(top_k, top_p, len(logits))
+    check_cut(top_k, top_p, len(logits))
     return _distribution(logits, temperature, top_k, top_p)
 
 
 def _check_finite(logits: np.ndarray) -> None:
     if not np.isfinite(logits).all():
         raise ValueError("logits: expected finite values, got NaN or inf (has the model diverged?)")
-
-
-def _check_cut(top_k, top_p, V: int) -> None:
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer))
-                              or not 1 <= top_k <= V):
-        raise ValueError(f"top_k: expected an int in [1, {V}], got {top_k!r}")
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float, np.floating))
-                              or not 0 < top_p <= 1):
-        raise ValueError(f"top_p: expected a probability in (0, 1], got {top_p!r}")
 
 
 def _distribution(logits: np.ndarray, temperature: float, top_k, top_p) -> np.ndarray:
@@ -96,7 +87,7 @@ def stream(model, prefix: np.ndarray, n: int, *, greedy: bool = False, temperatu
     n = check_count("n", n)
     if not check_bool("greedy", greedy):
         check_positive_number("temperature", temperature)
-        _check_cut(top_k, top_p, model.vocab_size)
+        check_cut(top_k, top_p, model.vocab_size)
     return _tokens(model, prefix, n, greedy, temperature, top_k, top_p, as_rng(rng))
 
 

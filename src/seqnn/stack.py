@@ -100,7 +100,7 @@ class RecurrentStack(Module):
                 + ("" if self.layers[0].fast else ", fast=False"))
 
     def forward(self, X: np.ndarray, state0=None, lengths=None, *, check: bool = True):
-        if check:                                        # the door: every layer trusts what it checked
+        if check:                                        # the door: each argument once, the layers trust it
             check_sequence("X", X, self.input_size, self.dtype)
             self.check_state("state0", state0, X.shape[1])
             lengths = check_lengths(lengths, X.shape[0], X.shape[1])

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._checks import (check_count, check_int_array, check_methods, check_positive_int, check_positive_number,
-                      check_state_dict)
+from ._checks import check_count, check_int_array, check_positive_int, check_state_dict, check_training
 from .cells import public_state, state_parts
 from .data import batchify
 from .losses import softmax_cross_entropy
-from .models import check_language_model, evaluating
+from .models import check_carried_state, check_language_model, check_stream, evaluating
 from .optim import clip_grad_norm, grad_norm
 
 
@@ -77,7 +76,7 @@ def train_step(model, inputs: tuple, targets: np.ndarray, *, optimizer, clip_nor
     where it goes in: ``inputs`` by the model's forward, ``targets`` and ``mask`` by
     ``loss``, the loss's gradient by the model's backward.
     """
-    _check_step(model, optimizer, clip_norm)
+    check_training(model, optimizer, clip_norm)
     if not isinstance(inputs, (tuple, list)) or not inputs:
         raise TypeError(f"inputs: expected a tuple of forward's arguments, such as (ids,) or (src, tgt_in), "
                         f"got {inputs!r:.40}")
@@ -125,39 +124,6 @@ def _stream_loss(logits: np.ndarray, targets: np.ndarray):
     return softmax_cross_entropy(logits, targets, check=False)
 
 
-def _check_stream(model, ids: np.ndarray, name: str) -> None:
-    """At a door: ``ids`` (N, B) is a stream of at least one token, each an id of ``model``, a language model."""
-    if isinstance(ids, np.ndarray) and ids.size == 0:
-        raise ValueError(f"{name}: expected at least one step of at least one stream, got shape {ids.shape}")
-    check_int_array(name, ids, (None, None), check_language_model(model).vocab_size)
-
-
-def _check_carried(model, state, batch_size: int, name: str) -> None:
-    """At a door: ``state`` is one that ``model`` carries for ``batch_size`` streams (None: zeros); one token,
-    read in evaluation mode from it, tells."""
-    if state is None:
-        return
-    try:
-        with evaluating(model):
-            model.forward(np.zeros((1, batch_size), dtype=np.int64), state)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name}: the carried state does not fit the model ({err})") from None
-
-
-def _check_step(model, optimizer, clip_norm, optimizer_required: bool = True) -> None:
-    """The model, optimizer and clip_norm of a training loop, checked once where the user passes them."""
-    check_methods("model", model, ("forward", "backward", "parameters"), "a seqnn model")
-    if clip_norm is not None:
-        check_positive_number("clip_norm", clip_norm)
-    if optimizer is None and not optimizer_required:
-        return
-    check_methods("optimizer", optimizer, ("step",), "an optimizer such as seqnn.Adam(model.parameters())")
-    held = {id(p) for p in getattr(optimizer, "params", ())}
-    if not any(id(p) in held for p in model.parameters()):   # it would train nothing, silently
-        raise ValueError("optimizer: holds none of the model's parameters (was it built for another model? "
-                         "pass model.parameters() to it)")
-
-
 # --- truncated BPTT over a long stream ----------------------------------------------------------------------------
 @dataclass
 class History:
@@ -191,11 +157,11 @@ def truncated_bptt(model, inputs: np.ndarray, targets: np.ndarray, k: int, *, op
     chunk updates anything; its message names the chunk and its ``history``
     keeps the losses and norms of the chunks before it.
     """
-    _check_stream(model, inputs, "inputs")
+    check_stream(model, inputs, "inputs")
     check_int_array("targets", targets, inputs.shape, model.vocab_size)
     k = check_positive_int("k", k)
-    _check_step(model, optimizer, clip_norm, optimizer_required=False)
-    _check_carried(model, state, inputs.shape[1], "state")
+    check_training(model, optimizer, clip_norm, optimizer_required=False)
+    check_carried_state(model, state, inputs.shape[1], "state")
     history = History()
     N = inputs.shape[0]
     for c, start in enumerate(range(0, N, k)):
@@ -265,9 +231,9 @@ class StreamTrainer:
     """
 
     def __init__(self, model, data: np.ndarray, k: int, optimizer, clip_norm: float | None = None):
-        _check_stream(model, data, "data")
+        check_stream(model, data, "data")
         self.k = check_positive_int("k", k)
-        _check_step(model, optimizer, clip_norm)
+        check_training(model, optimizer, clip_norm)
         if len(data) < self.k + 1:
             raise ValueError(f"data: expected at least k + 1 = {self.k + 1} rows (a chunk and its targets), "
                              f"got {len(data)}")
@@ -317,7 +283,7 @@ class StreamTrainer:
                              f"the model has {len(generators)}")
         parts = [np.array(p) for p in state["state"]]
         carried = public_state(tuple(parts)) if parts else None
-        _check_carried(self.model, carried, self.data.shape[1], "state['state']")
+        check_carried_state(self.model, carried, self.data.shape[1], "state['state']")
         for k, (g, saved) in enumerate(zip(generators, state["generators"])):
             try:
                 type(g.bit_generator)().state = saved            # tried on a spare generator first

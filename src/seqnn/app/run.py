@@ -306,6 +306,9 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
             raise RunError(f"--resume: {err}{other_intact(checkpoint)}") from None
         if not isinstance(model, CharLM) or vocab is None or not isinstance(saved, dict) or "trainer" not in saved:
             raise RunError(f"--resume: {checkpoint} is a model file without a training state")
+        if not isinstance(saved.get("run_id"), str):
+            raise RunError(f"--resume: {checkpoint} holds no run id, so it was not written by this version of seqnn "
+                           "train; start a new run")
         opts = saved_options(saved.get("options"), f"--resume: {checkpoint}")
         if any(k in given for k in STOP_RULES):              # a new stopping rule replaces the saved one
             opts.update(dict.fromkeys(STOP_RULES))
@@ -315,6 +318,6 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
             raise RunError(f"--resume: {checkpoint} holds no record of the text it trained on")
         run = make_run(opts, text_paths or text["files"], model=model, vocab=vocab, trained_on=text)
         run.trainer.load_state_dict(saved["trainer"])      # the position, the optimizer's state, the generators
-        session = Session(run, folder, saved, saved.get("run_id") or uuid.uuid4().hex)
+        session = Session(run, folder, saved, saved["run_id"])
         session.header(checkpoint)
         return session.train()

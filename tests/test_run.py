@@ -384,11 +384,14 @@ def _rewrite_record(path, change):
     seqnn.io.save(model, path, vocab, training=training)
 
 
-def test_a_checkpoint_that_lacks_an_option_is_refused_in_one_line(trained, capsys):
+def test_a_checkpoint_that_lacks_an_option_or_its_run_id_is_refused_in_one_line(trained, capsys):
     _rewrite_record(trained / "last.npz", lambda t: t["options"].pop("batch"))
     err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "14")
     assert (f"--resume: {trained}/last.npz: its options lack --batch, so it was not written by this version of "
             "seqnn train; start a new run") in err
+    _rewrite_record(trained / "last.npz", lambda t: t.pop("run_id"))
+    err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "14")
+    assert f"--resume: {trained}/last.npz holds no run id, so it was not written by this version of seqnn" in err
 
 
 def test_resume_from_a_damaged_last_npz_says_best_npz_is_intact_and_how_to_continue_from_it(trained, capsys):

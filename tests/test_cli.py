@@ -294,3 +294,38 @@ def test_sample_with_a_temperature_so_small_it_underflows_is_greedy(trained, cap
     code, out, err = seqnn_main(capsys, "sample", trained, "--prime", "Al", "--length", "30", "--temperature",
                                 "1e-300")
     assert code == 0 and out == greedy, err
+
+
+# --- every write error names the file: a full disk, made with a limit on the size of a file (RLIMIT_FSIZE) ---------
+def _limited(limit: int):
+    """For a child process: files may grow to ``limit`` bytes; a write past it fails (EFBIG) instead of a signal."""
+    def limit_files():
+        import resource
+        import signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return limit_files
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX resource limits")
+def test_a_full_disk_is_one_line_that_names_the_file_and_leaves_no_part_of_one(trained, text, tmp_path):
+    def seqnn(*argv, limit=4096, stdout=subprocess.PIPE):
+        return subprocess.run([sys.executable, "-m", "seqnn", *map(str, argv)], stdout=stdout, stderr=subprocess.PIPE,
+                              text=True, timeout=120, preexec_fn=_limited(limit))
+
+    done = seqnn("train", text, *TINY, "--steps", "6", "--out", tmp_path / "new")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert f"cannot write {tmp_path / 'new'}/last.npz (File too large); no checkpoint had been saved yet" in done.stderr
+    assert not any(name.endswith("seqnn-tmp") for name in os.listdir(tmp_path / "new"))
+
+    done = seqnn("exercises", tmp_path / "ex", limit=3000)                   # bptt.py, the fifth, does not fit
+    assert done.returncode == 1 and done.stderr.endswith(f"error: {tmp_path / 'ex'}/bptt.py: File too large\n")
+    assert os.listdir(tmp_path / "ex") == [], "all or none: nothing blocks the rerun"
+    assert seqnn("exercises", tmp_path / "ex", limit=10 ** 6).returncode == 0
+
+    done = seqnn("inspect", trained, "--out", tmp_path / "page", limit=20_000)
+    assert done.returncode == 1 and f"error: {tmp_path / 'page'}/" in done.stderr and "File too large" in done.stderr
+
+    with open(tmp_path / "sample.txt", "w") as out:
+        done = seqnn("sample", trained, "--length", "5000", stdout=out, limit=1000)
+    assert done.returncode == 1 and done.stderr.endswith("error: the standard output: File too large\n"), done.stderr

@@ -384,14 +384,33 @@ def _rewrite_record(path, change):
     seqnn.io.save(model, path, vocab, training=training)
 
 
-def test_a_checkpoint_that_lacks_an_option_or_its_run_id_is_refused_in_one_line(trained, capsys):
-    _rewrite_record(trained / "last.npz", lambda t: t["options"].pop("batch"))
+DAMAGE = {                                   # what a crafted or damaged training record holds -> what is said
+    "an option missing": (lambda t: t["options"].pop("batch"), r"its options lack --batch, so it was not written by "
+                          r"this version of seqnn train"),
+    "an option of a wrong type": (lambda t: t["options"].update(hidden="8"), r"its option --hidden is '8', which "
+                                  r"--hidden does not take: the training record is damaged"),
+    "an option out of range": (lambda t: t["options"].update(dropout=1.5), r"its option --dropout is 1.5"),
+    "options of another model": (lambda t: t["options"].update(layers=2), r"the training record is damaged \(its "
+                                 r"model is not the one its options describe: num_layers differ\)"),
+    "no run id": (lambda t: t.pop("run_id"), r"the training record is damaged \(run_id missing or not what seqnn "
+                  r"train writes\)"),
+    "a history cut short": (lambda t: t["log"].update(loss=t["log"]["loss"][:3]), r"the training record is damaged "
+                            r"\(its history of steps is incomplete\)"),
+    "a trainer state of another shape": (lambda t: t["trainer"].update(chunk=999), r"the training record is damaged "
+                                         r"\(state\['chunk'\]: expected a chunk in \[0, 6\)"),
+    "a best step of no kind": (lambda t: t.update(best_step="five"), r"the training record is damaged \(its best "
+                               r"loss and step are \([\d.]+, 'five'\)\)"),
+}
+
+
+@pytest.mark.parametrize("what", DAMAGE)
+def test_a_damaged_training_record_is_one_line_that_names_what_and_the_intact_checkpoint(what, trained, capsys):
+    change, said = DAMAGE[what]
+    _rewrite_record(trained / "last.npz", change)
     err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "14")
-    assert (f"--resume: {trained}/last.npz: its options lack --batch, so it was not written by this version of "
-            "seqnn train; start a new run") in err
-    _rewrite_record(trained / "last.npz", lambda t: t.pop("run_id"))
-    err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "14")
-    assert f"--resume: {trained}/last.npz holds no run id, so it was not written by this version of seqnn" in err
+    assert re.search(rf"--resume: {re.escape(str(trained))}/last.npz: {said}", err), err
+    assert err.rstrip().endswith(f"; {trained}/best.npz (step 10) is intact: continue from it with seqnn train "
+                                 f"--resume {trained}/best.npz"), err
 
 
 def test_resume_from_a_damaged_last_npz_says_best_npz_is_intact_and_how_to_continue_from_it(trained, capsys):
@@ -420,3 +439,104 @@ def test_a_failed_write_names_the_file_and_leaves_the_checkpoints_intact(trained
                            f"folder writable), then continue with: seqnn train --resume {trained}\n")
     assert before == {name: (trained / name).read_bytes() for name in before}
     assert not (trained / ".last.npz.seqnn-tmp").exists()
+
+
+# --- best.npz and the run's record agree after any kill ---------------------------------------------------------------
+KILLED_BETWEEN_THE_SAVES = """
+import os, signal, sys
+import seqnn.io
+from seqnn.app.cli import main
+save, saved = seqnn.io.save, []
+def save_then_die(model, path, *args, **kwargs):       # a real SIGKILL after the second last.npz, before best.npz
+    save(model, path, *args, **kwargs)
+    saved.append(os.path.basename(path))
+    if saved.count("last.npz") == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+seqnn.io.save = save_then_die
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_sigkill_between_saving_last_and_best_leaves_a_run_that_knows_its_best(text, tmp_path, capsys):
+    folder = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-c", KILLED_BETWEEN_THE_SAVES, "train", text, *TINY, "--steps", "20",
+                           "--out", folder], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    last, best = (seqnn.io.read_record(folder / name) for name in ("last.npz", "best.npz"))
+    assert (last["trainer"]["steps"], last["best_step"], best["trainer"]["steps"]) == (10, 10, 5), \
+        "killed between the saves of step 10: best.npz still holds step 5"
+
+    code, out, err = seqnn_main(capsys, "sample", folder, "--length", "5")       # the best is in last.npz
+    assert code == 0 and (f"{folder}/best.npz is not the best checkpoint {folder}/last.npz names (step 10; the run "
+                          f"stopped between its two saves), so {folder}/last.npz is used") in err
+    code, out, err = seqnn_main(capsys, "train", "--resume", folder, "--steps", "12")
+    assert code == 0, err
+    assert (f"note: {folder}/best.npz did not hold this run's best, step 10 (the run stopped between saving last.npz "
+            "and best.npz); written again from last.npz, which holds it") in out
+    best = seqnn.io.read_record(folder / "best.npz")
+    last = seqnn.io.read_record(folder / "last.npz")
+    assert best["trainer"]["steps"] == last["best_step"] and best["run_id"] == last["run_id"]
+
+
+# --- a closed output (seqnn train ... | head) ------------------------------------------------------------------------
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes")
+@pytest.mark.parametrize("lines", [2, 8], ids=["in-the-header", "while-training"])
+def test_a_closed_output_stops_the_run_with_last_npz_saved_and_the_resume_it_names_works(lines, text, tmp_path,
+                                                                                         capsys):
+    """The reader of the output ends (``| head``): the run stops as a signal stops it, last.npz saved (at step 0
+    too), says how to continue on the standard error and exits 141 (128 + SIGPIPE), never a disk error."""
+    folder = tmp_path / "run"
+    proc = seqnn_process("train", text, *TINY, "--hidden", "64", "--steps", "100000", "--out", folder)
+    for _ in range(lines):
+        proc.stdout.readline()
+    proc.stdout.close()                                          # what head does once it has its lines
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    said = re.fullmatch(rf"seqnn train: the output was closed \(its reader ended\); stopped at step (\d+) and saved "
+                        rf"{folder}/last\.npz\. Continue with: seqnn train --resume {folder}\n", err)
+    step = int(said.group(1))
+    assert "Free some space" not in err and seqnn.io.read_record(folder / "last.npz")["trainer"]["steps"] == step
+    code, out, err = seqnn_main(capsys, "train", "--resume", folder, "--steps", step + 2)
+    assert code == 0 and f"at step {step} " in out, err
+
+
+# --- nothing outside the run's folder, and nothing removed before the new run is sure to start ----------------------
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX links")
+@pytest.mark.parametrize("target", ["a file outside", "nothing"])
+def test_a_lock_or_log_that_is_a_link_is_refused_and_nothing_outside_the_folder_is_written(target, text, trained,
+                                                                                           tmp_path, capsys):
+    outside = tmp_path / "outside.txt"
+    if target == "a file outside":
+        outside.write_text("mine\n")
+    lock = trained / ".seqnn-lock"
+    lock.unlink()
+    lock.symlink_to(outside)
+    err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "12")
+    assert f"{lock}: is a link; the lock of a run must be a plain file in its folder (remove the link)" in err
+    lock.unlink()
+    (trained / "metrics.csv").unlink()
+    (trained / "metrics.csv").symlink_to(outside)
+    err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "12")
+    assert f"{trained}/metrics.csv: is a link; seqnn writes only plain files (remove the link)" in err
+    assert (outside.read_text() == "mine\n") if target == "a file outside" else not outside.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr-schedule", "cosine", "--minutes", "1"], "--lr-schedule cosine decays over the run's length"),
+    (["--lr-decay", "0.5", "--steps", "3"], "--lr-decay shape the step schedule only, and this run's is constant"),
+    (["--lr-decay-after", "2", "--lr-schedule", "cosine", "--steps", "3"], "--lr-decay-after shape the step schedule "
+                                                                           "only, and this run's is cosine"),
+    (["--steps", "3", "--hidden", "100000"], "--hidden: expected an integer in [1, 16,384]"),
+])
+def test_overwrite_removes_nothing_when_the_new_run_is_refused(argv, message, text, trained, capsys):
+    before = {name: (trained / name).read_bytes() for name in ("last.npz", "best.npz", "metrics.csv")}
+    code, _, err = seqnn_main(capsys, "train", text, *TINY, *argv, "--out", trained, "--overwrite")
+    assert code in (1, 2) and message in err, err
+    assert {name: (trained / name).read_bytes() for name in before} == before, "the old run is untouched"
+
+
+def test_overwrite_and_resume_together_and_decay_without_its_schedule_on_resume_are_refused(trained, capsys):
+    err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "12", "--overwrite")
+    assert "--overwrite: a resumed run goes on in its own folder, so there is nothing to start afresh" in err
+    err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "12", "--lr-decay", "0.5")
+    assert "--lr-decay shape the step schedule only, and this run's is constant: add --lr-schedule step" in err

@@ -210,6 +210,8 @@ def _read(path):
         vocab = Vocabulary.from_config(json.loads(str(data["__vocab__"]))) if "__vocab__" in headers else None
         state = {k: data[k] for k in headers if not k.startswith("__")}
         training = _unpack(json.loads(str(data[TRAINING])), data) if TRAINING in headers else None
+        if training is not None and not isinstance(training, dict):
+            raise ValueError("its training record is not a mapping")
     return name, config, vocab, state, training
 
 

@@ -119,6 +119,10 @@ def cmd_sample(args) -> int:
         out.write("\n")
         out.flush()
         raise
+    except BrokenPipeError:
+        raise
+    except OSError as err:                             # a full disk under `> file`: say where the text was going
+        raise OSError(err.errno, err.strerror, err.filename or "the standard output") from None
     return 0
 
 
@@ -146,7 +150,7 @@ def cmd_evaluate(args) -> int:
     model, vocab, training, path, notes = load_charlm(args.checkpoint)
     for note in notes:
         print(f"seqnn evaluate: note: {note}", file=sys.stderr)
-    opts = saved_options(training["options"], path) if training else DEFAULTS
+    opts = saved_options(training.get("options"), path) if training else DEFAULTS
     if args.text:
         text, described, _ = load_text(args.text)
         ids = encode_known(vocab, text, "TEXT")
@@ -221,7 +225,11 @@ def main(argv=None) -> int:
         _say(f"seqnn{command}: error: out of memory; lower --hidden, --layers, --batch or --seq-len, or close "
              "other programs")
         return 1
-    except (RunError, ValueError, TypeError, OSError) as err:
+    except OSError as err:                             # a full disk, a read-only folder: the file, in words
+        _say(f"seqnn{command}: error: {err.filename}: {err.strerror}" if err.filename and err.strerror else
+             f"seqnn{command}: error: {err.strerror or err}")
+        return 1
+    except (RunError, ValueError, TypeError) as err:
         _say(f"seqnn{command}: error: {err}")
         return 1
     except Exception as err:                           # noqa: BLE001  (a bug: one line, the traceback on request)

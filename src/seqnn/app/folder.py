@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import errno
 import os
+import stat
 import sys
 from contextlib import contextmanager
 
 from .. import io
+from .._files import NO_FOLLOW
 from ..models import CharLM
 from .options import RunError
 
@@ -40,10 +43,17 @@ class FolderLock:
 
     def __init__(self, folder: str):
         self.folder, self.path = folder, os.path.join(folder, self.NAME)
-        try:
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:                                             # never through a link: nothing outside the folder
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | NO_FOLLOW, 0o644)
         except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise RunError(f"{self.path}: is a link; the lock of a run must be a plain file in its folder "
+                               "(remove the link)") from None
             raise RunError(f"{folder}: cannot create {self.NAME} in it ({err.strerror}); is it writable?") from None
+        if not stat.S_ISREG(os.fstat(self.fd).st_mode):
+            os.close(self.fd)
+            raise RunError(f"{self.path}: is not a regular file; the lock of a run must be a plain file in its "
+                           "folder (remove it)")
         try:
             _lock(self.fd)
         except OSError:
@@ -51,8 +61,13 @@ class FolderLock:
             os.close(self.fd)
             raise RunError(f"{folder} is in use by another seqnn train (process {holder}): one trainer per folder; "
                            "wait for it to end or stop it, or train in another --out") from None
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, f"{os.getpid()}\n".encode())
+        try:
+            os.ftruncate(self.fd, 0)
+            os.write(self.fd, f"{os.getpid()}\n".encode())
+        except OSError as err:
+            os.close(self.fd)
+            raise RunError(f"cannot write {self.path} ({err.strerror}); free some space, or make the folder "
+                           "writable") from None
 
     def release(self) -> None:
         os.close(self.fd)                                # closing the file releases the lock
@@ -138,13 +153,20 @@ def same_run(best: dict | None, last: dict | None) -> bool:
         best.get("run_id") == last.get("run_id")
 
 
+def holds_best(best: dict | None, last: dict | None) -> bool:
+    """Is ``best`` (best.npz's record) the checkpoint that ``last``'s record names as its run's best: the same run,
+    at the step it names? (A run stopped between a validation's two saves leaves an older best.npz.)"""
+    return isinstance(best, dict) and isinstance(last, dict) and same_run(best, last) and \
+        isinstance(best.get("trainer"), dict) and best["trainer"].get("steps") == last.get("best_step")
+
+
 def load_run(path: str):
     """The model that a checkpoint file, or a training run's folder, stands for.
 
-    A folder means its ``best.npz`` when that belongs to the same run as its
-    ``last.npz`` (``same_run``), else its ``last.npz``; a damaged ``best.npz``
-    falls back to ``last.npz``. Returns ``(model, vocab, training, path used,
-    notes)``, where ``notes`` says in words why a file was passed over.
+    A folder means its ``best.npz`` when that is the best checkpoint its
+    ``last.npz`` names (``holds_best``), else its ``last.npz``; a damaged
+    ``best.npz`` falls back to ``last.npz``. Returns ``(model, vocab, training,
+    path used, notes)``, where ``notes`` says in words why a file was passed over.
     """
     if not os.path.isdir(path):
         return (*io.load_checkpoint(path), path, [])
@@ -161,6 +183,11 @@ def load_run(path: str):
         if records is not None and not same_run(*records):
             order = [last]
             notes.append(f"{best} is from an earlier run in this folder than {last}, so {last} is used")
+        elif records is not None and not holds_best(*records):
+            order = [last]
+            named = records[1].get("best_step") if records[1] else None
+            notes.append(f"{best} is not the best checkpoint {last} names (step {named}; the run stopped between "
+                         f"its two saves), so {last} is used")
     errors: list[str] = []
     for candidate in order:
         try:

@@ -270,18 +270,53 @@ def new_options(given: dict) -> dict:
         opts["epochs"] = 20
     if opts["dropout"] is None:
         opts["dropout"] = 0.3 if opts["layers"] > 1 else 0.0
-    elif opts["dropout"] and opts["layers"] == 1:
-        raise RunError("--dropout acts between stacked layers, so with --layers 1 it would do nothing; "
-                       "use --layers 2 or more")
+    check_rules(opts, given)
     return opts
 
 
+def check_rules(opts: dict, given: dict) -> None:
+    """The rules that tie a run's options (``given``: what was asked this time), checked before anything is
+    read, built or removed."""
+    if opts["dropout"] and opts["layers"] == 1:
+        raise RunError("--dropout acts between stacked layers, so with --layers 1 it would do nothing; "
+                       "use --layers 2 or more")
+    decay = [flag(name) for name in ("lr_decay", "lr_decay_after") if given.get(name) is not None]
+    if decay and opts["lr_schedule"] != "step":
+        raise RunError(f"{' and '.join(decay)} shape the step schedule only, and this run's is "
+                       f"{opts['lr_schedule']}: add --lr-schedule step, or leave {' and '.join(decay)} out")
+    if opts["lr_schedule"] == "cosine" and not opts["steps"] and not opts["epochs"]:
+        raise RunError("--lr-schedule cosine decays over the run's length, which --minutes alone does not fix; "
+                       "give --steps or --epochs as well")
+
+
 def saved_options(saved: Any, where: str) -> dict:
-    """A checkpoint's options (``where``: the checkpoint, for messages): every option of a run, as it was saved."""
+    """A checkpoint's options (``where``: the checkpoint, for messages): every option of a run, each a value its
+    row accepts; a damaged or crafted record is refused, naming the option."""
     if not isinstance(saved, dict):
         raise RunError(f"{where}: its options are not a mapping; it was not written by seqnn train")
     missing = [name for name in DEFAULTS if name not in saved]
     if missing:
         raise RunError(f"{where}: its options lack {', '.join(map(flag, missing))}, so it was not written by this "
                        "version of seqnn train; start a new run")
+    for row in TRAIN:
+        if not _fits(row, saved[row.name]):
+            raise RunError(f"{where}: its option {flag(row.name)} is {saved[row.name]!r:.60}, which "
+                           f"{flag(row.name)} does not take: the training record is damaged")
     return {name: saved[name] for name in DEFAULTS}
+
+
+def _fits(row: Option, value) -> bool:
+    """Is ``value`` one that ``row`` gives a run (what its reader makes of its own text)?"""
+    if value is None:
+        return row.name in STOP_RULES                     # a rule not given; every other option has a value
+    if row.default is False:
+        return isinstance(value, bool)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return False
+    if row.choices is not None:
+        return value in row.choices
+    try:
+        read = row.type(str(value)) if row.type is not None else None
+    except (argparse.ArgumentTypeError, ValueError):
+        return False
+    return read == value and isinstance(read, str) == isinstance(value, str)

@@ -39,6 +39,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from contextlib import suppress
 
 import numpy as np
 
@@ -47,10 +48,10 @@ from .._version import __version__
 from ..models import CharLM
 from ..sample import generate_text
 from ..train import DivergedError, evaluate
-from .folder import cannot_write, claimed, clear, intact, other_intact
-from .options import FIXED, STOP_RULES, RunError, flag, new_options, saved_options
+from .folder import cannot_write, claimed, clear, holds_best, intact, other_intact
+from .options import FIXED, STOP_RULES, RunError, check_rules, flag, new_options, saved_options
 from .runlog import LN2, Pace, Progress, RunLog, clock, writing
-from .runsetup import Run, default_prime, make_run, stop_rules, suggested_prime
+from .runsetup import Run, default_prime, make_run, stop_rules, suggested_prime, text_record
 from .threads import blas_threads, resolve
 
 
@@ -117,6 +118,30 @@ class Session:
         self.divergence = Divergence(len(run.vocab), self.log.data["loss"])
         self.signals: list[int] = []
         self.threads, self.threads_chosen = resolve(self.opts["threads"])
+        self.opening: list[str] = []                         # notes shown before the header
+
+    def mend_best(self) -> None:
+        """best.npz must be the checkpoint the run's record names as its best. A run stopped between a
+        validation's two saves (last.npz written, best.npz not yet) leaves an older one: this checkpoint holds
+        the best step then, and best.npz is written again from it; a best.npz that is not this run's best at all
+        is set aside (the next validation writes one)."""
+        step, path = self.best["step"], os.path.join(self.folder, "best.npz")
+        if step is None:
+            return
+        try:
+            record = io.read_record(path) if os.path.isfile(path) else None
+        except ValueError:
+            record = None
+        if holds_best(record, {"run_id": self.run_id, "best_step": step}):
+            return
+        if step == self.run.trainer.steps:
+            self.checkpoint("best.npz")
+            self.opening.append(f"note: {path} did not hold this run's best, step {step} (the run stopped between "
+                                "saving last.npz and best.npz); written again from last.npz, which holds it")
+        else:
+            self.best.update(loss=None, step=None)
+            self.opening.append(f"note: {path} does not hold this run's best, step {step}; the next validation writes "
+                                "it")
 
     def header(self, resumed_from: str | None) -> None:
         o, run, t = self.opts, self.run, self.run.trainer
@@ -179,6 +204,16 @@ class Session:
         again = ("press it again to stop" if signum == signal.SIGINT else f"a second {SIGNALS[signum]} stops")
         self.tell(f"{SIGNALS[signum]}: stopping after this step ({again} at once, without saving)")
 
+    def output_closed(self) -> int:
+        """The standard output was closed (``seqnn train ... | head``): the run stops as a signal stops it, with
+        last.npz saved (at step 0 too), and says how to continue on the standard error; exit 141 (128 + SIGPIPE)."""
+        with suppress(OSError, ValueError):                  # nothing more goes to the closed output
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        self.checkpoint("last.npz")
+        print(f"seqnn train: the output was closed (its reader ended); stopped at step {self.run.trainer.steps} and "
+              f"saved {self.folder}/last.npz. Continue with: seqnn train --resume {self.folder}", file=sys.stderr)
+        return 141
+
     def tell(self, line: str) -> None:
         """A line about the run's end, which must not itself end the run (a closed terminal, a signal mid-write)."""
         try:
@@ -186,12 +221,16 @@ class Session:
         except (OSError, RuntimeError):
             pass
 
-    def train(self) -> int:
-        """Train until the stopping rule or a signal; returns the exit status (0 done, 128 + the signal)."""
+    def train(self, resumed_from: str | None = None) -> int:
+        """Show the header, then train until the stopping rule or a signal; returns the exit status (0 done,
+        128 + the signal; 141 when the output was closed)."""
         handlers = {}
         if threading.current_thread() is threading.main_thread():
             handlers = {signum: signal.signal(signum, self.on_signal) for signum in SIGNALS}
         try:
+            for line in self.opening:
+                self.show.say(line)
+            self.header(resumed_from)
             with blas_threads(self.threads):
                 self._loop()
             if self.signals:
@@ -203,6 +242,8 @@ class Session:
             self.tell(f"{SIGNALS[stop.signum]} again: stopped at once, without saving; {intact(self.folder)}. "
                       f"Continue with: seqnn train --resume {self.folder}")
             return 128 + stop.signum
+        except BrokenPipeError:                              # the reader of the output ended: not a disk error
+            return self.output_closed()
         except OSError as err:                               # a checkpoint, metrics.csv or loss.png
             raise RunError(cannot_write(err.filename or self.folder, err, self.folder)) from None
         finally:
@@ -266,8 +307,13 @@ def train(given: dict, text_paths=(), *, out: str | None = None, resume: str | N
 
     ``given``: the options the user gave (name -> value); ``resume``: a run's
     folder (its last.npz) or a checkpoint file in it. Returns the exit status.
+    Every option is checked, the text read and the model built before anything
+    in the folder is removed: ``overwrite`` replaces a run only by one that starts.
     """
     if resume is not None:
+        if overwrite:
+            raise RunError("--overwrite: a resumed run goes on in its own folder, so there is nothing to start afresh; "
+                           "leave out --overwrite (or --resume, to start a new run in --out)")
         return _continue(given, text_paths, resume, out)
     opts = new_options(given)
     folder = out or "run"
@@ -281,8 +327,7 @@ def train(given: dict, text_paths=(), *, out: str | None = None, resume: str | N
         cleared = clear(folder) if overwrite else []
         session = Session(run, folder, None, uuid.uuid4().hex)
         if cleared:
-            session.show.say(f"--overwrite: removed the previous run's {', '.join(cleared)} from {folder}/")
-        session.header(None)
+            session.opening.append(f"--overwrite: removed the previous run's {', '.join(cleared)} from {folder}/")
         return session.train()
 
 
@@ -306,18 +351,55 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
             raise RunError(f"--resume: {err}{other_intact(checkpoint)}") from None
         if not isinstance(model, CharLM) or vocab is None or not isinstance(saved, dict) or "trainer" not in saved:
             raise RunError(f"--resume: {checkpoint} is a model file without a training state")
-        if not isinstance(saved.get("run_id"), str):
-            raise RunError(f"--resume: {checkpoint} holds no run id, so it was not written by this version of seqnn "
-                           "train; start a new run")
-        opts = saved_options(saved.get("options"), f"--resume: {checkpoint}")
+        opts = checked_record(saved, model, f"--resume: {checkpoint}", other_intact(checkpoint))
         if any(k in given for k in STOP_RULES):              # a new stopping rule replaces the saved one
             opts.update(dict.fromkeys(STOP_RULES))
         opts.update(given)
-        text = saved.get("text")
-        if not isinstance(text, dict) or not {"files", "sha256", "chars"} <= set(text):
-            raise RunError(f"--resume: {checkpoint} holds no record of the text it trained on")
-        run = make_run(opts, text_paths or text["files"], model=model, vocab=vocab, trained_on=text)
-        run.trainer.load_state_dict(saved["trainer"])      # the position, the optimizer's state, the generators
+        check_rules(opts, given)
+        run = make_run(opts, text_paths or saved["text"]["files"], model=model, vocab=vocab, trained_on=saved["text"])
+        try:
+            run.trainer.load_state_dict(saved["trainer"])  # the position, the optimizer's state, the generators
+        except (ValueError, TypeError, KeyError) as err:
+            raise RunError(f"--resume: {checkpoint}: the training record is damaged ({err})"
+                           f"{other_intact(checkpoint)}") from None
         session = Session(run, folder, saved, saved["run_id"])
-        session.header(checkpoint)
-        return session.train()
+        session.mend_best()
+        return session.train(checkpoint)
+
+
+RECORD: dict[str, type | tuple[type, ...]] = {"trainer": dict, "options": dict, "text": dict, "log": dict,
+                                              "run_id": str, "elapsed": (int, float)}
+
+
+def checked_record(saved: dict, model: CharLM, where: str, intact_other: str) -> dict:
+    """The options of a checkpoint's training record (what ``Session.checkpoint`` writes), the record checked first:
+    every part there and of its kind, the model the one its options describe. A record that is not is damaged:
+    one line naming what is wrong, and the run's other checkpoint if that one is whole."""
+    def damaged(why: str) -> RunError:
+        return RunError(f"{where}: the training record is damaged ({why}){intact_other}")
+
+    wrong = [key for key, kind in RECORD.items() if not isinstance(saved.get(key), kind)]
+    if wrong:
+        raise damaged(f"{', '.join(wrong)} missing or not what seqnn train writes")
+    try:
+        text_record(saved, where)
+    except RunError:
+        raise damaged("its record of the text is incomplete") from None
+    log = saved["log"]
+    if not set(RunLog.KEYS) <= set(log) or len({np.size(log[k]) for k in RunLog.KEYS[:5]}) != 1 or \
+            np.size(log["val_step"]) != np.size(log["val_loss"]):
+        raise damaged("its history of steps is incomplete")
+    best = saved.get("best_loss"), saved.get("best_step")
+    if best != (None, None) and not (isinstance(best[0], float) and math.isfinite(best[0]) and
+                                     isinstance(best[1], int)):
+        raise damaged(f"its best loss and step are {best}")
+    try:
+        opts = saved_options(saved["options"], where)
+    except RunError as err:
+        raise RunError(f"{err}{intact_other}") from None
+    described = {"cell": opts["cell"], "hidden_size": opts["hidden"], "num_layers": opts["layers"],
+                 "dropout": opts["dropout"], "dtype": opts["dtype"]}
+    differ = [k for k, v in described.items() if model.config.get(k) != v]
+    if differ:
+        raise damaged(f"its model is not the one its options describe: {', '.join(differ)} differ")
+    return opts

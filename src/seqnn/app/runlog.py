@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 
 import numpy as np
 
+from .._files import open_plain
 from . import plots
 
 LN2 = math.log(2.0)
@@ -111,13 +112,13 @@ class RunLog:
         self.csv_path = os.path.join(folder, "metrics.csv")
         self.plot_path = os.path.join(folder, "loss.png")
         with writing(self.csv_path):
-            with open(self.csv_path, "w", newline="") as f:       # rewritten from the history: no stale rows
+            with open_plain(self.csv_path, "w") as f:         # rewritten from the history: no stale rows
                 writer = csv.writer(f)
                 writer.writerow(CSV_COLUMNS)
                 val = dict(zip(self.data["val_step"], self.data["val_loss"]))
                 for k, step in enumerate(self.data["step"]):
                     writer.writerow(self._row(k, val.get(step)))
-            self._file = open(self.csv_path, "a", newline="")
+            self._file = open_plain(self.csv_path, "a")
         self._csv = csv.writer(self._file)
         self.plot_note: str | None = None
 

@@ -74,11 +74,22 @@ def validation_split(vocab: Vocabulary, training: dict | None, where: str):
     the checkpoint, for messages); refused for a model without a training record, or a text that has changed."""
     if not training:
         raise RunError(f"{where}: holds no training record, so there is no validation text to use; give TEXT")
-    text, described, _ = load_text(training["text"]["files"])
-    check_same_text(sha256(text), described, training["text"], "TEXT (none given)")
-    opts = saved_options(training["options"], where)
+    record = text_record(training, where)
+    opts = saved_options(training.get("options"), where)
+    text, described, _ = load_text(record["files"])
+    check_same_text(sha256(text), described, record, "TEXT (none given)")
     _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
     return ids, f"the validation split of {described}"
+
+
+def text_record(training: dict, where: str) -> dict:
+    """A training record's record of its text (files, sha256, characters), or a RunError saying it is damaged."""
+    text = training.get("text")
+    if not (isinstance(text, dict) and isinstance(text.get("files"), list) and
+            all(isinstance(f, str) for f in text["files"]) and isinstance(text.get("sha256"), str) and
+            isinstance(text.get("chars"), int)):
+        raise RunError(f"{where}: the training record is damaged (its record of the text is incomplete)")
+    return text
 
 
 def default_prime(vocab: Vocabulary) -> str:
@@ -152,9 +163,6 @@ def stop_rules(opts: dict) -> str:
 def make_optimizer(opts: dict, model: CharLM, steps_per_epoch: int, target: float) -> Optimizer:
     """The run's optimizer, each step's learning rate from the run's schedule (``LRSchedule``): the one place
     both are made, for a new run and a resumed one (whose saved state is loaded into it after)."""
-    if opts["lr_schedule"] == "cosine" and target == math.inf:
-        raise RunError("--lr-schedule cosine decays over the run's length, which --minutes alone does not fix; "
-                       "give --steps or --epochs as well")
     schedule = LRSchedule(opts["lr"], opts["lr_schedule"], warmup=opts["warmup"],
                           total=None if target == math.inf else int(target), steps_per_epoch=steps_per_epoch,
                           decay=opts["lr_decay"], decay_after=opts["lr_decay_after"])

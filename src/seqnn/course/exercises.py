@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from importlib import resources
 
+from .._files import write_atomic
+
 EXERCISES = {                       # file name -> the docs section it practises (the order is the lecture's)
     "rnn_step.py": "docs/notation.md#vanilla-rnn",
     "lstm_step.py": "docs/notation.md#lstm",
@@ -54,7 +56,14 @@ def write_exercises(dest: str, solutions: bool = False) -> list:
         raise ValueError(f"{dest}: already holds {', '.join(os.path.basename(p) for p in there)}; seqnn exercises "
                          "never overwrites a file (it may be your work): choose another folder, or move them away")
     os.makedirs(dest, exist_ok=True)
-    for name, path in zip(EXERCISES, paths):
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(solution(name) if solutions else skeleton(name))
+    written = []
+    try:                                                # all or none: a full disk leaves nothing that blocks a rerun
+        for name, path in zip(EXERCISES, paths):
+            data = (solution(name) if solutions else skeleton(name)).encode("utf-8")
+            write_atomic(path, lambda f, data=data: f.write(data))
+            written.append(path)
+    except BaseException:
+        for path in written:
+            os.remove(path)
+        raise
     return paths

@@ -3,8 +3,10 @@
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -233,7 +235,7 @@ def test_ctrl_c_while_the_library_loads_is_one_line():
                "        os.kill(os.getpid(), signal.SIGINT)\n"
                "    return real(name, *args, **kwargs)\n"
                "builtins.__import__ = importing\n"
-               "from seqnn.app.cli import run\n"
+               "from seqnn.__main__ import run\n"
                "sys.argv = ['seqnn', 'evaluate', 'run']\n"
                "run()\n")
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
@@ -329,3 +331,44 @@ def test_a_full_disk_is_one_line_that_names_the_file_and_leaves_no_part_of_one(t
     with open(tmp_path / "sample.txt", "w") as out:
         done = seqnn("sample", trained, "--length", "5000", stdout=out, limit=1000)
     assert done.returncode == 1 and done.stderr.endswith("error: the standard output: File too large\n"), done.stderr
+
+
+def test_text_files_may_stand_anywhere_among_the_options(text, tmp_path, capsys):
+    second = tmp_path / "more.txt"
+    second.write_text(CORPUS_START[700:990])
+    code, out, err = seqnn_main(capsys, "train", text, *TINY, "--steps", "2", second, "--out", tmp_path / "run")
+    assert code == 0 and f"text: {text}, {second}:" in out, err
+    code, out, err = seqnn_main(capsys, "evaluate", "--batch", "2", tmp_path / "run", text)
+    assert code == 0 and f"on {text} (" in out, err
+
+
+def test_a_sample_that_says_nothing_says_why_and_what_to_try(tmp_path, capsys):
+    vocab = Vocabulary("The cat.\n")
+    model = CharLM(len(vocab), 4, rng=0)
+    model.out.b_y = np.where(np.array(vocab.tokens) == " ", 50.0, 0.0)        # it always expects a space
+    seqnn.io.save(model, tmp_path / "spaces.npz", vocab)
+    code, out, err = seqnn_main(capsys, "sample", tmp_path / "spaces.npz", "--length", "40", "--temperature", "0.5")
+    assert code == 0 and out == " " * 40 + "\n"
+    assert ("seqnn sample: note: the text is only white space: at --temperature 0.5 the model keeps taking its "
+            "likeliest next character; start it from text it knows (--prime The), or raise --temperature") in err
+    code, out, err = seqnn_main(capsys, "sample", tmp_path / "spaces.npz", "--length", "10")
+    assert code == 0 and err == "", "a short text is not judged"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_at_any_moment_of_start_up_is_one_line_and_exit_130(text, tmp_path):
+    """Real SIGINTs at random moments of the first second of `seqnn train` (start-up, reading, building, the first
+    steps): never a traceback, at most one line on the standard error, exit 130 (or 0 for a run that had ended).
+    A signal before Python itself has started ends the process as the operating system does (status -2, that is
+    130 in a shell), with nothing to print."""
+    delays = np.random.default_rng(0).uniform(0.0, 1.0, 16) ** 2         # more of them in the first 100 ms
+    for k, delay in enumerate(delays):
+        proc = subprocess.Popen([sys.executable, "-m", "seqnn", "train", text, *TINY, "--steps", "3", "--out",
+                                 str(tmp_path / f"run{k}")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert "Traceback" not in err and err.count("\n") <= 1, (delay, err)
+        assert proc.returncode in (130, -signal.SIGINT) or (proc.returncode == 0 and "done: step 3" in out), \
+            (delay, proc.returncode, err)
+        assert proc.returncode != -signal.SIGINT or err == "", (delay, err)

@@ -36,7 +36,7 @@ def test_local_links_lead_to_a_file(page, target):
 OUTPUT_LINES = [(page, line) for page in PAGES
                 for block in re.findall(r"```text\n(.*?)```", page.read_text(), re.S)
                 for line in block.splitlines() if line.startswith(("step ", "each step: ", "seqnn train: "))]
-STATUS = re.compile(r"^step \d+(/\d+)? \| epoch \d+\.\d\d \| loss \d+\.\d{3} \| lr [\d.e-]+ \| "
+STATUS = re.compile(r"^step \d+(/\d+)? \| epoch \d+\.\d\d \| loss \d+\.\d{3} bpc \| lr [\d.e-]+ \| "
                     r"val (\d\.\d{3} bpc|-) \| [\d,]+ chars/s \| \d+:\d\d:\d\d left$")
 
 

@@ -70,7 +70,7 @@ def test_wheel_holds_the_corpus_the_script_and_the_metadata(wheel):
     assert not any(n.startswith(("tests/", "examples/", "docs/")) for n in names)
     assert f"Version: {seqnn.__version__}" in meta and "License-Expression: MIT" in meta
     assert "Requires-Dist: numpy" in meta and "Provides-Extra: torch" in meta and "Classifier: Typing :: Typed" in meta
-    assert "seqnn = seqnn.app.cli:run" in entry_points
+    assert "seqnn = seqnn.__main__:run" in entry_points
     assert wheel.stat().st_size < 500_000
 
 

@@ -29,19 +29,20 @@ def test_train_writes_checkpoints_metrics_plot_and_shows_progress(text, tmp_path
     folder = tmp_path / "run"
     assert sorted(os.listdir(folder)) == [".seqnn-lock", "best.npz", "last.npz", "loss.png", "metrics.csv"]
     assert "6 steps per epoch" in out and "stop at 12 steps" in out
-    assert re.search(r"^step 3/12 \| epoch 0\.50 \| loss \d\.\d{3} \| lr 0\.005 \| val - \| [\d,]+ chars/s \| "
+    assert re.search(r"^step 3/12 \| epoch 0\.50 \| loss \d\.\d{3} bpc \| lr 0\.005 \| val - \| [\d,]+ chars/s \| "
                      r"0:00:\d\d left$", out, re.M)
     assert re.search(r"^step 7/12 \| epoch 1\.17 \| loss .* \| val \d\.\d{3} bpc \|", out, re.M)
     assert sorted(samples(out)) == [5, 10, 12], "a sample at each validation, and a final one at the stopping step"
     assert f"loss curves: {folder}/loss.png" in out and "done: step 12" in out
 
     rows = (folder / "metrics.csv").read_text().splitlines()
-    assert rows[0] == "step,time,train_loss,val_loss,val_bpc,chars_per_s,grad_norm"
+    assert rows[0] == "step,time,train_loss,train_bpc,val_loss,val_bpc,chars_per_s,grad_norm,lr"
     assert [int(r.split(",")[0]) for r in rows[1:]] == list(range(1, 13))
-    val_rows = [r.split(",") for r in rows[1:] if r.split(",")[3]]
+    val_rows = [r.split(",") for r in rows[1:] if r.split(",")[4]]
     assert [int(r[0]) for r in val_rows] == [5, 10, 12]
     for r in val_rows:
-        assert float(r[4]) == pytest.approx(float(r[3]) / np.log(2), rel=1e-5), "bpc = nats / ln 2"
+        assert float(r[5]) == pytest.approx(float(r[4]) / np.log(2), rel=1e-5), "bpc = nats / ln 2"
+        assert float(r[3]) == pytest.approx(float(r[2]) / np.log(2), rel=1e-5) and float(r[8]) == 0.005
 
     model, vocab, training = seqnn.io.load_checkpoint(folder / "last.npz")
     assert isinstance(model, CharLM) and model.dtype == np.float32 and vocab == Vocabulary(read_text([text]))
@@ -118,9 +119,9 @@ def test_run_interrupted_by_ctrl_c_and_resumed_is_bit_identical(dtype, stop_at, 
         rates = [re.findall(r"^step (\d+)/16 .*\| lr ([\d.e-]+) \|", out, re.M) for out in (whole_out,)][0]
         assert len({lr for _, lr in rates}) >= 3, rates
         assert rates == re.findall(r"^step (\d+)/16 .*\| lr ([\d.e-]+) \|", first_out + second_out, re.M)
-    whole_csv = [r.split(",")[:1] + r.split(",")[2:5] + r.split(",")[6:]      # all but the timings
+    whole_csv = [r.split(",")[:1] + r.split(",")[2:6] + r.split(",")[7:]      # all but the timings
                  for r in (tmp_path / "whole" / "metrics.csv").read_text().splitlines()]
-    split_csv = [r.split(",")[:1] + r.split(",")[2:5] + r.split(",")[6:]
+    split_csv = [r.split(",")[:1] + r.split(",")[2:6] + r.split(",")[7:]
                  for r in (tmp_path / "split" / "metrics.csv").read_text().splitlines()]
     assert whole_csv == split_csv
 
@@ -372,12 +373,24 @@ def test_a_model_larger_than_the_memory_is_refused_before_it_is_built(text, tmp_
     err = seqnn_fails(capsys, "train", text, "--hidden", "16384", "--layers", "64", "--batch", "2", "--seq-len", "5",
                       "--out", tmp_path / "run")
     assert re.search(r"seqnn train: error: this model needs about [\d.]+ TiB \(parameters [\d.]+ [GT]iB, gradients "
-                     r"and optimizer state [\d.]+ [GT]iB, activations of one step [\d.]+ [MGK]iB\), more than the "
-                     r"[\d.]+ \w+ this machine has available; lower --hidden \(16384\) or --layers \(64\)", err), err
+                     r"and optimizer state [\d.]+ [GT]iB, activations of one step [\d.]+ [MGK]iB, the optimizer's "
+                     r"update [\d.]+ [GT]iB\), more than the [\d.]+ \w+ this machine has available; lower --hidden "
+                     r"\(16384\) or --layers \(64\)", err), err
     assert not (tmp_path / "run").exists(), "a folder the refused run made is removed again"
 
 
-# --- checkpoints from an older seqnn, damaged checkpoints, failed writes -------------------------------------------
+def test_a_big_model_says_what_it_builds_before_it_builds_it(text, tmp_path, capsys, monkeypatch):
+    from seqnn.app import runsetup
+    monkeypatch.setattr(runsetup, "BIG", 10_000)            # bytes: this tiny model is "big" here
+    code, out, err = seqnn_main(capsys, "train", text, *TINY, "--steps", "1", "--out", tmp_path / "run")
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert re.fullmatch(r"building the model: 1 LSTM layer x 8, [\d,]+ parameters \([\d.]+ KiB in float32\); with "
+                        r"their gradients, adam's state and a step's activations the run needs about [\d.]+ KiB: "
+                        r"building it takes a while", first), first
+
+
+# --- damaged checkpoints, failed writes ----------------------------------------------------------------------------
 def _rewrite_record(path, change):
     model, vocab, training = seqnn.io.load_checkpoint(path)
     change(training)
@@ -537,6 +550,49 @@ def test_overwrite_removes_nothing_when_the_new_run_is_refused(argv, message, te
 
 def test_overwrite_and_resume_together_and_decay_without_its_schedule_on_resume_are_refused(trained, capsys):
     err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "12", "--overwrite")
-    assert "--overwrite: a resumed run goes on in its own folder, so there is nothing to start afresh" in err
+    assert "--overwrite: a resumed run goes on in its own folder with its own model, so there is nothing to" in err
     err = seqnn_fails(capsys, "train", "--resume", trained, "--steps", "12", "--lr-decay", "0.5")
     assert "--lr-decay shape the step schedule only, and this run's is constant: add --lr-schedule step" in err
+
+
+def test_a_resume_that_changes_the_learning_rates_says_so_in_one_line(text, tmp_path, capsys):
+    folder = tmp_path / "run"
+    assert seqnn_main(capsys, "train", text, *TINY, *COSINE, "--steps", "10", "--out", folder)[0] == 0
+    code, out, err = seqnn_main(capsys, "train", "--resume", folder, "--steps", "30")
+    assert code == 0, err
+    assert re.search(r"^note: the learning-rate schedule changes: it was warmup 3 steps, then cosine to 0\.0005 at "
+                     r"step 10, it is warmup 3 steps, then cosine to 0\.0005 at step 30; step 11 takes lr 0\.00\d+ "
+                     r"\(it would have taken 0\.0005\)$", out, re.M), out
+    assert seqnn_main(capsys, "train", text, *TINY, "--steps", "10", "--out", tmp_path / "constant")[0] == 0
+    code, out, _ = seqnn_main(capsys, "train", "--resume", tmp_path / "constant", "--steps", "12")
+    assert code == 0 and "schedule changes" not in out, "a longer run at a constant rate changes no rate"
+    code, out, _ = seqnn_main(capsys, "train", "--resume", tmp_path / "constant", "--steps", "14", "--lr", "0.001")
+    assert code == 0 and "note: the learning-rate schedule changes: it was constant, it is constant; step 13 takes " \
+                         "lr 0.001 (it would have taken 0.005)" in out
+
+
+# --- fine-tuning: a new run from a trained model's weights ----------------------------------------------------------
+def test_init_from_starts_a_new_run_from_a_trained_model_on_another_text(trained, tmp_path, capsys):
+    new_text = tmp_path / "new.txt"
+    new_text.write_text(CORPUS_START[1000:1290])
+    known = set(seqnn.io.load(trained / "best.npz")[1].tokens)
+    new_text.write_text("".join(c for c in new_text.read_text() if c in known) * 2)
+    code, out, err = seqnn_main(capsys, "train", new_text, "--init-from", trained, *[a for a in TINY if a not in (
+        "--hidden", "8", "--layers", "1")], "--steps", "5", "--lr", "1e-9", "--out", tmp_path / "tuned")
+    assert code == 0, err
+    assert f"--init-from: the weights of {trained}; this run fine-tunes them" in out and "1 layer x 8 hidden" in out
+    start, tuned = seqnn.io.load(trained / "best.npz")[0], seqnn.io.load(tmp_path / "tuned" / "last.npz")[0]
+    for (name, a), b in zip(start.named_parameters(), tuned.parameters()):      # five steps of lr 1e-9: the start
+        np.testing.assert_allclose(a.value, b.value, atol=1e-7, err_msg=name)
+    record = seqnn.io.read_record(tmp_path / "tuned" / "last.npz")
+    assert record["text"]["files"] == [str(new_text)] and record["trainer"]["steps"] == 5
+
+    err = seqnn_fails(capsys, "train", new_text, "--init-from", trained, "--hidden", "16", "--out", tmp_path / "x")
+    assert "--init-from: " in err and "holds a 1 x 8 LSTM (float32, dropout 0.0); --hidden 16 would make another " \
+                                      "model: leave them out" in err
+    new_text.write_text("Ünïcode ÿ\n" * 100)
+    err = seqnn_fails(capsys, "train", new_text, "--init-from", trained, "--out", tmp_path / "y")
+    assert re.search(r"TEXT: \d character\(s\) the model's vocabulary does not have: 'Ü', 'ï', 'ÿ' .*; a fine-tuned "
+                     r"model reads only these: replace or remove the others in TEXT first", err), err
+    err = seqnn_fails(capsys, "train", "--resume", trained, "--init-from", trained)
+    assert "--init-from: a resumed run goes on in its own folder with its own model" in err

@@ -16,9 +16,10 @@ def test_bundled_corpus_is_read_through_the_same_path_as_a_users_file(monkeypatc
 
 
 @pytest.mark.parametrize("cell, hidden, layers, batch, seq_len", [
-    ("lstm", 64, 2, 16, 50), ("gru", 128, 1, 8, 40), ("rnn", 96, 3, 4, 60)])
-def test_the_memory_estimate_is_within_a_factor_2_of_what_training_allocates(cell, hidden, layers, batch, seq_len,
-                                                                               tmp_path):
+    ("lstm", 64, 2, 16, 50), ("gru", 128, 1, 8, 40), ("rnn", 96, 3, 4, 60), ("lstm", 512, 2, 32, 100),
+    ("lstm", 1024, 1, 2, 10)])                         # the last: Adam's update of W_hh outgrows the activations
+def test_the_memory_estimate_is_within_a_factor_1_5_of_what_training_allocates(cell, hidden, layers, batch, seq_len,
+                                                                                 tmp_path):
     import tracemalloc
 
     from seqnn.app.options import new_options
@@ -32,4 +33,4 @@ def test_the_memory_estimate_is_within_a_factor_2_of_what_training_allocates(cel
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     estimate = sum(runsetup.memory_needed(opts, len(run.vocab)).values())
-    assert 0.5 * peak < estimate < 2 * peak, (estimate, peak)
+    assert peak / 1.5 < estimate < 1.5 * peak, (estimate, peak)

@@ -12,12 +12,9 @@ Ctrl-C before numpy has loaded.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import importlib
-import pkgutil
-
 from ._version import __version__  # noqa: F401  (written in _version.py; pyproject.toml reads it there)
+
+TYPE_CHECKING = False          # typing's own flag, without importing typing: `seqnn` starts in a millisecond
 
 HOMES = {                                      # the module each name of ``seqnn`` lives in
     "Cell": "cells", "RNNCell": "cells", "LSTMCell": "cells", "GRUCell": "cells",
@@ -35,6 +32,8 @@ __all__ = ["functional", "init", "io", "train", *HOMES]
 
 def __getattr__(name: str):
     """Load a name's module on first use; afterwards the name is an attribute like any other."""
+    import importlib
+    import pkgutil
     if name in HOMES:
         value = getattr(importlib.import_module(f".{HOMES[name]}", __name__), name)
     elif name in {module.name for module in pkgutil.iter_modules(__path__)}:

@@ -69,10 +69,10 @@ class Cell(Module):
         self._cache: Any = None
         rng = as_rng(rng)
         G, bound = self.num_gates, init.pytorch_default_bound(H)
-        self.add_parameter("W_xh", init.uniform((G * H, D), bound, rng))
-        self.add_parameter("W_hh", init.uniform((G * H, H), bound, rng))
+        self.add_parameter("W_xh", init.uniform((G * H, D), bound, rng, self.dtype))
+        self.add_parameter("W_hh", init.uniform((G * H, H), bound, rng, self.dtype))
         if self.bias:
-            self.add_parameter("b_h", init.uniform((G * H,), bound, rng))
+            self.add_parameter("b_h", init.uniform((G * H,), bound, rng, self.dtype))
             self.add_extra_biases(rng, bound)
         if input_init is not None:
             self.W_xh = np.concatenate([init.from_name(input_init, (H, D), rng, "input_init") for _ in range(G)])
@@ -376,7 +376,7 @@ class GRUCell(Cell):
     b_n = _Gate("b_h", 2, "(H,): input-side bias of the candidate n")
 
     def add_extra_biases(self, rng, bound):
-        self.add_parameter("b_hn", init.uniform((self.hidden_size,), bound, rng))
+        self.add_parameter("b_hn", init.uniform((self.hidden_size,), bound, rng, self.dtype))
 
     @classmethod
     def count_parameters(cls, input_size: int, hidden_size: int, bias: bool = True) -> int:

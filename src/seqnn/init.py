@@ -34,11 +34,23 @@ def pytorch_default_bound(hidden_size: int) -> float:
     return 1.0 / math.sqrt(check_positive_int("hidden_size", hidden_size))
 
 
+BLOCK = 1 << 20         # numbers drawn at a time: a big weight never exists twice, in float64 and in its dtype
+
+
 def uniform(shape, bound: float, rng=None, dtype=np.float64) -> np.ndarray:
-    """Samples of U(-bound, bound) with the given ``shape`` (bound >= 0)."""
+    """Samples of U(-bound, bound) with the given ``shape`` (bound >= 0), in ``dtype``.
+
+    They are drawn a block at a time, in float64, straight into the result: the
+    same numbers as one draw of the whole shape (the generator's draws follow
+    one another), without a float64 copy of a large weight.
+    """
     if check_real("bound", bound) < 0:
         raise ValueError(f"bound: expected a number >= 0, got {bound!r}")
-    return as_rng(rng).uniform(-bound, bound, size=_shape(shape)).astype(check_dtype_arg(dtype))
+    rng, out = as_rng(rng), np.empty(_shape(shape), check_dtype_arg(dtype))
+    flat = out.reshape(-1)
+    for start in range(0, flat.size, BLOCK):
+        flat[start:start + BLOCK] = rng.uniform(-bound, bound, size=min(BLOCK, flat.size - start))
+    return out
 
 
 def xavier_uniform(shape, rng=None, dtype=np.float64) -> np.ndarray:

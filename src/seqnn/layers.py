@@ -38,9 +38,9 @@ class Linear(Module):
         self.bias = check_bool("bias", bias)
         rng = as_rng(rng)
         bound = init.pytorch_default_bound(in_features)
-        self.add_parameter("W_hy", init.uniform((out_features, in_features), bound, rng))
+        self.add_parameter("W_hy", init.uniform((out_features, in_features), bound, rng, self.dtype))
         if self.bias:
-            self.add_parameter("b_y", init.uniform((out_features,), bound, rng))
+            self.add_parameter("b_y", init.uniform((out_features,), bound, rng, self.dtype))
         self._cache: Any = None
 
     def extra_repr(self):

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import signal
 import sys
+import threading
 import time
 from contextlib import suppress
 
@@ -32,6 +35,22 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class CommandParser(Parser):
+    """A command's parser: its positional arguments (text files) may stand anywhere among its options, as in
+    ``seqnn train a.txt --steps 100 b.txt`` (argparse's intermixed parsing)."""
+
+    _inside = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._inside:                                 # the intermixed parsing calls this twice itself
+            return super().parse_known_args(args, namespace)
+        self._inside = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._inside = False
 
 
 def add_options(parser, table, defaults: bool = True) -> None:
@@ -58,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     description, epilog = PROGRAM
     parser = Parser(prog="seqnn", description=description, epilog=epilog)
     parser.add_argument("--version", action="version", version=f"seqnn {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    debug = Parser(add_help=False)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
+    debug = CommandParser(add_help=False)
     debug.add_argument("--debug", action="store_true", help="on an unexpected error, show the whole traceback")
     for command in COMMANDS:
         p = sub.add_parser(command.name, parents=[debug], help=command.help, description=command.description,
@@ -76,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     from .run import train
     given = {row.name: getattr(args, row.name) for row in TRAIN if getattr(args, row.name) is not None}
-    return train(given, args.text, out=args.out, resume=args.resume, overwrite=bool(args.overwrite))
+    return train(given, args.text, out=args.out, resume=args.resume, overwrite=bool(args.overwrite),
+                 init_from=args.init_from)
 
 
 def cmd_sample(args) -> int:
@@ -85,7 +105,7 @@ def cmd_sample(args) -> int:
     from ..data import read_text
     from ..sample import stream_text
     from .folder import load_charlm
-    from .runsetup import default_prime, encode_known
+    from .runsetup import default_prime, encode_known, suggested_prime
     from .threads import blas_threads, resolve
     model, vocab, _, _, notes = load_charlm(args.checkpoint)
     for note in notes:
@@ -113,8 +133,13 @@ def cmd_sample(args) -> int:
                     out.write(("\n" if k else "") + f"--- sample {k + 1} of {args.num_samples} ---\n")
                 out.write(prime if given else "")
                 out.flush()
-                show(out, stream_text(model, vocab, ids, args.length, temperature=args.temperature, top_k=args.top_k,
-                                      top_p=args.top_p, rng=rng))
+                text = show(out, stream_text(model, vocab, ids, args.length, temperature=args.temperature,
+                                             top_k=args.top_k, top_p=args.top_p, rng=rng))
+                if degenerate(text):
+                    print(f"seqnn sample: note: the text is {degenerate(text)}: at --temperature {args.temperature:g} "
+                          "the model keeps taking its likeliest next character; start it from text it knows "
+                          f"(--prime {shlex.quote(suggested_prime(vocab, ''))}), or raise --temperature",
+                          file=sys.stderr)
     except KeyboardInterrupt:                          # Ctrl-C: the text so far ends with a newline too
         out.write("\n")
         out.flush()
@@ -126,16 +151,25 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def show(out, characters) -> None:
-    """Write characters as they come (each line, and at least every 0.1 s), then a newline."""
-    flushed = time.monotonic()
+def show(out, characters) -> str:
+    """Write characters as they come (each line, and at least every 0.1 s), then a newline; returns them."""
+    flushed, shown = time.monotonic(), []
     for c in characters:
         out.write(c)
+        shown.append(c)
         if c == "\n" or time.monotonic() - flushed > 0.1:
             out.flush()
             flushed = time.monotonic()
     out.write("\n")
     out.flush()
+    return "".join(shown)
+
+
+def degenerate(text: str) -> str | None:
+    """What is wrong with a sample that says nothing (only white space, or one character over and over), or None."""
+    if len(text) < 20 or (text.strip() and len(set(text)) > 1):
+        return None
+    return "only white space" if not text.strip() else f"one character, {text[0]!r}, over and over"
 
 
 def cmd_evaluate(args) -> int:
@@ -206,6 +240,8 @@ def main(argv=None) -> int:
     """Run the command line on ``argv`` (default: sys.argv[1:]); returns the exit status."""
     command, debug = "", False
     try:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.default_int_handler)   # Ctrl-C is KeyboardInterrupt, answered below
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as done:                     # --help, --version, or a bad option (already printed)
@@ -244,8 +280,3 @@ def _say(line: str) -> None:
     with suppress(OSError, ValueError):                # what was printed so far comes first
         sys.stdout.flush()
     print(line, file=sys.stderr)
-
-
-def run() -> None:
-    """The ``seqnn`` console script."""
-    sys.exit(main())

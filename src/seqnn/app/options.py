@@ -56,6 +56,9 @@ hidden_size = number(int, 1, high=MAX_HIDDEN, high_ok=True, what=f"an integer in
                          "gradients and the optimizer's state)")
 layer_count = number(int, 1, high=MAX_LAYERS, high_ok=True, what=f"an integer in [1, {MAX_LAYERS}]",
                      why=" (every layer adds a time loop to each step; char-rnn's models had 2 or 3)")
+MAX_SAMPLE = 10_000
+sample_length = number(int, 0, high=MAX_SAMPLE, high_ok=True, what=f"an integer in [0, {MAX_SAMPLE:,}]",
+                       why=" (a sample is shown at every validation; for a longer text: seqnn sample RUN --length N)")
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,8 @@ TRAIN = [
     Option("eval_every", 100, "validate, sample and save every this many steps", positive_int, group=WATCH),
     Option("eval_chars", 100_000, "validate on at most this many characters of the held-out text, 0 for all",
            nonneg_int, group=WATCH),
-    Option("sample_chars", 200, "characters of sample text shown at each validation, 0 for none", nonneg_int,
+    Option("sample_chars", 200, "characters of sample text shown at each validation, 0 for none (at most "
+           f"{MAX_SAMPLE:,})", sample_length,
            group=WATCH),
     Option("log_seconds", 10.0, "when the output is not a terminal (a log file, CI, a notebook), print a progress "
            "line at the first step, at every validation and every this many seconds, 0 for every step",
@@ -173,7 +177,13 @@ RUN_FOLDER = [                   # seqnn train's folder: where the run is, not h
            group="the run's folder"),
     Option("overwrite", False, "start afresh in --out even if it holds a run: its checkpoints, metrics.csv and "
            "loss.png are removed before the first step", group="the run's folder"),
+    Option("init_from", None, "start a new run from the weights of a trained model (a run's folder or a .npz): "
+           "fine-tuning it on TEXT; the model keeps its cell, sizes, dropout, dtype and vocabulary",
+           metavar="RUN", group="the run's folder"),
 ]
+MODEL_OPTIONS = {"cell": "cell", "hidden": "hidden_size", "layers": "num_layers", "dropout": "dropout",
+                 "dtype": "dtype"}
+"""The options that make the model, and the names of its config that hold them."""
 EXERCISES = [Option("solutions", False, "write the worked solutions instead (for teachers)")]
 
 

@@ -46,12 +46,12 @@ import numpy as np
 from .. import io
 from .._version import __version__
 from ..models import CharLM
-from ..sample import generate_text
+from ..sample import stream_text
 from ..train import DivergedError, evaluate
-from .folder import cannot_write, claimed, clear, holds_best, intact, other_intact
-from .options import FIXED, STOP_RULES, RunError, check_rules, flag, new_options, saved_options
+from .folder import cannot_write, claimed, clear, holds_best, intact, load_charlm, other_intact
+from .options import DEFAULTS, FIXED, MODEL_OPTIONS, STOP_RULES, RunError, check_rules, flag, new_options, saved_options
 from .runlog import LN2, Pace, Progress, RunLog, clock, writing
-from .runsetup import Run, default_prime, make_run, stop_rules, suggested_prime, text_record
+from .runsetup import Run, default_prime, make_run, make_schedule, stop_rules, suggested_prime, text_record
 from .threads import blas_threads, resolve
 
 
@@ -143,6 +143,15 @@ class Session:
             self.opening.append(f"note: {path} does not hold this run's best, step {step}; the next validation writes "
                                 "it")
 
+    def compare_schedule(self, before) -> None:
+        """A resumed run whose learning rates change (a new --lr, or a longer run that stretches the cosine) says
+        so, with the rate of its next step."""
+        now, step = self.run.trainer.optimizer.lr_schedule, self.run.trainer.steps
+        if now.describe() != before.describe() or now(step) != before(step):
+            self.opening.append(f"note: the learning-rate schedule changes: it was {before.describe()}, it is "
+                                f"{now.describe()}; step {step + 1} takes lr {now(step):.3g} (it would have taken "
+                                f"{before(step):.3g})")
+
     def header(self, resumed_from: str | None) -> None:
         o, run, t = self.opts, self.run, self.run.trainer
         say = self.show.say
@@ -186,8 +195,12 @@ class Session:
         if self.opts["sample_chars"]:
             rng = np.random.default_rng([self.opts["seed"], step])      # a function of the step: resumable
             prime = self.run.vocab.encode(default_prime(self.run.vocab))
-            text = generate_text(self.run.model, self.run.vocab, prime, self.opts["sample_chars"], temperature=0.8,
-                                 rng=rng)
+            text = ""
+            for c in stream_text(self.run.model, self.run.vocab, prime, self.opts["sample_chars"], temperature=0.8,
+                                 rng=rng):
+                if self.signals:                                        # Ctrl-C: the sample stops at once
+                    break
+                text += c
             self.show.say("\n".join("    " + line for line in text.split("\n")))
         note = self.log.plot()
         if note != self.log.plot_note:
@@ -279,7 +292,8 @@ class Session:
             if why:
                 raise RunError(self.diverged(f"step {trainer.steps}: {why}"))
             self.elapsed = elapsed0 + time.monotonic() - start
-            self.log.add_step(trainer.steps, self.elapsed, loss, norm, chars / max(step_time, 1e-9), val)
+            self.log.add_step(trainer.steps, self.elapsed, loss, norm, chars / max(step_time, 1e-9),
+                              trainer.optimizer.lr, val)
             if not finishing:                                # the status line first, then what validation found
                 self.show.status(self.status_line(loss, last_val, pace), force=val is not None)
             if val is not None:
@@ -287,13 +301,15 @@ class Session:
             if finishing:
                 return
 
-    def status_line(self, loss: float, last_val: float | None, pace: Pace) -> str:
+    def status_line(self, loss: float, last_val: float | None, pace: Pace) -> dict:
+        """The fields of the status line, in order (``Progress`` drops the least needed on a narrow terminal).
+        Both losses in bits per character; metrics.csv keeps nats too."""
         t = self.run.trainer
         of = "" if self.target == math.inf else f"/{self.target}"
-        val = f"val {last_val / LN2:.3f} bpc" if last_val is not None else "val -"
-        return (f"step {t.steps}{of} | epoch {t.epoch + t.chunk / t.chunks_per_epoch:.2f} | loss {loss:.3f} | "
-                f"lr {t.optimizer.lr:.3g} | {val} | "
-                f"{pace.chars_per_second():,.0f} chars/s | {clock(pace.left(t.steps))} left")
+        return {"step": f"step {t.steps}{of}", "epoch": f"epoch {t.epoch + t.chunk / t.chunks_per_epoch:.2f}",
+                "loss": f"loss {loss / LN2:.3f} bpc", "lr": f"lr {t.optimizer.lr:.3g}",
+                "val": f"val {last_val / LN2:.3f} bpc" if last_val is not None else "val -",
+                "speed": f"{pace.chars_per_second():,.0f} chars/s", "left": f"{clock(pace.left(t.steps))} left"}
 
     def diverged(self, why: str) -> str:
         return (f"training diverged at {why}; {intact(self.folder)}. Try a smaller --lr (now {self.opts['lr']:g}) "
@@ -302,19 +318,24 @@ class Session:
 
 # --- seqnn train: a new run, or a saved one continued ---------------------------------------------------------------
 def train(given: dict, text_paths=(), *, out: str | None = None, resume: str | None = None,
-          overwrite: bool = False) -> int:
+          overwrite: bool = False, init_from: str | None = None) -> int:
     """``seqnn train``: a new run in ``out`` (default "run"), or the run saved at ``resume`` continued.
 
     ``given``: the options the user gave (name -> value); ``resume``: a run's
-    folder (its last.npz) or a checkpoint file in it. Returns the exit status.
-    Every option is checked, the text read and the model built before anything
-    in the folder is removed: ``overwrite`` replaces a run only by one that starts.
+    folder (its last.npz) or a checkpoint file in it; ``init_from``: a trained
+    model a new run starts from (fine-tuning). Returns the exit status. Every
+    option is checked, the text read and the model built before anything in the
+    folder is removed: ``overwrite`` replaces a run only by one that starts.
     """
     if resume is not None:
-        if overwrite:
-            raise RunError("--overwrite: a resumed run goes on in its own folder, so there is nothing to start afresh; "
-                           "leave out --overwrite (or --resume, to start a new run in --out)")
+        if overwrite or init_from is not None:
+            option = "--overwrite" if overwrite else "--init-from"
+            raise RunError(f"{option}: a resumed run goes on in its own folder with its own model, so there is "
+                           f"nothing to start afresh; leave out {option} (or --resume, to start a new run in --out)")
         return _continue(given, text_paths, resume, out)
+    model = vocab = None
+    if init_from is not None:
+        model, vocab, given = fine_tuning(init_from, given)
     opts = new_options(given)
     folder = out or "run"
     if os.path.exists(folder) and not os.path.isdir(folder):
@@ -323,12 +344,31 @@ def train(given: dict, text_paths=(), *, out: str | None = None, resume: str | N
         if not overwrite and any(os.path.exists(os.path.join(folder, n)) for n in ("last.npz", "best.npz")):
             raise RunError(f"--out: {folder} already holds a run; continue it with --resume {folder}, "
                            "or pass --overwrite to start afresh there")
-        run = make_run(opts, text_paths)
+        run = make_run(opts, text_paths, model=model, vocab=vocab, say=lambda line: print(line, flush=True))
         cleared = clear(folder) if overwrite else []
         session = Session(run, folder, None, uuid.uuid4().hex)
+        if init_from is not None:
+            session.opening.append(f"--init-from: the weights of {init_from}; this run fine-tunes them")
         if cleared:
             session.opening.append(f"--overwrite: removed the previous run's {', '.join(cleared)} from {folder}/")
         return session.train()
+
+
+def fine_tuning(init_from: str, given: dict):
+    """(model, vocab, options) of a new run that starts from the trained model at ``init_from``: the model keeps
+    what makes it (its cell, sizes, dropout, dtype); asking for other values of them is refused; its random
+    generators (dropout) start from the run's --seed."""
+    model, vocab, _, _, _ = load_charlm(init_from)
+    own = {name: model.config[key] for name, key in MODEL_OPTIONS.items()}
+    other = [f"{flag(name)} {given[name]}" for name, value in own.items() if name in given and given[name] != value]
+    if other:
+        raise RunError(f"--init-from: {init_from} holds a {own['layers']} x {own['hidden']} {own['cell'].upper()} "
+                       f"({own['dtype']}, dropout {own['dropout']}); {', '.join(other)} would make another model: "
+                       "leave them out, or train a new model")
+    seed = np.random.default_rng(given.get("seed", DEFAULTS["seed"]))
+    for g in model.generators():
+        g.bit_generator.state = type(g.bit_generator)(seed.integers(2 ** 63)).state
+    return model, vocab, {**given, **own}
 
 
 def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
@@ -352,6 +392,7 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
         if not isinstance(model, CharLM) or vocab is None or not isinstance(saved, dict) or "trainer" not in saved:
             raise RunError(f"--resume: {checkpoint} is a model file without a training state")
         opts = checked_record(saved, model, f"--resume: {checkpoint}", other_intact(checkpoint))
+        saved_opts = dict(opts)                              # the run as it was saved, before what is given now
         if any(k in given for k in STOP_RULES):              # a new stopping rule replaces the saved one
             opts.update(dict.fromkeys(STOP_RULES))
         opts.update(given)
@@ -364,6 +405,7 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
                            f"{other_intact(checkpoint)}") from None
         session = Session(run, folder, saved, saved["run_id"])
         session.mend_best()
+        session.compare_schedule(make_schedule(saved_opts, run.trainer.chunks_per_epoch))
         return session.train(checkpoint)
 
 
@@ -397,9 +439,7 @@ def checked_record(saved: dict, model: CharLM, where: str, intact_other: str) ->
         opts = saved_options(saved["options"], where)
     except RunError as err:
         raise RunError(f"{err}{intact_other}") from None
-    described = {"cell": opts["cell"], "hidden_size": opts["hidden"], "num_layers": opts["layers"],
-                 "dropout": opts["dropout"], "dtype": opts["dtype"]}
-    differ = [k for k, v in described.items() if model.config.get(k) != v]
+    differ = [key for name, key in MODEL_OPTIONS.items() if model.config.get(key) != opts[name]]
     if differ:
         raise damaged(f"its model is not the one its options describe: {', '.join(differ)} differ")
     return opts

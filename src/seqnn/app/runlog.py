@@ -22,7 +22,7 @@ from .._files import open_plain
 from . import plots
 
 LN2 = math.log(2.0)
-CSV_COLUMNS = ["step", "time", "train_loss", "val_loss", "val_bpc", "chars_per_s", "grad_norm"]
+CSV_COLUMNS = ["step", "time", "train_loss", "train_bpc", "val_loss", "val_bpc", "chars_per_s", "grad_norm", "lr"]
 
 
 def clock(seconds: float) -> str:
@@ -73,18 +73,22 @@ class Progress:
         self.tty = stream.isatty()
         self.drawn, self.last_draw = False, -math.inf
 
-    def status(self, line: str, force: bool = False) -> None:
+    DROP = ("speed", "lr", "epoch", "val", "loss")
+    """The fields a narrow terminal loses first: the step and the time left stay."""
+
+    def status(self, fields: dict, force: bool = False) -> None:
+        """Show the status line made of ``fields`` (name -> text, in order)."""
         if self.quiet:
             return
         now = time.monotonic()
         if self.tty:
             if now - self.last_draw >= 0.1:
                 width = shutil.get_terminal_size((100, 20)).columns - 1
-                self.stream.write("\r" + line[:width] + "\x1b[K")
+                self.stream.write("\r" + fit(fields, width, self.DROP) + "\x1b[K")
                 self.stream.flush()
                 self.drawn, self.last_draw = True, now
         elif force or now - self.last_draw >= self.every:
-            self.say(line)
+            self.say(" | ".join(fields.values()))
             self.last_draw = now
 
     def say(self, text: str) -> None:
@@ -96,13 +100,25 @@ class Progress:
         self.stream.flush()
 
 
+def fit(fields: dict, width: int, drop: tuple) -> str:
+    """The fields joined by " | ", dropping them in the order of ``drop`` until the line fits ``width``."""
+    fields = dict(fields)
+    line = " | ".join(fields.values())
+    for name in drop:
+        if len(line) <= width:
+            break
+        fields.pop(name, None)
+        line = " | ".join(fields.values())
+    return line[:width]
+
+
 class RunLog:
     """The history of a run (every step, every validation) and its two views, metrics.csv and loss.png.
 
     A write that fails raises ``OSError`` with the file's path as its ``filename``.
     """
 
-    KEYS = ("step", "time", "loss", "grad_norm", "chars_per_s", "val_step", "val_loss")
+    KEYS = ("step", "time", "loss", "grad_norm", "chars_per_s", "lr", "val_step", "val_loss")
 
     def __init__(self, folder: str, saved: dict | None = None):
         self.folder = folder
@@ -125,11 +141,11 @@ class RunLog:
     def _row(self, k, val_loss):
         d = self.data
         val = ["", ""] if val_loss is None else [f"{val_loss:.6f}", f"{val_loss / LN2:.6f}"]
-        return [d["step"][k], f"{d['time'][k]:.3f}", f"{d['loss'][k]:.6f}", *val, f"{d['chars_per_s'][k]:.0f}",
-                f"{d['grad_norm'][k]:.6g}"]
+        return [d["step"][k], f"{d['time'][k]:.3f}", f"{d['loss'][k]:.6f}", f"{d['loss'][k] / LN2:.6f}", *val,
+                f"{d['chars_per_s'][k]:.0f}", f"{d['grad_norm'][k]:.6g}", f"{d['lr'][k]:.6g}"]
 
-    def add_step(self, step, elapsed, loss, grad_norm, chars_per_s, val_loss=None) -> None:
-        for key, value in zip(self.KEYS, (step, elapsed, loss, grad_norm, chars_per_s)):
+    def add_step(self, step, elapsed, loss, grad_norm, chars_per_s, lr, val_loss=None) -> None:
+        for key, value in zip(self.KEYS, (step, elapsed, loss, grad_norm, chars_per_s, lr)):
             self.data[key].append(value)
         if val_loss is not None:
             self.data["val_step"].append(step)

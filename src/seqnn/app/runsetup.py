@@ -103,28 +103,35 @@ def suggested_prime(vocab: Vocabulary, text: str) -> str:
     if all(c in vocab.index for c in "The"):
         return "The"
     return next((word[:12] for word in text[:10_000].split() if all(c in vocab.index for c in word[:12])),
-                default_prime(vocab))
+                next((t for t in vocab.tokens if t.isalpha()), default_prime(vocab)))
 
 
-def encode_known(vocab: Vocabulary, text: str, what: str) -> np.ndarray:
-    """``vocab.encode(text)``, or one line naming every character the vocabulary lacks."""
+def encode_known(vocab: Vocabulary, text: str, what: str, advice: str = "") -> np.ndarray:
+    """``vocab.encode(text)``, or one line naming every character the vocabulary lacks (and ``advice``)."""
     try:
         return vocab.encode(text)
     except ValueError:
         unknown = sorted(set(Vocabulary(text).tokens) - set(vocab.tokens))
     shown = ", ".join(repr(c) for c in unknown[:10]) + (" ..." if len(unknown) > 10 else "")
     raise RunError(f"{what}: {len(unknown)} character(s) the model's vocabulary does not have: {shown} "
-                   f"(it knows {len(vocab)}: {''.join(vocab.tokens)!r})")
+                   f"(it knows {len(vocab)}: {''.join(vocab.tokens)!r}){advice}")
 
 
 # --- the model, sized before it is built ---------------------------------------------------------------------------
+UPDATE_TEMPORARIES = {"adam": 5, "rmsprop": 3, "adagrad": 3, "sgd": 1}
+"""Arrays the size of a parameter that an optimizer's update makes while it runs (measured with tracemalloc)."""
+
+
 def memory_needed(opts: dict, vocab_size: int) -> dict:
     """Bytes a run of these options needs, by part, estimated before anything is allocated.
 
     Parameters, their gradients and the optimizer's slots (P numbers each); one
     step's activations (per layer the gate pre-activations and their gradients,
-    states and outputs: about (2G + 6) H numbers per character; the one-hot input,
-    logits, probabilities and their gradient: 4 V per character).
+    states and outputs: about (2G + 3) H numbers per character, measured; the
+    one-hot input, logits, probabilities and their gradient: 4 V per character);
+    the temporaries of the optimizer's update of the largest weight (Adam's
+    ``m_hat``, ``v_hat``, ...: five of its size, ``UPDATE_TEMPORARIES``), as
+    far as they exceed the activations, which are freed by then.
     """
     itemsize = np.dtype(opts["dtype"]).itemsize
     P = CharLM.count_parameters({"vocab_size": vocab_size, "hidden_size": opts["hidden"], "cell": opts["cell"],
@@ -133,12 +140,16 @@ def memory_needed(opts: dict, vocab_size: int) -> dict:
     chars = opts["seq_len"] * opts["batch"]
     H, V = opts["hidden"], vocab_size
     slots = len(OPTIMIZERS[opts["optimizer"]].slots)              # arrays of the parameters' size it keeps
+    largest = max(G * H * max(H, V), V * H)                       # W_hh (W_xh of the first layer), or W_hy
+    activations = chars * (opts["layers"] * (2 * G + 3) * H + 4 * V) * itemsize
+    update = UPDATE_TEMPORARIES[opts["optimizer"]] * largest * itemsize
     return {"parameters": P * itemsize, "gradients and optimizer state": (1 + slots) * P * itemsize,
-            "activations of one step": chars * (opts["layers"] * (2 * G + 6) * H + 4 * V) * itemsize}
+            "activations of one step": activations, "the optimizer's update": max(0, update - activations)}
 
 
-def check_memory(opts: dict, vocab_size: int) -> None:
-    """Refuse, before building anything, a run that cannot fit in the memory this machine has left."""
+def check_memory(opts: dict, vocab_size: int) -> dict:
+    """Refuse, before building anything, a run that cannot fit in the memory this machine has left; returns what
+    it needs, by part (``memory_needed``)."""
     parts = memory_needed(opts, vocab_size)
     needed, free = sum(parts.values()), available_memory()
     if free is not None and needed > free:
@@ -146,6 +157,7 @@ def check_memory(opts: dict, vocab_size: int) -> None:
         raise RunError(f"this model needs about {size(needed)} ({detail}), more than the {size(free)} this machine "
                        f"has available; lower --hidden ({opts['hidden']}) or --layers ({opts['layers']}), or "
                        f"--batch and --seq-len")
+    return parts
 
 
 # --- when it stops, and how its learning rate moves -------------------------------------------------------------
@@ -160,13 +172,19 @@ def stop_rules(opts: dict) -> str:
     return " or ".join(f"{opts[k]} {k}" for k in STOP_RULES if opts[k])
 
 
-def make_optimizer(opts: dict, model: CharLM, steps_per_epoch: int, target: float) -> Optimizer:
-    """The run's optimizer, each step's learning rate from the run's schedule (``LRSchedule``): the one place
+def make_schedule(opts: dict, steps_per_epoch: int) -> LRSchedule:
+    """The learning rate of each step of a run of ``opts`` (its length from its stopping rule)."""
+    target = stop_step(opts, steps_per_epoch)
+    return LRSchedule(opts["lr"], opts["lr_schedule"], warmup=opts["warmup"],
+                      total=None if target == math.inf else int(target), steps_per_epoch=steps_per_epoch,
+                      decay=opts["lr_decay"], decay_after=opts["lr_decay_after"])
+
+
+def make_optimizer(opts: dict, model: CharLM, steps_per_epoch: int) -> Optimizer:
+    """The run's optimizer, each step's learning rate from the run's schedule (``make_schedule``): the one place
     both are made, for a new run and a resumed one (whose saved state is loaded into it after)."""
-    schedule = LRSchedule(opts["lr"], opts["lr_schedule"], warmup=opts["warmup"],
-                          total=None if target == math.inf else int(target), steps_per_epoch=steps_per_epoch,
-                          decay=opts["lr_decay"], decay_after=opts["lr_decay_after"])
-    return OPTIMIZERS[opts["optimizer"]](model.parameters(), lr=opts["lr"], lr_schedule=schedule)
+    return OPTIMIZERS[opts["optimizer"]](model.parameters(), lr=opts["lr"],
+                                         lr_schedule=make_schedule(opts, steps_per_epoch))
 
 
 @dataclass
@@ -185,28 +203,43 @@ class Run:
     target: float               # the step the run stops at (inf: only --minutes stops it)
 
 
+BIG = 2 ** 30
+"""A run that needs more memory than this (1 GiB) says what it builds before it builds it: that takes a while."""
+
+
 def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: Vocabulary | None = None,
-             trained_on: dict | None = None) -> Run:
+             trained_on: dict | None = None, say=None) -> Run:
     """Read the text, split off validation, build (or take) the CharLM, its optimizer and the StreamTrainer.
 
-    ``trained_on`` (a checkpoint's text record): the text must be that one.
+    ``trained_on`` (a checkpoint's text record): the text must be that one. A
+    model given without it is fine-tuned on the text (``--init-from``).
     """
     text, described, stored_paths = load_text(text_paths)
     digest = sha256(text)                                # once: a large text takes a while
     if trained_on is not None:
         check_same_text(digest, described, trained_on, "--resume")
+    advice = "" if model is None or trained_on is not None else (
+        "; a fine-tuned model reads only these: replace or remove the others in TEXT first (e.g. iconv -f utf-8 "
+        "-t ascii//TRANSLIT for accented letters), or train a new model on it")
     vocab = vocab or Vocabulary(text)
-    train_ids, val_ids = split(encode_known(vocab, text, "TEXT"), opts["val_fraction"], opts["batch"],
+    train_ids, val_ids = split(encode_known(vocab, text, "TEXT", advice), opts["val_fraction"], opts["batch"],
                                opts["seq_len"])
     if model is None:
-        check_memory(opts, len(vocab))
+        parts = check_memory(opts, len(vocab))
+        if say is not None and sum(parts.values()) > BIG:
+            P = CharLM.count_parameters({"vocab_size": len(vocab), "hidden_size": opts["hidden"], "cell": opts["cell"],
+                                         "num_layers": opts["layers"], "embedding_dim": None})
+            say(f"building the model: {opts['layers']} {opts['cell'].upper()} layer{'s' * (opts['layers'] > 1)} x "
+                f"{opts['hidden']:,}, {P:,} parameters ({size(parts['parameters'])} in {opts['dtype']}); with their "
+                f"gradients, {opts['optimizer']}'s state and a step's activations the run needs about "
+                f"{size(sum(parts.values()))}: building it takes a while")
         extra: dict[str, Any] = {"forget_bias": 1.0} if opts["cell"] == "lstm" else {}
         model = CharLM(len(vocab), opts["hidden"], opts["cell"], num_layers=opts["layers"], dropout=opts["dropout"],
                        dtype=np.dtype(opts["dtype"]), rng=opts["seed"], **extra)
     data = batchify(train_ids, opts["batch"])
     steps_per_epoch = (len(data) - 1) // opts["seq_len"]
     target = stop_step(opts, steps_per_epoch)
-    optimizer = make_optimizer(opts, model, steps_per_epoch, target)
+    optimizer = make_optimizer(opts, model, steps_per_epoch)
     trainer = StreamTrainer(model, data, opts["seq_len"], optimizer, opts["clip"] or None)
     text_info = {"files": stored_paths, "sha256": digest, "chars": len(text)}
     return Run(opts, text, described, text_info, vocab, model, trainer, len(train_ids), val_ids, target)

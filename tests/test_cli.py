@@ -166,6 +166,8 @@ def test_train_refuses_bad_text(kind, message, tmp_path, capsys):
     (["--warmup", "-5"], "argument --warmup: expected an integer >= 0, got -5"),
     (["--threads", "0"], 'argument --threads: expected "auto" or a positive integer, got 0'),
     (["--threads", "many"], 'argument --threads: expected "auto" or a positive integer, got \'many\''),
+    (["--sample-chars", "20000"], r"argument --sample-chars: expected an integer in \[0, 10,000\] \(a sample is "
+                                  r"shown at every validation; for a longer text: seqnn sample RUN --length N\)"),
 ])
 def test_train_refuses_nonsensical_options(argv, message, text, tmp_path, capsys):
     err = seqnn_fails(capsys, "train", text, *argv, code=2)

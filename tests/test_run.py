@@ -596,3 +596,20 @@ def test_init_from_starts_a_new_run_from_a_trained_model_on_another_text(trained
                      r"model reads only these: replace or remove the others in TEXT first", err), err
     err = seqnn_fails(capsys, "train", "--resume", trained, "--init-from", trained)
     assert "--init-from: a resumed run goes on in its own folder with its own model" in err
+
+
+def test_ctrl_c_during_the_sample_of_a_validation_stops_it_at_once(text, tmp_path, capsys, monkeypatch):
+    from seqnn.app import run
+    stream = run.stream_text
+
+    def stream_then_ctrl_c(*args, **kwargs):          # a real SIGINT once ten characters of the sample are out
+        for k, c in enumerate(stream(*args, **kwargs)):
+            if k == 10:
+                os.kill(os.getpid(), signal.SIGINT)
+            yield c
+    monkeypatch.setattr(run, "stream_text", stream_then_ctrl_c)
+    code, out, _ = seqnn_main(capsys, "train", text, *TINY, "--sample-chars", "10000", "--steps", "20", "--out",
+                              tmp_path / "run")
+    assert code == 130 and "Ctrl-C: interrupted at step 5; saved" in out
+    sample = re.search(r"^Ctrl-C: stopping after this step .*\n((?:    .*\n)+)", out, re.M).group(1)
+    assert len(sample.replace("\n    ", "\n")) <= 4 + 10 + 1, f"ten characters, not ten thousand: {sample!r}"

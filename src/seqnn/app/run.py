@@ -49,9 +49,9 @@ from ..models import CharLM
 from ..sample import stream_text
 from ..train import DivergedError, evaluate
 from .folder import cannot_write, claimed, clear, holds_best, intact, load_charlm, other_intact
-from .options import DEFAULTS, FIXED, MODEL_OPTIONS, STOP_RULES, RunError, check_rules, flag, new_options, saved_options
+from .options import DEFAULTS, FIXED, MODEL_OPTIONS, STOP_RULES, RunError, check_rules, flag, new_options
 from .runlog import LN2, Pace, Progress, RunLog, clock, writing
-from .runsetup import Run, default_prime, make_run, make_schedule, stop_rules, suggested_prime, text_record
+from .runsetup import Run, checked_record, default_prime, make_run, make_schedule, stop_rules, suggested_prime
 from .threads import blas_threads, resolve
 
 
@@ -407,39 +407,3 @@ def _continue(given: dict, text_paths, resume: str, out: str | None) -> int:
         session.mend_best()
         session.compare_schedule(make_schedule(saved_opts, run.trainer.chunks_per_epoch))
         return session.train(checkpoint)
-
-
-RECORD: dict[str, type | tuple[type, ...]] = {"trainer": dict, "options": dict, "text": dict, "log": dict,
-                                              "run_id": str, "elapsed": (int, float)}
-
-
-def checked_record(saved: dict, model: CharLM, where: str, intact_other: str) -> dict:
-    """The options of a checkpoint's training record (what ``Session.checkpoint`` writes), the record checked first:
-    every part there and of its kind, the model the one its options describe. A record that is not is damaged:
-    one line naming what is wrong, and the run's other checkpoint if that one is whole."""
-    def damaged(why: str) -> RunError:
-        return RunError(f"{where}: the training record is damaged ({why}){intact_other}")
-
-    wrong = [key for key, kind in RECORD.items() if not isinstance(saved.get(key), kind)]
-    if wrong:
-        raise damaged(f"{', '.join(wrong)} missing or not what seqnn train writes")
-    try:
-        text_record(saved, where)
-    except RunError:
-        raise damaged("its record of the text is incomplete") from None
-    log = saved["log"]
-    if not set(RunLog.KEYS) <= set(log) or len({np.size(log[k]) for k in RunLog.KEYS[:5]}) != 1 or \
-            np.size(log["val_step"]) != np.size(log["val_loss"]):
-        raise damaged("its history of steps is incomplete")
-    best = saved.get("best_loss"), saved.get("best_step")
-    if best != (None, None) and not (isinstance(best[0], float) and math.isfinite(best[0]) and
-                                     isinstance(best[1], int)):
-        raise damaged(f"its best loss and step are {best}")
-    try:
-        opts = saved_options(saved["options"], where)
-    except RunError as err:
-        raise RunError(f"{err}{intact_other}") from None
-    differ = [key for name, key in MODEL_OPTIONS.items() if model.config.get(key) != opts[name]]
-    if differ:
-        raise damaged(f"its model is not the one its options describe: {', '.join(differ)} differ")
-    return opts

@@ -24,7 +24,8 @@ from ..data import Vocabulary, batchify, read_text
 from ..models import CharLM
 from ..optim import SGD, Adagrad, Adam, LRSchedule, Optimizer, RMSProp
 from ..train import StreamTrainer
-from .options import STOP_RULES, RunError, saved_options
+from .options import MODEL_OPTIONS, STOP_RULES, RunError, saved_options
+from .runlog import RunLog
 
 CORPUS = "Alice's Adventures in Wonderland (Lewis Carroll, 1865; public domain)"
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
@@ -90,6 +91,43 @@ def text_record(training: dict, where: str) -> dict:
             isinstance(text.get("chars"), int)):
         raise RunError(f"{where}: the training record is damaged (its record of the text is incomplete)")
     return text
+
+
+# --- a checkpoint's training record: what a resumed run is made of -------------------------------------------------
+RECORD: dict[str, type | tuple[type, ...]] = {"trainer": dict, "options": dict, "text": dict, "log": dict,
+                                              "run_id": str, "elapsed": (int, float)}
+
+
+def checked_record(saved: dict, model: CharLM, where: str, intact_other: str) -> dict:
+    """The options of a checkpoint's training record (what ``Session.checkpoint`` writes), the record checked first:
+    every part there and of its kind, the model the one its options describe. A record that is not is damaged:
+    one line naming what is wrong, and the run's other checkpoint if that one is whole."""
+    def damaged(why: str) -> RunError:
+        return RunError(f"{where}: the training record is damaged ({why}){intact_other}")
+
+    wrong = [key for key, kind in RECORD.items() if not isinstance(saved.get(key), kind)]
+    if wrong:
+        raise damaged(f"{', '.join(wrong)} missing or not what seqnn train writes")
+    try:
+        text_record(saved, where)
+    except RunError:
+        raise damaged("its record of the text is incomplete") from None
+    log = saved["log"]
+    if not set(RunLog.KEYS) <= set(log) or len({np.size(log[k]) for k in RunLog.KEYS[:5]}) != 1 or \
+            np.size(log["val_step"]) != np.size(log["val_loss"]):
+        raise damaged("its history of steps is incomplete")
+    best = saved.get("best_loss"), saved.get("best_step")
+    if best != (None, None) and not (isinstance(best[0], float) and math.isfinite(best[0]) and
+                                     isinstance(best[1], int)):
+        raise damaged(f"its best loss and step are {best}")
+    try:
+        opts = saved_options(saved["options"], where)
+    except RunError as err:
+        raise RunError(f"{err}{intact_other}") from None
+    differ = [key for name, key in MODEL_OPTIONS.items() if model.config.get(key) != opts[name]]
+    if differ:
+        raise damaged(f"its model is not the one its options describe: {', '.join(differ)} differ")
+    return opts
 
 
 def default_prime(vocab: Vocabulary) -> str:

@@ -1,10 +1,15 @@
-"""seqnn exercises and seqnn grade: the solutions pass, the skeletons fail one line a part, and ten classic
-mistakes (and a few more) are each caught and named for what they are."""
+"""seqnn exercises and seqnn grade: the solutions pass, the skeletons fail one line a part, every mistake of the
+table is caught and named for what it is (where the error is: the gate, the time step, the input changed in place,
+the dtype), right answers written otherwise pass, and a file that crashes still scores over every part.
+
+What the grader protects itself from (a student's file that forges a report, kills the grader, writes outside
+its folder, ...) and the class mode are in test_grade_walls.py."""
 
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from seqnn.course import grade
@@ -50,32 +55,35 @@ def test_exercises_never_overwrite_a_students_work(tmp_path, capsys):
     assert (tmp_path / "bptt.py").read_text() == "# my work\n" and not (tmp_path / "clip.py").exists()
 
 
-# Each classic mistake: the file, the line(s) of the solution changed, and what the grader must call it.
+# Each mistake: the file, the line(s) of the solution changed, and what the grader must call it. The first ones
+# are the classic mistakes; then what issue 28 found the grader missed or misnamed.
+BPTT_RNN_SUM = ("dX[t], dh_next, dWx, dWh, db = rnn_step_backward(dH[t] + dh_next, caches[t])   # h_t feeds step "
+                "t + 1\n        dW_xh, dW_hh, db_h = dW_xh + dWx, dW_hh + dWh, db_h + db")
 BUGS = {
     "gate order swapped": ("lstm_step.py", [("i = sigmoid(a[:, :H])", "i = sigmoid(a[:, H:2 * H])"),
                                             ("f = sigmoid(a[:, H:2 * H])", "f = sigmoid(a[:, :H])")],
-                           r"lstm_step.py: forward: h is wrong .*the gates are read in the wrong order "
+                           r"lstm_step.py: forward: i is wrong .*the gates are read in the wrong order "
                            r"\(i and f swapped\)"),
     "tanh derivative 1 - h": ("rnn_step.py", [("da = dh * (1 - h ** 2)", "da = dh * (1 - h)")],
                               r"rnn_step.py: backward: .*the tanh derivative is written 1 - h; it is 1 - h\*\*2"),
     "carried dh not added": ("bptt.py", [("rnn_step_backward(dH[t] + dh_next, caches[t])",
                                           "rnn_step_backward(dH[t], caches[t])")],
-                             r"bptt.py: rnn_backward: dX \(first at time step t = 0 of 5\) is wrong .*"
-                             r"the gradient from the step after \(dh_next\) is not added"),
-    "forget gate on c_t": ("lstm_step.py", [("    df = dc * c_prev\n", "    df = dc * c\n")],
+                             r"bptt.py: rnn_backward: dX \(at time steps t <= 3: the error enters at t = 3, the last "
+                             r"wrong step.*the gradient from the step after \(dh_next\) is not added"),
+    "forget gate on c_t": ("lstm_step.py", [("    df = dc * c_prev ", "    df = dc * c ")],
                            r"lstm_step.py: backward: dx is wrong .*dW_xh\[f\] is wrong .*"
                            r"the forget gate's gradient uses c_t; it multiplies c_\(t-1\)"),
     "cell-state gradient not carried": ("bptt.py", [("lstm_step_backward(dH[t] + dh_next, dc_next, caches[t])",
                                                      "lstm_step_backward(dH[t] + dh_next, 0 * dc_next, caches[t])")],
                                         r"bptt.py: lstm_backward: .*the cell state's gradient is not carried"),
-    "softmax without the max": ("softmax_loss.py", [("z = logits - logits.max(axis=1, keepdims=True)",
-                                                     "z = logits")],
+    "softmax without the max": ("softmax_loss.py", [("z = logits - logits.max(axis=1, keepdims=True)\n    e",
+                                                     "z = logits\n    e")],
                                 r"softmax_loss.py: softmax \(and large logits\): .*exp\(1000\) overflows; subtract "
                                 r"each row's maximum"),
     "clipping each array": ("clip.py", [("clipped = [g * scale for g in grads]",
                                          "clipped = [g * min(1.0, max_norm / (np.linalg.norm(g) + 1e-6)) "
                                          "for g in grads]")],
-                            r"clip.py: clip by the global norm: each array is clipped by its own norm"),
+                            r"clip.py: clip by the global norm: .*each array is clipped by its own norm"),
     "temperature after the softmax": ("sampling.py", [("z = logits / temperature", "z = logits"),
                                                       ("return p / p.sum()", "return p / p.sum() / temperature")],
                                       r"sampling.py: next_distribution .*: the temperature is applied after the "
@@ -87,7 +95,6 @@ BUGS = {
     "bias gradient not summed": ("rnn_step.py", [("db_h = da.sum(axis=0)", "db_h = da")],
                                  r"rnn_step.py: backward: db_h has shape \(B, H\) = \(3, 5\), expected \(H,\) = "
                                  r"\(5,\): the bias gradient is not summed over the batch"),
-    # and what a grader must say of any mistake: the gate, the time step
     "the output gate's derivative": ("lstm_step.py", [("do * o * (1 - o)", "do * o")],
                                      r"lstm_step.py: backward: dx is wrong .*dW_hh\[o\] is wrong .*db_h\[o\]"),
     "the first state at every step": ("bptt.py", [("rnn_step_forward(X[t], h, W_xh",
@@ -100,7 +107,7 @@ BUGS = {
     "the GRU's reset before the product": ("gru_step.py", [("n = np.tanh(ax[:, 2 * H:] + r * hn)",
                                                             "n = np.tanh(ax[:, 2 * H:] + (r * h_prev) @ W_hh[2 * H:].T "
                                                             "+ b_hn)")],
-                                           r"gru_step.py: forward: h is wrong .*the reset gate multiplies h_prev "
+                                           r"gru_step.py: forward: .*h is wrong .*the reset gate multiplies h_prev "
                                            r"before the product \(Cho et al.'s form\)"),
     "the GRU's z and 1 - z swapped": ("gru_step.py", [("    h = (1 - z) * n + z * h_prev\n",
                                                        "    h = z * n + (1 - z) * h_prev\n")],
@@ -110,6 +117,79 @@ BUGS = {
                                          r"gru_step.py: backward: dx is wrong .*dW_hh\[z\] is wrong"),
     "bias gradient averaged": ("rnn_step.py", [("db_h = da.sum(axis=0)", "db_h = da.mean(axis=0)")],
                                r"rnn_step.py: backward: db_h is wrong .*averaged over the batch; it is the sum"),
+    # inputs changed in place: named as such, not blamed on a part that is right
+    "dh changed in place": ("rnn_step.py", [("    da = dh * (1 - h ** 2) ", "    dh *= 1 - h ** 2\n    da = dh ")],
+                            r"rnn_step.py: backward: your rnn_step_backward changed dh in place"),
+    "logits shifted in place": ("softmax_loss.py", [("z = logits - logits.max(axis=1, keepdims=True)\n    e",
+                                                     "logits -= logits.max(axis=1, keepdims=True)\n    z = logits\n"
+                                                     "    e")],
+                                r"softmax_loss.py: softmax \(and large logits\): your softmax changed logits in place"),
+    "logits divided in place": ("sampling.py", [("z = logits / temperature", "logits /= temperature\n    z = logits")],
+                                r"sampling.py: next_distribution .*: your next_distribution changed logits in place"),
+    # backward loops: the step where the error enters
+    "a carry scaled": ("bptt.py", [("rnn_step_backward(dH[t] + dh_next, caches[t])",
+                                    "rnn_step_backward(dH[t] + 0.5 * dh_next, caches[t])")],
+                       r"bptt.py: rnn_backward: dX \(at time steps t <= 3: the error enters at t = 3"),
+    # the named mistakes, in every exercise where they can happen
+    "dh carry dropped in the LSTM loop": ("bptt.py", [("lstm_step_backward(dH[t] + dh_next, dc_next, caches[t])",
+                                                       "lstm_step_backward(dH[t], dc_next, caches[t])")],
+                                          r"bptt.py: lstm_backward: .*the gradient from the step after \(dh_next\) "
+                                          r"is not added"),
+    "both carries dropped": ("bptt.py", [("lstm_step_backward(dH[t] + dh_next, dc_next, caches[t])",
+                                          "lstm_step_backward(dH[t], 0 * dc_next, caches[t])")],
+                             r"bptt.py: lstm_backward: .*neither dh_next nor dc_next is carried"),
+    "bias averaged in the LSTM step": ("lstm_step.py", [("db_h = da.sum(axis=0)", "db_h = da.mean(axis=0)")],
+                                       r"lstm_step.py: backward: db_h is wrong .*averaged over the batch"),
+    "biases averaged in the GRU step": ("gru_step.py", [("db_h = da_x.sum(axis=0)", "db_h = da_x.mean(axis=0)"),
+                                                        ("db_hn = dhn.sum(axis=0)", "db_hn = dhn.mean(axis=0)")],
+                                        r"gru_step.py: backward: db_h is wrong .*db_hn is wrong .*averaged over the "
+                                        r"batch"),
+    "bias averaged in BPTT": ("bptt.py", [(BPTT_RNN_SUM, BPTT_RNN_SUM.replace("db_h + db", "db_h + db / 3"))],
+                              r"bptt.py: rnn_backward: db_h is wrong .*averaged over the batch"),
+    "the weights of one step": ("bptt.py", [(BPTT_RNN_SUM, BPTT_RNN_SUM.replace("dW_xh + dWx, dW_hh + dWh, db_h + db",
+                                                                                "dWx, dWh, db"))],
+                                r"bptt.py: rnn_backward: dW_xh is wrong .*hold the gradient of one step only"),
+    "dc without its path through h": ("lstm_step.py", [("    dc = dc + dh * o * (1 - tanh_c ** 2) ", "    dc = dc ")],
+                                      r"lstm_step.py: backward: .*misses its path through h"),
+    "dh_prev through W_hh transposed": ("rnn_step.py", [("dh_prev = da @ W_hh", "dh_prev = da @ W_hh.T")],
+                                        r"rnn_step.py: backward: dh_prev is wrong .*dh_prev multiplies by W_hh\^T"),
+    "clipping by value": ("clip.py", [("clipped = [g * scale for g in grads]",
+                                       "clipped = [np.clip(g, -max_norm, max_norm) for g in grads]")],
+                          r"clip.py: clip by the global norm: .*clipping by value"),
+    "the norm without its square root": ("clip.py", [("norm = float(np.sqrt(sum(", "norm = float((sum(")],
+                                         r"clip.py: clip by the global norm: .*the norm is the sum of squares"),
+    "a small gradient scaled up": ("clip.py", [("if norm > max_norm else 1.0", "")],
+                                   r"clip.py: clip by the global norm: a gradient of norm 0.22 .*is scaled up"),
+    "the global maximum's shift": ("softmax_loss.py", [("z = logits - logits.max(axis=1, keepdims=True)\n    e",
+                                                        "z = logits - logits.max()\n    e")],
+                                   r"softmax_loss.py: softmax \(and large logits\): .*holds NaN or inf: every row is "
+                                   r"shifted by the maximum of the whole array"),
+    "the loss as the log of the softmax": ("softmax_loss.py", [
+        ("log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True)) ",
+         "log_p = np.log(np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)) ")],
+        r"softmax_loss.py: cross-entropy .*: loss of logits \[\[1000, 0\], \[0, 3\]\], targets \[1, 1\] holds NaN "
+        r"or inf: the loss takes log\(softmax\(logits\)\)"),
+    "an ignored rng": ("sampling.py", [("int(rng.choice(len(logits)", "int(np.random.choice(len(logits)")],
+                       r"sampling.py: sample: the same seed gave other draws"),
+    "a generator made inside": ("sampling.py", [("int(rng.choice(len(logits)",
+                                                 "int(np.random.default_rng(0).choice(len(logits)")],
+                                r"sampling.py: sample: every seed gives the same draws"),
+    # forward parts, gate by gate
+    "the LSTM's forget gate": ("lstm_step.py", [("f = sigmoid(a[:, H:2 * H])", "f = sigmoid(a[:, H:2 * H] + 1)")],
+                               r"lstm_step.py: forward: f is wrong \(relative error [\d.e-]+\); c is wrong .*h is "
+                               r"wrong .*: look at f, computed from rows H:2H \(the f block\) of W_xh, W_hh and b_h"),
+    "the LSTM's output": ("lstm_step.py", [("h = o * np.tanh(c)", "h = o * c")],
+                          r"lstm_step.py: forward: h is wrong \(relative error [\d.e-]+\): look at h = o \* "
+                          r"tanh\(c\)"),
+    "the GRU's update gate": ("gru_step.py", [("z = sigmoid(ax[:, H:2 * H] + ah[:, H:2 * H])",
+                                               "z = sigmoid(ax[:, H:2 * H])")],
+                              r"gru_step.py: forward: z is wrong .*h is wrong .*: look at z, computed from rows H:2H "
+                              r"\(the z block\)"),
+    # the dtype, named, and held to its own tolerance
+    "a float32 answer that is wrong": ("rnn_step.py", [("h = np.tanh(a)\n",
+                                                        "h = np.tanh(a + 0.01).astype(np.float32)\n")],
+                                       r"rnn_step.py: forward .*: the lecture's 'hello' step gives h|h \(float32\) is "
+                                       r"wrong \(relative error [\d.e-]+; float32 answers are held to rtol 0.0001\)"),
 }
 
 
@@ -129,20 +209,69 @@ def test_a_classic_mistake_is_caught_and_named(bug, tmp_path):
     assert all(re.search(r"; see docs/\S+\.md#\S+$", line) for line in wrong), "\n".join(lines)
 
 
+VALID = {                                  # right answers written otherwise: each must pass
+    "clipping without the 1e-6": ("clip.py", [("scale = max_norm / (norm + 1e-6)", "scale = max_norm / norm")]),
+    "a float32 forward": ("rnn_step.py", [("h = np.tanh(a)\n", "h = np.tanh(a).astype(np.float32)\n")]),
+    "a draw by the inverse CDF": ("sampling.py", [
+        ("return int(rng.choice(len(logits), p=next_distribution(logits, temperature, top_k)))",
+         "cdf = np.cumsum(next_distribution(logits, temperature, top_k))\n"
+         "    return int(np.searchsorted(cdf / cdf[-1], rng.random(), side='right'))")]),
+    "a draw by a multinomial": ("sampling.py", [
+        ("return int(rng.choice(len(logits), p=next_distribution(logits, temperature, top_k)))",
+         "return int(rng.multinomial(1, next_distribution(logits, temperature, top_k)).argmax())")]),
+    "a softmax by the log-sum-exp": ("softmax_loss.py", [
+        ("z = logits - logits.max(axis=1, keepdims=True)\n    e = np.exp(z)\n    return e / e.sum(axis=1, "
+         "keepdims=True)",
+         "m = logits.max(axis=1, keepdims=True)\n    return np.exp(logits - m - np.log(np.exp(logits - m).sum(axis=1, "
+         "keepdims=True)))")]),
+    "a backward that spoils its own cache after use": ("rnn_step.py", [
+        ("    return dx, dh_prev, dW_xh, dW_hh, db_h\n",
+         "    for a in cache:\n        a[...] = 0\n    return dx, dh_prev, dW_xh, dW_hh, db_h\n")]),
+    "a loop that prints": ("bptt.py", [("    for t in range(T):\n        h, cache",
+                                        "    for t in range(T):\n        print('step', t)\n        h, cache")]),
+}
+
+
+@pytest.mark.parametrize("case", VALID)
+def test_a_right_answer_written_otherwise_passes(case, tmp_path):
+    name, changes = VALID[case]
+    source = solution(name)
+    for old, new in changes:
+        assert source.count(old) == 1, f"{old!r} must be in {name} once"
+        source = source.replace(old, new)
+    lines, ok = graded(tmp_path, name, source)
+    assert ok, "\n".join(lines)
+
+
+def test_the_dtype_is_named_and_the_tolerances_go_by_it():
+    from seqnn.course.compare import differs
+    want = np.linspace(0.1, 1, 6)
+    assert differs("h", want.astype(np.float32), want) is None                          # float32: rtol 1e-4
+    assert differs("h", want * (1 + 1e-3), want) == "h is wrong (relative error 0.001)"
+    assert differs("h", (want * (1 + 1e-3)).astype(np.float32), want) == (
+        "h (float32) is wrong (relative error 0.001; float32 answers are held to rtol 0.0001)")
+    assert differs("h", want * (1 + 1e-7), want) is None                                 # float64: rtol 1e-6
+    assert "float16, expected float64" in differs("h", want.astype(np.float16), want)
+
+
 @pytest.mark.parametrize("source, message", [
-    ("def rnn_step_forward(x:\n", r"WRONG rnn_step.py: file: syntax error at line 1"),
-    ("import numpy_that_is_not_there\n", r"WRONG rnn_step.py: file: cannot be imported: ModuleNotFoundError: No "
-                                         r"module named 'numpy_that_is_not_there' \(line 1\)"),
-    ("def rnn_step_forward(*a):\n    while True:\n        pass\n", r"WRONG rnn_step.py: file: did not finish in 3 s "
+    ("def rnn_step_forward(x:\n", r"WRONG rnn_step.py: .*: syntax error at line 1"),
+    ("import numpy_that_is_not_there\n", r"WRONG rnn_step.py: .*: your file cannot be imported: "
+                                         r"ModuleNotFoundError: No module named 'numpy_that_is_not_there' \(line 1\)"),
+    ("def rnn_step_forward(*a):\n    while True:\n        pass\n", r"WRONG rnn_step.py: .*: did not finish in 3 s "
                                                                    r"\(an endless loop\?\)"),
-    ("import os\nos._exit(3)\n", r"WRONG rnn_step.py: file: the process ended with status 3"),
+    ("import os\nos._exit(3)\n", r"WRONG rnn_step.py: .*: the process ended with status 3"),
     ("def rnn_step_forward(*a):\n    return 1 / 0\n\n\ndef rnn_step_backward(*a):\n    return ()\n",
      r"WRONG rnn_step.py: forward .*: raised ZeroDivisionError: division by zero \(line 2\)"),
+    ("def rnn_step_forward(*a):\n    return 1\n", r"WRONG rnn_step.py: forward .*: rnn_step_forward returned a int, "
+                                                 r"expected 2: h, the cache"),
 ])
-def test_what_is_not_a_wrong_answer_is_one_line_too(source, message, tmp_path):
+def test_what_is_not_a_wrong_answer_scores_0_for_each_part_and_the_parts_stay(source, message, tmp_path):
     lines, ok = graded(tmp_path, "rnn_step.py", source, time_limit=3)
     assert not ok and any(re.match(message, line) for line in lines), lines
-    assert lines[-1].startswith("score: 0/")
+    assert [line.split(":")[1] for line in lines[:2]] == [" forward (the 'hello' step, and seeded inputs)",
+                                                          " backward"], lines
+    assert lines[-1] == "score: 0/2 parts right", lines            # a crash never moves the number of parts
 
 
 def test_grade_refuses_what_is_not_an_exercise(tmp_path, capsys):
@@ -150,13 +279,23 @@ def test_grade_refuses_what_is_not_an_exercise(tmp_path, capsys):
     (tmp_path / "mine.py").write_text("x = 1\n")
     assert "expected a folder of exercises or one of rnn_step.py" in seqnn_fails(capsys, "grade",
                                                                                   tmp_path / "mine.py")
+    assert "a gradebook is written for a class only" in seqnn_fails(capsys, "grade", tmp_path, "--csv", "g.csv")
+    assert "holds no student folders" in seqnn_fails(capsys, "grade", tmp_path, "--class")
 
 
-def test_every_skeleton_states_its_equations_and_shapes_and_keeps_the_lectures_names():
+BACKWARD_EQUATIONS = re.compile(r"\bd(W_\w+|b_\w+|a|x|h_prev|c_prev|logits)\s*=|dh_next|dc_next|1 - h\^2|"
+                                r"\w \(1 - \w\)|summed over the batch")
+
+
+def test_the_skeletons_state_what_to_compute_and_the_shapes_not_the_backward_equations():
     for name in EXERCISES:
         text = skeleton(name)
         doc = text.split('"""')[1]
         assert "TODO" in text and "NotImplementedError" in text and "Run ``python " + name in doc
         assert "(B, H)" in doc or "(N, V)" in doc or "(V,)" in doc or "norm" in doc
+        assert not BACKWARD_EQUATIONS.search(doc), (name, BACKWARD_EQUATIONS.search(doc))
+        if name != "bptt.py":                                  # (bptt.py gives the steps: its exercise is the loop)
+            assert not BACKWARD_EQUATIONS.search(text.split('"""', 2)[2]), name
     assert all(n in skeleton("lstm_step.py") for n in ("W_xh", "W_hh", "b_h", "i, f, g, o", "c_prev"))
     assert all(n in skeleton("gru_step.py") for n in ("W_xh", "W_hh", "b_h", "b_hn", "r, z, n"))
+    assert BACKWARD_EQUATIONS.search(solution("rnn_step.py"))          # the solutions have them: the test can fail

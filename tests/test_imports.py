@@ -35,10 +35,12 @@ FLOORS = {                                                      # lowest first, 
         {"__init__"},
     ],
     "seqnn.course": [
-        {"compare"},                                            # how an answer differs from the right one
-        {"exercises"},                                          # the exercises, made from solutions/
-        {"parts"},                                              # what is checked in each, against what
-        {"grade"},                                              # the runner
+        {"runner"},                                             # the student's side: the standard library, numpy
+        {"compare", "reference", "mistakes", "exercises"},      # how answers differ; the right ones; the wrong ones
+        {"remote", "steps", "loops", "numerics"},               # the grader's side of the channel; the checks
+        {"parts"},                                              # every exercise's parts, fixed
+        {"grade"},                                              # a file, a folder
+        {"gradebook"},                                          # a class
         {"__init__"},
     ],
 }
@@ -126,6 +128,14 @@ def test_the_solutions_import_nothing_of_seqnn_until_they_are_run_to_grade_thems
                    for n in top), path.name
         if path.name != "__init__.py":
             assert 'from seqnn.course.grade import main' in path.read_text(), path.name
+
+
+def test_the_graders_child_imports_only_the_standard_library_and_numpy():
+    """runner.py runs a student's file where importing seqnn is refused: it must not need seqnn itself."""
+    tree = ast.parse((PACKAGE / "course" / "runner.py").read_text())
+    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {"." * n.level + (n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert names - {"__future__"} <= set(sys.stdlib_module_names) | {"numpy"}, names
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))

@@ -225,10 +225,23 @@ def cmd_exercises(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from ..course.grade import grade
-    lines, ok = grade(args.target)
-    print("\n".join(lines))
-    return 0 if ok else 1
+    import json
+
+    from ..course.grade import exercise_files, grade_files, record, report_lines
+    jobs = (os.cpu_count() or 1) if args.jobs == "auto" else args.jobs
+    if vars(args)["class"]:
+        from ..course.gradebook import grade_class, summary, write_csv
+        book = grade_class(args.target, args.time_limit, jobs)
+        path = args.csv or os.path.join(args.target, "grades.csv")
+        write_csv(book, path)
+        print(json.dumps(book, indent=1) if args.json else "\n".join(summary(book)))
+        print(f"seqnn grade: wrote the gradebook {path}", file=sys.stderr if args.json else sys.stdout)
+        return 0
+    if args.csv:
+        raise RunError("--csv: a gradebook is written for a class only; add --class (DEST: one folder per student)")
+    grades = grade_files(exercise_files(args.target), args.time_limit, jobs)
+    print(json.dumps(record(grades), indent=1) if args.json else "\n".join(report_lines(grades)))
+    return 0 if all(ok for g in grades for _, ok, _ in g.parts) else 1
 
 
 RUNS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "inspect": cmd_inspect,

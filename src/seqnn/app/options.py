@@ -185,6 +185,17 @@ MODEL_OPTIONS = {"cell": "cell", "hidden": "hidden_size", "layers": "num_layers"
                  "dtype": "dtype"}
 """The options that make the model, and the names of its config that hold them."""
 EXERCISES = [Option("solutions", False, "write the worked solutions instead (for teachers)")]
+GRADE = [
+    Option("class", False, "grade a class: DEST holds one folder per student (DEST/alice/lstm_step.py, ...); "
+           "writes the gradebook DEST/grades.csv (a row per student, a column per part) and prints each score"),
+    Option("csv", None, "with --class: write the gradebook to FILE instead", metavar="FILE"),
+    Option("json", False, "print the grades as JSON instead (each part's points and message, the total; with "
+           "--class, every student's): for a learning platform"),
+    Option("time_limit", 60.0, "seconds each exercise file may run, its parts together", positive_float,
+           metavar="S"),
+    Option("jobs", "auto", 'files graded at once, each in a process of its own: "auto" (one per core) or N',
+           thread_count, metavar="N"),
+]
 
 
 # --- the commands: what each one's --help says, its positional arguments and its option table -------------------
@@ -250,13 +261,19 @@ COMMANDS = [
             "temperature and top-k. A file already in DEST is never overwritten.",
             "Then: seqnn grade DEST (or python DEST/lstm_step.py for one file). Teachers: docs/teaching.md",
             (Option("dest", None, "the folder (created if missing)", metavar="DEST"),), (EXERCISES,)),
-    Command("grade", "grade exercises: which part is wrong, and why",
-            "Grade the exercises in DEST (or one file): each file runs in its own process with a time limit; every "
-            "part is compared with seqnn's own code on seeded inputs, each backward is checked against finite "
+    Command("grade", "grade exercises, or a whole class: which part is wrong, and why",
+            "Grade the exercises in DEST (or one file). Each file runs in a child process of its own (a fresh "
+            "folder, limits on time, memory and file size, no other processes, no network, no seqnn), which only "
+            "returns what its functions return: every comparison and the score are made outside it. Every part "
+            "is compared with seqnn's own code on seeded inputs, each backward is checked against finite "
             "differences of its own forward, and a wrong answer is named: the array, the gate (dW_hh[f]), the time "
-            "step, the shape, or the classic mistake it is, with the docs section to read. Exit status 0 only when "
-            "every part is right.", "",
-            (Option("target", None, "a folder of exercises, or one exercise file", metavar="DEST"),), ()),
+            "step, the shape, the dtype, an input changed in place, or the classic mistake it is, with the docs "
+            "section to read. Exit status 0 only when every part is right (with --class: when the gradebook is "
+            "written).",
+            "Example: seqnn grade submissions --class --time-limit 20 (submissions/alice/, submissions/bob/, ...). "
+            "Teachers: docs/teaching.md",
+            (Option("target", None, "a folder of exercises, one exercise file, or with --class a folder of student "
+                    "folders", metavar="DEST"),), (GRADE,)),
 ]
 
 DEFAULTS = {o.name: o.default for o in TRAIN}

@@ -1,10 +1,13 @@
 """How the grader compares a student's answer with the right one, and says in one line how they differ.
 
-``differs`` names what is off: the shape, NaN, which gate's rows (``dW_hh[f]``)
-or the first time step; ``report`` adds the classic mistake that gives exactly
-the student's numbers, if one does; ``gradient_check`` holds a backward against
-finite differences of the student's own forward; ``against_both`` says which of
-the two is wrong.
+``differs`` names what is off: the shape, the dtype, NaN, which gate's rows (``dW_hh[f]``), or the time step (the
+first that differs, for a forward; the last, for a backward, where the error enters and flows back to every step
+before it); ``report`` adds the named mistake that gives exactly the student's numbers, if one does, or else a
+hint for the first wrong value in computation order; ``gradient_check`` holds a backward against finite
+differences of the student's own forward; ``against_both`` says which of the two is wrong.
+
+The tolerances go by the dtype of the student's answer (``TOLERANCE``): float64 answers are held to
+``rtol 1e-6``, float32 answers to ``rtol 1e-4``; a gradient against finite differences to ``rtol 1e-5``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..gradient_check import numerical_gradient
+TOLERANCE = {np.dtype(np.float64): (1e-6, 1e-9), np.dtype(np.float32): (1e-4, 1e-6)}     # (rtol, atol)
+NUMERIC = (1e-5, 1e-7)                  # a gradient against central differences (eps 1e-5) in float64
+MISTAKEN = (1e-5, 1e-8)                 # a named mistake's numbers (with or without an eps such as 1e-6 in them)
 
 
 class Wrong(Exception):
@@ -24,10 +29,35 @@ class Wrong(Exception):
         self.named = named
 
 
+def returned(value, function: str, names: tuple) -> tuple:
+    """``value``, which the student's ``function`` returned, as the tuple of ``names`` it should be."""
+    if not isinstance(value, tuple) or len(value) != len(names):
+        count = f"{len(value)} values" if isinstance(value, tuple) else f"a {type(value).__name__}"
+        raise Wrong(f"{function} returned {count}, expected {len(names)}: {', '.join(names)}")
+    return value
+
+
 # --- comparing arrays, and saying how they differ -----------------------------------------------------------------
-def close(got, want, rtol: float = 1e-7) -> bool:
-    got = np.asarray(got, dtype=np.float64)
-    return got.shape == np.shape(want) and bool(np.allclose(got, want, rtol=rtol, atol=1e-10))
+def tolerance(got) -> tuple:
+    """(rtol, atol) for an answer of ``got``'s dtype (float64's for anything but float32)."""
+    return TOLERANCE.get(getattr(got, "dtype", None), TOLERANCE[np.dtype(np.float64)])
+
+
+def close(got, want, tol=None, nan_ok: bool = False) -> bool:
+    """Is ``got`` ``want`` within ``tol`` = (rtol, atol) (by default, the tolerance of ``got``'s dtype)? Each
+    entry within ``atol + rtol * (|its want| + the largest |want|)``: an error is judged against the array's
+    scale too, so that an entry near 0 is not held to 1e-9. ``nan_ok``: NaN matches NaN (a mistake's NaN is the
+    student's NaN)."""
+    try:
+        rtol, atol = tol or tolerance(np.asarray(got))
+        got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if got.shape != want.shape:
+        return False
+    finite = np.abs(want[np.isfinite(want)])
+    scale = float(finite.max()) if finite.size else 0.0
+    return bool(np.allclose(got, want, rtol=rtol, atol=atol + rtol * scale, equal_nan=nan_ok))
 
 
 def relative_error(got, want) -> float:
@@ -35,59 +65,73 @@ def relative_error(got, want) -> float:
     return float(np.abs(got - want).max() / max(np.abs(got).max(), np.abs(want).max(), 1e-12))
 
 
-def differs(name: str, got, want, gates: tuple = (), time: bool = False) -> str | None:
-    """None if ``got`` is ``want``; else a phrase naming what differs: the shape, NaN, the gates (rows in
-    blocks of ``gates``), the first time step (axis 0 when ``time``)."""
+def differs(name: str, got, want, gates: tuple = (), time: str = "", tol=None) -> str | None:
+    """None if ``got`` is ``want``; else a phrase naming what differs: the shape, the dtype, NaN, the gates (rows
+    in blocks of ``gates``), the time step (axis 0; ``time`` is "first" for a forward, "last" for a backward)."""
     try:
+        dtype = np.asarray(got).dtype
         got = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
         return f"{name} is not an array of numbers (got {type(got).__name__})"
-    if got.shape != np.shape(want):
-        if time and got.ndim == len(np.shape(want)) and abs(got.shape[0] - np.shape(want)[0]) == 1:
-            return (f"{name} has {got.shape[0]} time steps, expected {np.shape(want)[0]}: an off-by-one in the "
-                    "time loop")
-        return f"{name} has shape {got.shape}, expected {np.shape(want)}"
+    want = np.asarray(want)
+    if got.shape != want.shape:
+        if time and got.ndim == want.ndim and abs(got.shape[0] - want.shape[0]) == 1:
+            return f"{name} has {got.shape[0]} time steps, expected {want.shape[0]}: an off-by-one in the time loop"
+        return f"{name} has shape {got.shape}, expected {want.shape}"
+    if dtype.kind == "f" and dtype.itemsize < 4:
+        return f"{name} is {dtype}, expected float64 like the inputs: {dtype} keeps only 3 digits"
+    label = name if dtype == np.float64 or dtype.kind != "f" else f"{name} ({dtype})"
     if not np.isfinite(got).all():
-        return f"{name} holds NaN or inf"
-    if close(got, want):
+        return f"{label} holds NaN or inf"
+    tol = tol or tolerance(np.empty(0, dtype))
+    if close(got, want, tol):
         return None
     where = ""
     if gates:
-        H = np.shape(want)[0] // len(gates)
-        bad = [g for k, g in enumerate(gates) if not close(got[k * H:(k + 1) * H], want[k * H:(k + 1) * H])]
+        H = want.shape[0] // len(gates)
+        bad = [g for k, g in enumerate(gates) if not close(got[k * H:(k + 1) * H], want[k * H:(k + 1) * H], tol)]
         where = f"[{','.join(bad)}]" if bad and len(bad) < len(gates) else ""
-    if time:
-        first = next(t for t in range(len(want)) if not close(got[t], want[t]))
+    if time == "first":
+        first = next(t for t in range(len(want)) if not close(got[t], want[t], tol))
         where += f" (first at time step t = {first} of {len(want)})"
-    return f"{name}{where} is wrong (relative error {relative_error(got, want):.2g})"
+    elif time == "last":
+        last = max(t for t in range(len(want)) if not close(got[t], want[t], tol))
+        where += (f" (at time steps t <= {last}: the error enters at t = {last}, the last wrong step, and flows "
+                  "back from there)" if last else " (at t = 0 only)")
+    off = f"relative error {relative_error(got, want):.2g}"
+    if dtype != np.float64 and dtype.kind == "f":
+        off += f"; {dtype} answers are held to rtol {tol[0]:g}"
+    return f"{label}{where} is wrong ({off})"
 
 
-def report(names, got: tuple, want: tuple, bugs: dict, gates=None, time=()) -> None:
-    """Raise ``Wrong`` naming every output of ``got`` that is not ``want`` and the bug (name -> its outputs) that
-    gives exactly ``got``, if one does."""
+def report(names, got: tuple, want: tuple, bugs: dict, gates=None, time=None, hints=None) -> None:
+    """Raise ``Wrong`` naming every output of ``got`` that is not ``want`` (``names`` in the order they are
+    computed) and the mistake (its words -> its outputs, None for an output it does not change or does not
+    determine) that gives ``got`` (to ``MISTAKEN``), if one does; else the hint
+    (``hints``: name -> where to look) for the first wrong output."""
     if not isinstance(got, tuple) or len(got) != len(want):
         raise Wrong(f"expected {len(want)} values ({', '.join(names)}), got "
                     f"{len(got) if isinstance(got, tuple) else type(got).__name__}")
-    wrong = [d for d in (differs(n, g, w, (gates or {}).get(n, ()), n in time) for n, g, w in zip(names, got, want))
-             if d]
+    wrong = [(n, d) for n, d in ((n, differs(n, g, w, (gates or {}).get(n, ()), (time or {}).get(n, "")))
+                                 for n, g, w in zip(names, got, want)) if d]
     if not wrong:
         return
-    for bug, outputs in bugs.items():
-        if all(close(g, w) for g, w in zip(got, outputs)):
-            raise Wrong(f"{'; '.join(wrong)}: {bug}", named=True)
-    raise Wrong("; ".join(wrong))
+    said = "; ".join(d for _, d in wrong)
+    for bug, outputs in bugs.items():                 # None: the mistake says nothing of that value
+        if all(w is None or close(g, w, MISTAKEN, nan_ok=True) for g, w in zip(got, outputs)):
+            raise Wrong(f"{said}: {bug}", named=True)
+    first = wrong[0][0]
+    raise Wrong(f"{said}: look at {hints[first]}" if hints and first in hints else said)
 
 
-def gradient_check(forward: Callable, inputs: dict, backward_out: dict, gates: dict) -> None:
-    """The student's gradients (``backward_out``: name -> array) against central differences of the student's
-    own scalar ``forward(**inputs)``."""
-    off = []
-    for name, x in inputs.items():
-        want = numerical_gradient(lambda: forward(**inputs), x)
-        got = backward_out["d" + name]
-        d = differs("d" + name, got, want, gates.get("d" + name, ()))
-        if d:
-            off.append(d)
+def gradient_check(numeric: dict | None, backward_out: dict, gates: dict) -> None:
+    """The student's gradients (``backward_out``: name -> array) against ``numeric``, the central differences
+    of the student's own forward (None: that forward is not float64, and differences would drown in
+    round-off)."""
+    if numeric is None:
+        return
+    off = [d for d in (differs(name, backward_out[name], want, gates.get(name, ()), tol=NUMERIC)
+                       for name, want in numeric.items()) if d]
     if off:
         raise Wrong(f"against finite differences of your own forward: {'; '.join(off)}")
 

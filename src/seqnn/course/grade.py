@@ -1,118 +1,155 @@
-"""``seqnn grade``: each exercise file checked in a process of its own, part by part, with a score.
+"""``seqnn grade``: each exercise file run in a child process of its own, checked part by part from outside it.
 
-Each file runs in a process of its own, with a time limit, so that an endless
-loop, a crash, a syntax error or a failed import is one line of the report.
-Inside it, every part (``parts.PARTS``) is checked three ways:
+The student's functions run in a child process (``remote.py``, ``runner.py``): a fresh temporary folder, limits
+on CPU time, memory and file size, its process group killed at the end, an audit hook that refuses writes
+outside its folder, other processes, signals, the network and importing seqnn. The child returns only what the
+functions return; every comparison and the score are computed here, so nothing the student's code prints or
+does can forge a grade. Every part (``parts.PARTS``) is checked
 
-- against seqnn's own code (the reference), on seeded float64 inputs, and for the
-  RNN step on the lecture's "hello" numbers (docs/trace.md);
-- the student's backward against finite differences of the student's own forward;
-- where the answer is wrong, against the classic mistakes: a mistake that gives
-  exactly the student's numbers is named, with its hint.
+- against seqnn's own code (the reference), on seeded float64 inputs, and for the RNN step on the lecture's
+  "hello" numbers (docs/trace.md);
+- a backward against finite differences of the student's own forward, taken before the backward runs;
+- against the named mistakes (``mistakes.MISTAKES``): a mistake that gives exactly the student's numbers is
+  named.
 
-It says which array is wrong, which gate's rows (``dW_hh[f]``), which time step
-differs first, and when the shape is wrong; one line per part, a score, and exit
-status 0 only when every part is right.
+A file that cannot be imported, crashes or runs out of time scores 0 for each of its parts; the number of parts
+never moves. An argument the student's function changes in place makes the part wrong, and is named.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import os
-import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
 from .compare import Wrong
 from .exercises import EXERCISES
-from .parts import PARTS
+from .parts import PARTS, POINTS, part_names
+from .remote import Raised, Remote, Stop
 
-TIME_LIMIT = 60                      # seconds per file
+TIME_LIMIT = 60.0                    # seconds per file, by default (seqnn grade --time-limit S)
+SHOWN_LINES = 20                     # lines of a student's output shown in the report
 
 
-# --- grading one file, in its own process ---------------------------------------------------------------------------
-def check_file(path: str) -> list:
-    """(part, ok, message) for each part of the exercise at ``path`` (run inside the child process)."""
+@dataclass
+class FileGrade:
+    """One exercise file's grade: ``parts`` is a list of (part, ok, message); ``output`` what the student's code
+    printed (its first characters), ``printed`` how many bytes in all."""
+
+    file: str
+    parts: list
+    output: str = ""
+    printed: int = 0
+
+    @property
+    def score(self) -> int:
+        return sum(POINTS for _, ok, _ in self.parts if ok)
+
+
+# --- one file ----------------------------------------------------------------------------------------------------
+def grade_file(path: str, time_limit: float = TIME_LIMIT) -> FileGrade:
+    """Grade the exercise file at ``path`` (its name is one of ``EXERCISES``), part by part."""
     name = os.path.basename(path)
-    try:
-        spec = importlib.util.spec_from_file_location(f"exercise_{name[:-3]}", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    except SyntaxError as err:
-        return [("file", False, f"syntax error at line {err.lineno}: {err.msg}")]
-    except Exception as err:                                      # noqa: BLE001  (one line, whatever it is)
-        return [("file", False, f"cannot be imported: {type(err).__name__}: {err}{_where(err, path)}")]
+    m = Remote(path, time_limit)
     results = []
-    for part, check in PARTS[name](module).items():
-        try:
-            with np.errstate(all="ignore"):
-                check()
-            results.append((part, True, ""))
-        except Wrong as err:
-            results.append((part, False, f"{err}; see {EXERCISES[name]}"))
-        except NotImplementedError as err:
-            results.append((part, False, f"{err} (fill in its # TODO)"))
-        except Exception as err:                                  # noqa: BLE001
-            results.append((part, False, f"raised {type(err).__name__}: {err}{_where(err, path)}; see "
-                                         f"{EXERCISES[name]}"))
-    return results
+    try:
+        for part, check in PARTS[name](m).items():
+            m.new_part()
+            problem = _check(m, check, name)
+            results.append((part, problem is None, problem or ""))
+    finally:
+        m.close()
+    return FileGrade(name, results, m.output(), m.printed)
 
 
-def _where(err: BaseException, path: str) -> str:
-    """`` at line N`` of the student's file where ``err`` was raised, if it was raised there."""
-    tb, line = err.__traceback__, None
-    while tb is not None:
-        if os.path.abspath(tb.tb_frame.f_code.co_filename) == os.path.abspath(path):
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return f" (line {line})" if line else ""
+def _check(m: Remote, check, name: str) -> str | None:
+    """Run one part's check: None if it is right, else the one line that says why not."""
+    see = f"; see {EXERCISES[name]}"
+    try:
+        m.start()
+        with np.errstate(all="ignore"):
+            check()
+        problem = None
+    except Wrong as err:
+        problem = f"{err}{see}"
+    except Raised as err:
+        problem = f"{err.message} (fill in its # TODO)" if err.kind == "NotImplementedError" else f"{err}{see}"
+    except Stop as err:
+        problem = str(err)
+    except Exception as err:                                  # noqa: BLE001  (what it returned could not be read)
+        problem = f"could not be checked ({type(err).__name__}: {err}): is each value what the docstring says?"
+    if m.changed:
+        function, names = m.changed[0]
+        told = (f"your {function} changed {' and '.join(names)} in place: the caller's array is overwritten "
+                f"(x -= ..., x *= ..., x[...] = ...); compute a new array instead")
+        problem = f"{told}{see}" if problem is None else f"{told}; {problem}"
+    return problem
 
 
-def grade(target: str, time_limit: float = TIME_LIMIT) -> tuple:
-    """Grade the exercises in folder ``target`` (or the one file): (report lines, every part right?)."""
+def missing(name: str, where: str) -> FileGrade:
+    """The grade of an exercise a student did not hand in: 0 for each part."""
+    return FileGrade(name, [(part, False, f"missing: no {name} in {where}") for part in part_names(name)])
+
+
+# --- a folder (one student's) ------------------------------------------------------------------------------------
+def exercise_files(target: str) -> list:
+    """The exercise files at ``target`` (a folder, or one file), in the lecture's order; ValueError if none."""
     if os.path.isdir(target):
-        files = [os.path.join(target, n) for n in EXERCISES if os.path.exists(os.path.join(target, n))]
+        files = [os.path.join(target, n) for n in EXERCISES if os.path.isfile(os.path.join(target, n))]
         if not files:
             raise ValueError(f"{target}: holds none of the exercises ({', '.join(EXERCISES)}); write them with "
                              f"seqnn exercises {target}")
-    elif os.path.basename(target) in EXERCISES and os.path.isfile(target):
-        files = [target]
-    else:
-        raise ValueError(f"{target}: expected a folder of exercises or one of {', '.join(EXERCISES)}")
+        return files
+    if os.path.basename(target) in EXERCISES and os.path.isfile(target):
+        return [target]
+    raise ValueError(f"{target}: expected a folder of exercises or one of {', '.join(EXERCISES)}")
+
+
+def grade_files(paths: list, time_limit: float = TIME_LIMIT, jobs: int = 1) -> list:
+    """The FileGrade of each path (``jobs`` files at a time), in order."""
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        return list(pool.map(lambda p: grade_file(p, time_limit), paths))
+
+
+def report_lines(grades: list) -> list:
+    """One line per part, the student's output under each file's parts, and the score."""
     lines, right, total = [], 0, 0
-    for path in files:
-        name = os.path.basename(path)
-        try:
-            done = subprocess.run([sys.executable, "-m", "seqnn.course.grade", "--child", os.path.abspath(path)],
-                                  capture_output=True, text=True, timeout=time_limit,
-                                  cwd=os.path.dirname(os.path.abspath(path)))
-            if done.returncode != 0 or not done.stdout.strip():
-                tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-                results = [("file", False, f"the process ended with status {done.returncode}: {tail}")]
-            else:
-                results = [tuple(r) for r in json.loads(done.stdout.strip().splitlines()[-1])]
-        except subprocess.TimeoutExpired:
-            results = [("file", False, f"did not finish in {time_limit:g} s (an endless loop?)")]
-        for part, ok, message in results:
-            total += 1
-            right += ok
-            lines.append(f"{'ok   ' if ok else 'WRONG'} {name}: {part}" + ("" if ok else f": {message}"))
+    for g in grades:
+        for part, ok, message in g.parts:
+            lines.append(f"{'ok   ' if ok else 'WRONG'} {g.file}: {part}" + ("" if ok else f": {message}"))
+        right, total = right + g.score, total + POINTS * len(g.parts)
+        if g.printed:
+            shown = g.output.splitlines()[:SHOWN_LINES]
+            lines.append(f"  {g.file} printed {g.printed:,} bytes" + (" (the first of them):" if sum(
+                len(s) + 1 for s in shown) < g.printed else ":"))
+            lines += [f"  | {s}" for s in shown]
     lines.append(f"score: {right}/{total} parts right" + (" (all of them)" if right == total else ""))
-    return lines, right == total
+    return lines
+
+
+def record(grades: list) -> dict:
+    """The grades as data (for ``--json``): each file's parts with their points and message, and the score."""
+    return {"score": sum(g.score for g in grades), "out_of": sum(POINTS * len(g.parts) for g in grades),
+            "files": {g.file: {"parts": [{"part": p, "points": POINTS if ok else 0, "out_of": POINTS,
+                                          "message": message} for p, ok, message in g.parts],
+                               "output": g.output, "printed": g.printed} for g in grades}}
+
+
+def grade(target: str, time_limit: float = TIME_LIMIT, jobs: int = 1) -> tuple:
+    """Grade the exercises in folder ``target`` (or the one file): (report lines, every part right?)."""
+    grades = grade_files(exercise_files(target), time_limit, jobs)
+    return report_lines(grades), all(ok for g in grades for _, ok, _ in g.parts)
 
 
 def main(argv=None) -> int:
-    """``python -m seqnn.course.grade FILE_OR_FOLDER`` (and ``python exercise.py``): print the report, exit 0 if all is
-    right. ``--child PATH`` is the grader's own process for one file."""
+    """``python -m seqnn.course.grade FILE_OR_FOLDER`` (and ``python exercise.py``): print the report, exit 0 if
+    every part is right."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--child"]:
-        print(json.dumps(check_file(argv[1])))
-        return 0
     try:
-        lines, ok = grade(argv[0] if argv else ".")
+        lines, ok = grade(argv[0] if argv else ".", jobs=os.cpu_count() or 1)
     except ValueError as err:
         print(f"seqnn grade: error: {err}", file=sys.stderr)
         return 1

@@ -3,13 +3,11 @@
 The steps are given (the solutions of exercises 1 and 2); write the loops over time.
 
 Forward: h_0 (and c_0) given; for t = 0 .. T-1 the step reads X[t] and the
-state the step before left. Backward: for t = T-1 .. 0 the step's backward gets
-its own loss gradient dH[t] PLUS the gradient its state passes to the step after
-(dh_next; for the LSTM also dc_next, which reaches the step only through c):
-
-    dh = dH[t] + dh_next                         dh_next = 0 after the last step
-    dW_xh, dW_hh, db_h: the SUM over the steps   the same weights at every step
-    dh0 (and dc0): what the first step passes back
+state the step before left. Backward: dH[t] is the gradient of the loss with
+respect to H[t] from that step's own output only; go through the steps from
+the last to the first, and work out what each step's backward must be given
+(what else depends on h_t, and on c_t?), what the weights' gradients are over
+the whole sequence, and what dh0 (and dc0) are.
 
 Shapes: X (T, B, D), H and dH (T, B, H), h0 and c0 (B, H).
 Run ``python bptt.py`` to grade this file (docs/bptt.md, "Backward: the chain rule, backwards in time").
@@ -86,7 +84,7 @@ def rnn_backward(dH, caches):
     dh_next = np.zeros_like(dH[0])
     dW_xh = dW_hh = db_h = 0
     for t in reversed(range(T)):
-        dX[t], dh_next, dWx, dWh, db = rnn_step_backward(dH[t] + dh_next, caches[t])
+        dX[t], dh_next, dWx, dWh, db = rnn_step_backward(dH[t] + dh_next, caches[t])   # h_t feeds step t + 1
         dW_xh, dW_hh, db_h = dW_xh + dWx, dW_hh + dWh, db_h + db
     dh0 = dh_next
     # END

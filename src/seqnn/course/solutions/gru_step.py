@@ -10,13 +10,9 @@ recurrent bias, which sits inside the reset. Forward::
     n = tanh(ax_n + r * hn)
     h = (1 - z) * n + z * h_prev                              z near 1 keeps the old state
 
-Backward, given dh = dE/dh (B, H)::
-
-    dn = dh * (1 - z)     dz = dh * (h_prev - n)     dh_prev = dh * z   (+ the products below)
-    dan = dn * (1 - n^2)               dr = dan * hn      dhn = dan * r
-    da_x = [dr * r (1 - r), dz * z (1 - z), dan]       da_h = [the same r and z blocks, dhn]
-    dx = da_x W_xh     dh_prev += da_h W_hh     dW_xh = da_x^T x     dW_hh = da_h^T h_prev
-    db_h = da_x summed over the batch          db_hn = dhn summed
+Backward: given dh = dE/dh (B, H), return the gradient of E with respect to x, h_prev and every weight and
+bias, each the shape of what it is the gradient of. h_prev reaches h two ways (directly through z * h_prev, and
+through the gates); the candidate's recurrent term hn goes through the reset. Derive them with the chain rule.
 
 Run ``python gru_step.py`` to grade this file (docs/gru.md).
 """
@@ -56,7 +52,7 @@ def gru_step_backward(dh, cache):
     da_x = np.concatenate([dar, daz, dan], axis=1)
     da_h = np.concatenate([dar, daz, dhn], axis=1)
     dx = da_x @ W_xh
-    dh_prev = dh * z + da_h @ W_hh
+    dh_prev = dh * z + da_h @ W_hh               # the direct path, and the path through the gates
     dW_xh = da_x.T @ x
     dW_hh = da_h.T @ h_prev
     db_h = da_x.sum(axis=0)

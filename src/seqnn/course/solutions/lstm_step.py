@@ -9,13 +9,10 @@ PyTorch's order. Forward::
     c = f * c_prev + i * g                       the cell state: forget some, store some
     h = o * tanh(c)
 
-Backward, given dh = dE/dh and dc = dE/dc (each (B, H), dc from the step after)::
-
-    do = dh * tanh(c)
-    dc = dc + dh * o * (1 - tanh(c)^2)           the cell state's whole gradient
-    di = dc * g     df = dc * c_prev     dg = dc * i     dc_prev = dc * f
-    da = [di * i (1 - i), df * f (1 - f), dg * (1 - g^2), do * o (1 - o)]
-    dx = da W_xh    dh_prev = da W_hh    dW_xh = da^T x    dW_hh = da^T h_prev    db_h = da summed
+Backward: given dh = dE/dh and dc = dE/dc (each (B, H); dc is what the step after passes back through the
+cell state), return the gradient of E with respect to x, h_prev, c_prev and the weights, each the shape of what
+it is the gradient of. c reaches E two ways: through dc, and through h. Derive each gate's gradient with the
+chain rule; the grader names the gate whose rows are wrong.
 
 Run ``python lstm_step.py`` to grade this file (docs/notation.md, "LSTM").
 """
@@ -48,9 +45,9 @@ def lstm_step_backward(dh, dc, cache):
     # BEGIN
     tanh_c = np.tanh(c)
     do = dh * tanh_c
-    dc = dc + dh * o * (1 - tanh_c ** 2)
+    dc = dc + dh * o * (1 - tanh_c ** 2)          # c's whole gradient: its own, and through h = o * tanh(c)
     di = dc * g
-    df = dc * c_prev
+    df = dc * c_prev                             # c = f * c_prev + i * g
     dg = dc * i
     dc_prev = dc * f
     da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g ** 2), do * o * (1 - o)], axis=1)

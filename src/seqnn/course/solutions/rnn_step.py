@@ -5,11 +5,10 @@ Forward, the lecture's equations (one row per example of the batch)::
     a = x W_xh^T + h_prev W_hh^T + b_h          (B, H)
     h = tanh(a)                                  (B, H)
 
-Backward, given dh = dE/dh (B, H)::
-
-    da = dh * (1 - h^2)                          the derivative of tanh, from h itself
-    dx = da W_xh          dh_prev = da W_hh
-    dW_xh = da^T x        dW_hh = da^T h_prev    db_h = da summed over the batch
+Backward: given dh = dE/dh (B, H), the gradient of some loss E with respect to h, return the gradient of E
+with respect to every input and weight of the step, each the shape of what it is the gradient of. Derive them
+with the chain rule through a and the tanh (what the forward keeps in its cache is all you need); the grader
+also checks them against finite differences of your own forward.
 
 Shapes: x (B, D), h_prev (B, H), W_xh (H, D), W_hh (H, H), b_h (H,).
 Run ``python rnn_step.py`` to grade this file (docs/notation.md, "Vanilla RNN").
@@ -31,7 +30,7 @@ def rnn_step_backward(dh, cache):
     """dh (B, H) -> dx (B, D), dh_prev (B, H), dW_xh (H, D), dW_hh (H, H), db_h (H,)."""
     x, h_prev, W_xh, W_hh, h = cache
     # BEGIN
-    da = dh * (1 - h ** 2)
+    da = dh * (1 - h ** 2)                       # tanh'(a) = 1 - tanh(a)^2, from h itself
     dx = da @ W_xh
     dh_prev = da @ W_hh
     dW_xh = da.T @ x

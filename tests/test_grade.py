@@ -299,3 +299,13 @@ def test_the_skeletons_state_what_to_compute_and_the_shapes_not_the_backward_equ
     assert all(n in skeleton("lstm_step.py") for n in ("W_xh", "W_hh", "b_h", "i, f, g, o", "c_prev"))
     assert all(n in skeleton("gru_step.py") for n in ("W_xh", "W_hh", "b_h", "b_hn", "r, z, n"))
     assert BACKWARD_EQUATIONS.search(solution("rnn_step.py"))          # the solutions have them: the test can fail
+
+
+def test_the_teachers_guide_lists_every_part_with_its_point():
+    from pathlib import Path
+
+    from seqnn.course.parts import PARTS, part_names
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "teaching.md").read_text()
+    rows = re.findall(r"^\| (`\w+\.py`)? ?\| (.+?) \| 1 \|", guide, re.M)
+    assert [part for _, part in rows] == [p for f in PARTS for p in part_names(f)]
+    assert sum(1 for _ in rows) == ALL_PARTS

@@ -206,6 +206,18 @@ def test_a_class_of_30_is_graded_into_a_gradebook(tmp_path):
     assert all(m == "" for m in rows["student_00"][18:]) and rows["student_00"][1:16] == ["1"] * 15
 
 
+def test_in_a_class_no_student_can_read_anothers_work(tmp_path):
+    (tmp_path / "ada").mkdir()
+    (tmp_path / "bo").mkdir()
+    (tmp_path / "ada" / "rnn_step.py").write_text(RNN)
+    (tmp_path / "bo" / "rnn_step.py").write_text(f"exec(open({str(tmp_path / 'ada' / 'rnn_step.py')!r}).read())\n")
+    code, lines, err = grade_process(tmp_path, "--class", "--json")
+    book = json.loads("\n".join(lines))
+    assert code == 0 and book["ada"]["score"] == 2 and book["bo"]["score"] == 0, (lines, err)
+    said = book["bo"]["files"]["rnn_step.py"]["parts"][0]["message"]
+    assert re.search(r"Refused: reading .*ada/rnn_step.py is refused: it is in the class's submissions", said), said
+
+
 def test_a_class_without_options_writes_its_gradebook_beside_the_students_and_prints_each_score(tmp_path):
     for student, files in (("ada", ["clip.py"]), ("bo", [])):
         (tmp_path / student).mkdir()

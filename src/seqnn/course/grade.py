@@ -28,7 +28,7 @@ import numpy as np
 from .compare import Wrong
 from .exercises import EXERCISES
 from .parts import PARTS, POINTS, part_names
-from .remote import Raised, Remote, Stop
+from .remote import SHOWN, Raised, Remote, Stop
 
 TIME_LIMIT = 60.0                    # seconds per file, by default (seqnn grade --time-limit S)
 SHOWN_LINES = 20                     # lines of a student's output shown in the report
@@ -50,10 +50,11 @@ class FileGrade:
 
 
 # --- one file ----------------------------------------------------------------------------------------------------
-def grade_file(path: str, time_limit: float = TIME_LIMIT) -> FileGrade:
-    """Grade the exercise file at ``path`` (its name is one of ``EXERCISES``), part by part."""
+def grade_file(path: str, time_limit: float = TIME_LIMIT, hidden: tuple = ()) -> FileGrade:
+    """Grade the exercise file at ``path`` (its name is one of ``EXERCISES``), part by part; its code may not
+    read the folders ``hidden``."""
     name = os.path.basename(path)
-    m = Remote(path, time_limit)
+    m = Remote(path, time_limit, hidden)
     results = []
     try:
         for part, check in PARTS[name](m).items():
@@ -108,10 +109,10 @@ def exercise_files(target: str) -> list:
     raise ValueError(f"{target}: expected a folder of exercises or one of {', '.join(EXERCISES)}")
 
 
-def grade_files(paths: list, time_limit: float = TIME_LIMIT, jobs: int = 1) -> list:
+def grade_files(paths: list, time_limit: float = TIME_LIMIT, jobs: int = 1, hidden: tuple = ()) -> list:
     """The FileGrade of each path (``jobs`` files at a time), in order."""
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        return list(pool.map(lambda p: grade_file(p, time_limit), paths))
+        return list(pool.map(lambda p: grade_file(p, time_limit, hidden), paths))
 
 
 def report_lines(grades: list) -> list:
@@ -122,12 +123,23 @@ def report_lines(grades: list) -> list:
             lines.append(f"{'ok   ' if ok else 'WRONG'} {g.file}: {part}" + ("" if ok else f": {message}"))
         right, total = right + g.score, total + POINTS * len(g.parts)
         if g.printed:
-            shown = g.output.splitlines()[:SHOWN_LINES]
-            lines.append(f"  {g.file} printed {g.printed:,} bytes" + (" (the first of them):" if sum(
-                len(s) + 1 for s in shown) < g.printed else ":"))
-            lines += [f"  | {s}" for s in shown]
+            cut = g.printed > SHOWN                           # then its last line shown may be cut short too
+            shown = g.output.splitlines()[:-1 if cut else None]
+            lines.append(f"  {g.file} printed {g.printed:,} bytes{' (the first of them)' if cut else ''}:")
+            lines += [f"  | {s}" for s in squeezed(shown)[:SHOWN_LINES]]
     lines.append(f"score: {right}/{total} parts right" + (" (all of them)" if right == total else ""))
     return lines
+
+
+def squeezed(lines: list) -> list:
+    """``lines`` with each run of the same line written once, and how many times it came."""
+    out: list = []
+    for line in lines:
+        if out and out[-1][0] == line:
+            out[-1][1] += 1
+        else:
+            out.append([line, 1])
+    return [line if n == 1 else f"{line}   [{n} times]" for line, n in out]
 
 
 def record(grades: list) -> dict:

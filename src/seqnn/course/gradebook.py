@@ -39,7 +39,7 @@ def grade_class(folder: str, time_limit: float = TIME_LIMIT, jobs: int = 1) -> d
         raise ValueError(f"{folder}: no student folder holds any of the exercises ({', '.join(EXERCISES)})")
     tasks = [(s, n) for s in students for n in files]
     present = [os.path.join(folder, s, n) for s, n in tasks if os.path.isfile(os.path.join(folder, s, n))]
-    graded = iter(grade_files(present, time_limit, jobs))
+    graded = iter(grade_files(present, time_limit, jobs, hidden=(folder,)))      # no student reads another's
     grades: dict = {s: [] for s in students}
     for s, n in tasks:
         grades[s].append(next(graded) if os.path.isfile(os.path.join(folder, s, n)) else missing(n, f"{s}/"))

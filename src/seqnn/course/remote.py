@@ -63,16 +63,18 @@ def _keep(value) -> int:
 
 
 class Remote:
-    """The student's file at ``path``, run in a child process; its functions are this object's attributes."""
+    """The student's file at ``path``, run in a child process; its functions are this object's attributes.
+    ``hidden``: folders it may not read (a class's submissions)."""
 
-    def __init__(self, path: str, time_limit: float):
-        self.path, self.time_limit = os.path.abspath(path), time_limit
+    def __init__(self, path: str, time_limit: float, hidden: tuple = ()):
+        self.path, self.time_limit, self.hidden = os.path.abspath(path), time_limit, list(hidden)
         self.deadline: float | None = None
         self.changed: list = []                   # (function, [argument names]) changed in place, by this part
         self.printed, self._shown = 0, bytearray()
         self._process: subprocess.Popen | None = None
         self._theirs: list = []                   # values that came from the child (its caches: not the grader's)
         self._failed: Stop | None = None
+        self._folders: list = []                  # the temporary folders it ran in (one per child)
 
     # --- the child's life ----------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -87,6 +89,7 @@ class Remote:
         if left <= 0:
             raise self._give_up(self._out_of_time())
         self._folder = tempfile.mkdtemp(prefix="seqnn-grade-")
+        self._folders.append(self._folder)
         here = os.path.dirname(self.path)
         for name in os.listdir(here):                       # the file, and the .py files it may import
             source = os.path.join(here, name)
@@ -97,7 +100,8 @@ class Remote:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self._folder, "TMPDIR": self._folder,
                "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1"}
-        limits = f'{{"cpu": {math.ceil(left) + 1}, "memory": {MEMORY}, "fsize": {FILE_SIZE}}}'
+        limits = json.dumps({"cpu": math.ceil(left) + 1, "memory": MEMORY, "fsize": FILE_SIZE,
+                             "hidden": [os.path.abspath(p) for p in self.hidden]})
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-B", "-u", RUNNER, os.path.join(self._folder, os.path.basename(self.path)),
              str(to_child), str(from_child), limits], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -134,8 +138,12 @@ class Remote:
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def output(self) -> str:
-        """What the student's code printed (its first ``SHOWN`` characters)."""
-        return self._shown.decode("utf-8", errors="replace")[:SHOWN]
+        """What the student's code printed (its first ``SHOWN`` characters), with the temporary folders it ran in
+        called by the name of the student's own folder."""
+        text = self._shown.decode("utf-8", errors="replace")
+        for folder in self._folders:
+            text = text.replace(folder, os.path.dirname(self.path))
+        return text[:SHOWN]
 
     def _keep_output(self, stream) -> None:
         while chunk := stream.read1(1 << 16):

@@ -111,11 +111,12 @@ def set_limits(limits: dict) -> None:
         resource.setrlimit(kind, (value, value + (kind == resource.RLIMIT_CPU)))
 
 
-def wall(folder: str, seqnn_folder: str):
+def wall(folder: str, seqnn_folder: str, others: list):
     """The audit hook: ``folder`` is the only place the student's code may change; ``seqnn_folder`` (seqnn's
-    package) may not even be read."""
+    package) may not even be read, nor the folders ``others`` (a class's submissions: the other students')."""
     inside = os.path.realpath(folder) + os.sep
-    hidden = os.path.realpath(seqnn_folder) + os.sep
+    seqnn = os.path.realpath(seqnn_folder) + os.sep
+    hidden = tuple(os.path.realpath(p) + os.sep for p in others)
     me = os.getpid()
     changes = {"os.remove", "os.rmdir", "os.rename", "os.truncate", "os.chmod", "os.chown", "os.mkdir",
                "os.symlink", "os.link", "os.utime", "shutil.rmtree", "os.chflags", "os.lchflags", "os.setxattr",
@@ -141,8 +142,10 @@ def wall(folder: str, seqnn_folder: str):
             target = where(path)
             if writes and not target.startswith(inside) and target != os.devnull:
                 raise Refused(f"writing {os.fsdecode(path)} is refused: only the exercise's own folder may change")
-            if target.startswith(hidden):
+            if target.startswith(seqnn):
                 raise Refused(f"reading {os.fsdecode(path)} is refused: it is seqnn's own code, the answers")
+            if target.startswith(hidden):
+                raise Refused(f"reading {os.fsdecode(path)} is refused: it is in the class's submissions")
         elif event in changes or event.startswith("shutil.copy"):
             paths = [a for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
             if any(not where(p).startswith(inside) for p in paths):
@@ -258,7 +261,7 @@ def main() -> None:
     set_limits(limits)                                  # numpy is loaded (and its threads started) by now
     folder = os.path.dirname(os.path.abspath(path))
     sys.path[:0] = [folder]
-    sys.addaudithook(wall(folder, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    sys.addaudithook(wall(folder, os.path.dirname(os.path.dirname(os.path.abspath(__file__))), limits["hidden"]))
     serve(path, fd_in, fd_out)
 
 

@@ -227,3 +227,26 @@ def test_a_class_without_options_writes_its_gradebook_beside_the_students_and_pr
     assert code == 0 and lines == ["ada    1/1", "bo     0/1", "2 students, mean 0.5/1 (1 point a part; the parts: 1)",
                                    f"seqnn grade: wrote the gradebook {tmp_path / 'grades.csv'}"], (lines, err)
     assert (tmp_path / "grades.csv").read_text().splitlines()[2] == "bo,0,0,1,missing: no clip.py in bo/"
+
+
+def test_ctrl_c_stops_a_class_at_once_and_kills_every_student_process(tmp_path):
+    for k in range(4):
+        (tmp_path / f"s{k}").mkdir()
+        (tmp_path / f"s{k}" / "rnn_step.py").write_text("def rnn_step_forward(*a):\n    while True:\n        pass\n")
+    grader = subprocess.Popen([sys.executable, "-m", "seqnn", "grade", str(tmp_path), "--class", "--jobs", "2"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(children_of(grader.pid)) < 2:    # two students' files running
+        time.sleep(0.1)
+    children = children_of(grader.pid)
+    assert len(children) == 2, children
+    grader.send_signal(2)
+    out, err = grader.communicate(timeout=30)
+    assert grader.returncode == 130 and err.strip().endswith("seqnn grade: interrupted (Ctrl-C)"), (out, err)
+    assert "Traceback" not in err and not (tmp_path / "grades.csv").exists()
+    assert not [p for p in children if os.path.exists(f"/proc/{p}")], "a student's process outlived the grader"
+
+
+def children_of(pid: int) -> list:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]

@@ -231,8 +231,10 @@ def cmd_grade(args) -> int:
     jobs = (os.cpu_count() or 1) if args.jobs == "auto" else args.jobs
     if vars(args)["class"]:
         from ..course.gradebook import grade_class, summary, write_csv
-        book = grade_class(args.target, args.time_limit, jobs)
         path = args.csv or os.path.join(args.target, "grades.csv")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+            raise RunError(f"--csv: the folder of {path} does not exist")
+        book = grade_class(args.target, args.time_limit, jobs)
         write_csv(book, path)
         print(json.dumps(book, indent=1) if args.json else "\n".join(summary(book)))
         print(f"seqnn grade: wrote the gradebook {path}", file=sys.stderr if args.json else sys.stdout)

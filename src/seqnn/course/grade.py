@@ -50,11 +50,13 @@ class FileGrade:
 
 
 # --- one file ----------------------------------------------------------------------------------------------------
-def grade_file(path: str, time_limit: float = TIME_LIMIT, hidden: tuple = ()) -> FileGrade:
+def grade_file(path: str, time_limit: float = TIME_LIMIT, hidden: tuple = (), live: list | None = None) -> FileGrade:
     """Grade the exercise file at ``path`` (its name is one of ``EXERCISES``), part by part; its code may not
-    read the folders ``hidden``."""
+    read the folders ``hidden``. ``live`` (if given) gets the file's ``Remote``, to interrupt it."""
     name = os.path.basename(path)
     m = Remote(path, time_limit, hidden)
+    if live is not None:
+        live.append(m)
     results = []
     try:
         for part, check in PARTS[name](m).items():
@@ -110,9 +112,18 @@ def exercise_files(target: str) -> list:
 
 
 def grade_files(paths: list, time_limit: float = TIME_LIMIT, jobs: int = 1, hidden: tuple = ()) -> list:
-    """The FileGrade of each path (``jobs`` files at a time), in order."""
-    with ThreadPoolExecutor(max(1, jobs)) as pool:
-        return list(pool.map(lambda p: grade_file(p, time_limit, hidden), paths))
+    """The FileGrade of each path (``jobs`` files at a time), in order. On Ctrl-C, every child is killed at once
+    and the KeyboardInterrupt goes on."""
+    live: list = []
+    pool = ThreadPoolExecutor(max(1, jobs))
+    try:
+        return list(pool.map(lambda p: grade_file(p, time_limit, hidden, live), paths))
+    except BaseException:
+        for m in list(live):
+            m.interrupt()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def report_lines(grades: list) -> list:

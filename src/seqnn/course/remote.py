@@ -120,6 +120,16 @@ class Remote:
                                      f"your file cannot be imported: {error['type']}: {error['message']}{where}",
                                      final=True))
 
+    def interrupt(self) -> None:
+        """Stop now, from another thread (Ctrl-C): the child's group is killed and no part starts another."""
+        self._failed = Stop("not graded: the grade was interrupted", final=True)
+        process = self._process
+        if process is not None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
     def close(self) -> None:
         """End the child: its whole process group is killed, its folder removed."""
         process, self._process = self._process, None

@@ -174,6 +174,19 @@ BUGS = {
     "a generator made inside": ("sampling.py", [("int(rng.choice(len(logits)",
                                                  "int(np.random.default_rng(0).choice(len(logits)")],
                                 r"sampling.py: sample: every seed gives the same draws"),
+    "the GRU's direct path": ("gru_step.py", [("dh_prev = dh * z + da_h @ W_hh", "dh_prev = da_h @ W_hh")],
+                              r"gru_step.py: backward: dh_prev is wrong .*misses its direct path"),
+    "a weight's gradient transposed": ("rnn_step.py", [("dW_xh = da.T @ x", "dW_xh = x.T @ da")],
+                                       r"rnn_step.py: backward: dW_xh is transposed: shape \(4, 5\), expected "
+                                       r"\(5, 4\) \(the values are right\)"),
+    "the backward loop run forwards": ("bptt.py", [("for t in reversed(range(T)):\n        dX[t], dh_next, dWx",
+                                                    "for t in range(T):\n        dX[t], dh_next, dWx")],
+                                       r"bptt.py: rnn_backward: .*the backward loop runs forwards in time"),
+    "top-k off by one": ("sampling.py", [("kth = np.sort(z)[-top_k]", "kth = np.sort(z)[-top_k + 1]")],
+                         r"sampling.py: next_distribution .*: top-k keeps 2 logits, not 3: an off-by-one"),
+    "the softmax over the wrong axis": ("softmax_loss.py", [("return e / e.sum(axis=1, keepdims=True)",
+                                                             "return e / e.sum(axis=0, keepdims=True)")],
+                                        r"softmax_loss.py: softmax .*normalised over the wrong axis"),
     # forward parts, gate by gate
     "the LSTM's forget gate": ("lstm_step.py", [("f = sigmoid(a[:, H:2 * H])", "f = sigmoid(a[:, H:2 * H] + 1)")],
                                r"lstm_step.py: forward: f is wrong \(relative error [\d.e-]+\); c is wrong .*h is "

@@ -24,9 +24,9 @@ MISTAKEN = (1e-5, 1e-8)                 # a named mistake's numbers (with or wit
 class Wrong(Exception):
     """A part's answer is wrong: the message says what, in one line (``named``: as a known mistake)."""
 
-    def __init__(self, message: str, named: bool = False):
+    def __init__(self, message: str, named: bool = False, wrong: tuple = ()):
         super().__init__(message)
-        self.named = named
+        self.named, self.wrong = named, wrong          # ``wrong``: the names of the values found wrong
 
 
 def returned(value, function: str, names: tuple) -> tuple:
@@ -77,6 +77,8 @@ def differs(name: str, got, want, gates: tuple = (), time: str = "", tol=None) -
     if got.shape != want.shape:
         if time and got.ndim == want.ndim and abs(got.shape[0] - want.shape[0]) == 1:
             return f"{name} has {got.shape[0]} time steps, expected {want.shape[0]}: an off-by-one in the time loop"
+        if got.ndim == 2 and got.shape == want.shape[::-1] and close(got.T, want):
+            return f"{name} is transposed: shape {got.shape}, expected {want.shape} (the values are right)"
         return f"{name} has shape {got.shape}, expected {want.shape}"
     if dtype.kind == "f" and dtype.itemsize < 4:
         return f"{name} is {dtype}, expected float64 like the inputs: {dtype} keeps only 3 digits"
@@ -106,9 +108,9 @@ def differs(name: str, got, want, gates: tuple = (), time: str = "", tol=None) -
 
 def report(names, got: tuple, want: tuple, bugs: dict, gates=None, time=None, hints=None) -> None:
     """Raise ``Wrong`` naming every output of ``got`` that is not ``want`` (``names`` in the order they are
-    computed) and the mistake (its words -> its outputs, None for an output it does not change or does not
-    determine) that gives ``got`` (to ``MISTAKEN``), if one does; else the hint
-    (``hints``: name -> where to look) for the first wrong output."""
+    computed) and the mistake that gives ``got`` (to ``MISTAKEN``), if one does; else the hint (``hints``: name
+    -> where to look) for the first wrong output. ``bugs``: a mistake's words -> its outputs (None for one it
+    does not determine), or a list of such tuples (the ways of making that mistake)."""
     if not isinstance(got, tuple) or len(got) != len(want):
         raise Wrong(f"expected {len(want)} values ({', '.join(names)}), got "
                     f"{len(got) if isinstance(got, tuple) else type(got).__name__}")
@@ -118,10 +120,12 @@ def report(names, got: tuple, want: tuple, bugs: dict, gates=None, time=None, hi
         return
     said = "; ".join(d for _, d in wrong)
     for bug, outputs in bugs.items():                 # None: the mistake says nothing of that value
-        if all(w is None or close(g, w, MISTAKEN, nan_ok=True) for g, w in zip(got, outputs)):
-            raise Wrong(f"{said}: {bug}", named=True)
+        for each in outputs if isinstance(outputs, list) else [outputs]:      # a list: the ways to make it
+            if all(w is None or close(g, w, MISTAKEN, nan_ok=True) for g, w in zip(got, each)):
+                raise Wrong(f"{said}: {bug}", named=True)
     first = wrong[0][0]
-    raise Wrong(f"{said}: look at {hints[first]}" if hints and first in hints else said)
+    raise Wrong(f"{said}: look at {hints[first]}" if hints and first in hints else said,
+                wrong=tuple(n for n, _ in wrong))
 
 
 def gradient_check(numeric: dict | None, backward_out: dict, gates: dict) -> None:
@@ -130,10 +134,11 @@ def gradient_check(numeric: dict | None, backward_out: dict, gates: dict) -> Non
     round-off)."""
     if numeric is None:
         return
-    off = [d for d in (differs(name, backward_out[name], want, gates.get(name, ()), tol=NUMERIC)
-                       for name, want in numeric.items()) if d]
+    off = [(name, d) for name, d in ((name, differs(name, backward_out[name], want, gates.get(name, ()),
+                                                     tol=NUMERIC)) for name, want in numeric.items()) if d]
     if off:
-        raise Wrong(f"against finite differences of your own forward: {'; '.join(off)}")
+        raise Wrong(f"against finite differences of your own forward: {'; '.join(d for _, d in off)}",
+                    wrong=tuple(n for n, _ in off))
 
 
 def against_both(reference: Callable, own: Callable) -> None:
@@ -147,6 +152,9 @@ def against_both(reference: Callable, own: Callable) -> None:
         try:
             own()
         except Wrong as mismatch:
+            if set(mismatch.wrong) == set(err.wrong):       # the same arrays: no need to list them again
+                raise Wrong(f"{err} (nor is it the gradient of your own forward: the backward is what is wrong)",
+                            wrong=err.wrong) from None
             raise Wrong(f"{err} ({mismatch})") from None
         except Exception:                                     # noqa: BLE001  (shapes too wrong to check: err says)
             raise err from None

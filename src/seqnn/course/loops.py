@@ -40,6 +40,7 @@ def bptt_parts(m) -> dict:
         want = sequence_gradients(*at)
         bugs = {MISTAKES["h carry dropped"]: bptt_variant(*at, carry_h=False),
                 MISTAKES["weights of one step"]: bptt_variant(*at, every_step=False),
+                MISTAKES["loop forwards"]: bptt_variant(*at, backwards=False),
                 MISTAKES["bias averaged"]: averaged(names, want, 3)}
         against_both(lambda: report(names, got, want, bugs, time={"dX": "last"}),
                      lambda: gradient_check(numeric, dict(zip(names, got)), {}))
@@ -69,6 +70,7 @@ def bptt_parts(m) -> dict:
                 MISTAKES["c carry dropped"]: bptt_variant(*at, carry_c=False),
                 MISTAKES["both carries dropped"]: bptt_variant(*at, carry_h=False, carry_c=False),
                 MISTAKES["weights of one step"]: bptt_variant(*at, every_step=False),
+                MISTAKES["loop forwards"]: bptt_variant(*at, backwards=False),
                 MISTAKES["bias averaged"]: averaged(names, want, 3)}
         against_both(lambda: report(names, got, want, bugs, gates, time={"dX": "last"}),
                      lambda: gradient_check(numeric, dict(zip(names, got)), gates))

@@ -26,6 +26,8 @@ MISTAKES = {
     "reset before": "the reset gate multiplies h_prev before the product (Cho et al.'s form); in PyTorch's, which "
                     "seqnn follows, it multiplies (h_prev W_hn^T + b_hn), after",
     "z swapped": "z and 1 - z are swapped: z near 1 keeps the old state, h = (1 - z) * n + z * h_prev",
+    "direct path": "dh_prev misses its direct path: h = (1 - z) * n + z * h_prev passes dh * z straight back, "
+                   "besides the path through the gates",
     # backpropagation through time
     "h carry dropped": "the gradient from the step after (dh_next) is not added to dH[t]: each step's h also feeds "
                        "the next step",
@@ -35,10 +37,14 @@ MISTAKES = {
                             "step t + 1",
     "weights of one step": "dW_xh, dW_hh and db_h hold the gradient of one step only (the last the loop saw): add "
                            "every step's, since the same weights serve every step",
+    "loop forwards": "the backward loop runs forwards in time: the gradient flows from the last step to the first "
+                     "(for t in reversed(range(T))), each step passing its dh_prev to the step before",
     # softmax and the loss
     "no max shift": "exp(1000) overflows; subtract each row's maximum before the exp (the result is the same)",
     "global max shift": "every row is shifted by the maximum of the whole array (logits.max()), not by its own "
                         "(logits.max(axis=1, keepdims=True)): a row far below that maximum underflows to 0 / 0 = NaN",
+    "wrong axis": "the softmax is normalised over the wrong axis (each column sums to 1); each row is one "
+                  "example's distribution: sum over axis=1",
     "log of softmax": "the loss takes log(softmax(logits)): a probability that underflows to 0 gives -log(0) = inf; "
                       "take the log-softmax as z - log(sum(exp(z))), with z = logits - each row's maximum",
     "not divided by N": "dlogits is not divided by N: the loss is the mean over the rows, so is its gradient",
@@ -52,6 +58,7 @@ MISTAKES = {
     "scaled up": "a gradient whose norm is below max_norm is scaled up to it: clip only when the norm is above",
     # sampling
     "temperature after": "the temperature is applied after the softmax; divide the logits by it, before",
+    "top-k off by one": "top-k keeps {kept} logits, not {k}: an off-by-one in the k-th largest (np.sort(z)[-k])",
     "rng ignored": "the same seed gave other draws, so the draws do not come from the rng given (np.random.* draws "
                    "from numpy's global state: use rng.choice or rng.random)",
     "seed ignored": "every seed gives the same draws: draw from the rng given, not from one made inside",
@@ -88,17 +95,19 @@ def lstm_step_variant(step: dict, v: dict, c_prev, dh, dc, df_from_c: bool = Fal
     return da @ v["W_xh"], da @ v["W_hh"], dcc * f, da.T @ v["x"], da.T @ v["h_prev"], da.sum(axis=0)
 
 
-def bptt_variant(cell, X, state0, dH, carry_h: bool = True, carry_c: bool = True, every_step: bool = True) -> tuple:
+def bptt_variant(cell, X, state0, dH, carry_h: bool = True, carry_c: bool = True, every_step: bool = True,
+                 backwards: bool = True) -> tuple:
     """Backpropagation through time with a classic mistake: the gradient of h (``carry_h``) or of c
-    (``carry_c``) not passed from a step to the one before, or the weights' gradient of one step only
-    (``every_step=False``: the last the loop sees, t = 0). Each step's backward is the cell's own, from the
-    states of the true forward. (dX, each part of dstate0, each parameter's gradient)."""
+    (``carry_c``) not passed from a step to the one before, the weights' gradient of one step only
+    (``every_step=False``: the last the loop sees), or the loop run forwards in time (``backwards=False``).
+    Each step's backward is the cell's own, from the states of the true forward. (dX, each part of dstate0,
+    each parameter's gradient)."""
     states = [state0]
     for x in X:
         states.append(cell.forward(x, states[-1]))
     dX, carried = np.zeros_like(X), [np.zeros_like(dH[0]) for _ in cell.state_names]
     total = [np.zeros_like(p.value) for p in cell.parameters()]
-    for t in reversed(range(len(X))):
+    for t in reversed(range(len(X))) if backwards else range(len(X)):
         cell.zero_grad()
         cell.forward(X[t], states[t])                       # the step's cache, from the true state
         dh = dH[t] + (carried[0] if carry_h else 0)

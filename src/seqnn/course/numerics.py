@@ -31,7 +31,9 @@ def shifted(logits, by):
 def softmax_loss_parts(m) -> dict:
     def probabilities():
         logits = np.random.default_rng(7).standard_normal((4, 6)) * 3
-        report(["softmax(logits)"], (m.softmax(logits),), (softmax(logits),), {})
+        columns = [(e / e.sum(axis=0, keepdims=True),) for e in (np.exp(logits),      # shifted by nothing, or
+                                                                  np.exp(logits - logits.max(axis=1, keepdims=True)))]
+        report(["softmax(logits)"], (m.softmax(logits),), (softmax(logits),), {MISTAKES["wrong axis"]: columns})
         scales = np.array([[1000.0, 999.0, -5.0], [-1000.0, -1001.0, -1005.0], [0.5, -0.5, 0.0]])
         bugs = {MISTAKES["no max shift"]: (shifted(scales, 0),),
                 MISTAKES["global max shift"]: (shifted(scales, scales.max()),)}
@@ -92,7 +94,9 @@ LOGITS = np.array([2.0, -1.0, 0.5, 3.0, 0.0, -2.5])
 def sampling_parts(m) -> dict:
     def distribution():
         for temperature, top_k in ((1.0, None), (0.5, None), (2.0, None), (1.0, 3), (0.7, 2)):
-            bugs = {MISTAKES["temperature after"]: (softmax(LOGITS) / temperature,)} if top_k is None else {}
+            bugs = {MISTAKES["temperature after"]: (softmax(LOGITS) / temperature,)} if top_k is None else {
+                MISTAKES["top-k off by one"].format(kept=kept, k=top_k): (next_token_distribution(
+                    LOGITS, temperature, kept),) for kept in (top_k - 1, top_k + 1)}
             report([f"p (temperature {temperature}, top-k {top_k})"], (m.next_distribution(LOGITS, temperature,
                                                                                              top_k),),
                    (next_token_distribution(LOGITS, temperature, top_k),), bugs)

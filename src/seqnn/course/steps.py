@@ -166,9 +166,12 @@ def gru_step_parts(m) -> dict:
         numeric = finite_differences(m, "gru_step_forward", args, {k: j for j, k in enumerate(ARGS_GRU)}, (dh,))
         _, cache = returned(m.gru_step_forward(*args), "gru_step_forward", ("h", "the cache"))
         got = m.gru_step_backward(dh, cache)
-        want = step_gradients(cell_of(GRUCell, v), v["x"], v["h_prev"], dh)
+        cell = cell_of(GRUCell, v)
+        want = step_gradients(cell, v["x"], v["h_prev"], dh)
+        z = step_values(cell, v["x"], v["h_prev"])["z"]
         names = ["dx", "dh_prev", "dW_xh", "dW_hh", "db_h", "db_hn"]
-        bugs = {MISTAKES["bias averaged"]: averaged(names, want, len(dh))}
+        bugs = {MISTAKES["bias averaged"]: averaged(names, want, len(dh)),
+                MISTAKES["direct path"]: (want[0], want[1] - dh * z, *want[2:])}
         against_both(lambda: report(names, got, want, bugs, gates),
                      lambda: gradient_check(numeric, dict(zip(names, got)), gates))
 

@@ -36,8 +36,9 @@ FLOORS = {                                                      # lowest first, 
     ],
     "seqnn.course": [
         {"runner"},                                             # the student's side: the standard library, numpy
-        {"compare", "reference", "mistakes", "exercises"},      # how answers differ; the right ones; the wrong ones
-        {"remote", "steps", "loops", "numerics"},               # the grader's side of the channel; the checks
+        {"compare", "mistakes", "exercises"},                   # how answers differ; the named mistakes
+        {"reference", "remote"},                                # the right answers; the grader's side of the channel
+        {"steps", "loops", "numerics"},                         # what each exercise's parts check
         {"parts"},                                              # every exercise's parts, fixed
         {"grade"},                                              # a file, a folder
         {"gradebook"},                                          # a class

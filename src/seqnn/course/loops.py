@@ -15,7 +15,7 @@ from ..cells import LSTMCell, RNNCell
 from ..recurrent import Recurrent
 from .compare import against_both, gradient_check, report, returned
 from .mistakes import MISTAKES, averaged, bptt_variant
-from .reference import LSTM_GATES, cell_of, finite_differences, inputs, sequence_gradients
+from .reference import LSTM_GATES, backward_of, cell_of, inputs, sequence_gradients
 
 LOOP = {"H": "the loop: step t reads X[t] and the state step t - 1 left (h_0 for the first)"}
 
@@ -33,9 +33,7 @@ def bptt_parts(m) -> dict:
         dH = np.random.default_rng(11).standard_normal((5, 3, 5))
         args = (v["x"], v["h_prev"], v["W_xh"], v["W_hh"], v["b_h"])
         names = ["dX", "dh0", "dW_xh", "dW_hh", "db_h"]
-        numeric = finite_differences(m, "rnn_forward", args, {n[1:]: j for j, n in enumerate(names)}, (dH,))
-        _, caches = returned(m.rnn_forward(*args), "rnn_forward", ("H", "the caches"))
-        got = m.rnn_backward(dH, caches)
+        numeric, got = backward_of(m, "rnn", tuple(n[1:] for n in names), args, (dH,), ("H", "the caches"))
         at = (cell_of(RNNCell, v), v["x"], v["h_prev"], dH)
         want = sequence_gradients(*at)
         bugs = {MISTAKES["h carry dropped"]: bptt_variant(*at, carry_h=False),
@@ -61,9 +59,7 @@ def bptt_parts(m) -> dict:
         args = (v["x"], v["h_prev"], c0, v["W_xh"], v["W_hh"], v["b_h"])
         names = ["dX", "dh0", "dc0", "dW_xh", "dW_hh", "db_h"]
         gates = {n: LSTM_GATES for n in ("dW_xh", "dW_hh", "db_h")}
-        numeric = finite_differences(m, "lstm_forward", args, {n[1:]: j for j, n in enumerate(names)}, (dH,))
-        _, caches = returned(m.lstm_forward(*args), "lstm_forward", ("H", "the caches"))
-        got = m.lstm_backward(dH, caches)
+        numeric, got = backward_of(m, "lstm", tuple(n[1:] for n in names), args, (dH,), ("H", "the caches"))
         at = (cell_of(LSTMCell, v), v["x"], (v["h_prev"], c0), dH)
         want = sequence_gradients(*at)
         bugs = {MISTAKES["h carry dropped"]: bptt_variant(*at, carry_h=False),

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..cells import state_parts
 from ..recurrent import Recurrent
+from .compare import returned
 
 LSTM_GATES, GRU_GATES = ("i", "f", "g", "o"), ("r", "z", "n")
 EPS = 1e-5                                      # the step of the central differences
@@ -83,3 +84,13 @@ def finite_differences(m, function: str, args: tuple, wrt: dict, weights: tuple)
         grads["d" + name] = ((L[at:at + 2 * n:2] - L[at + 1:at + 2 * n:2]) / (2 * EPS)).reshape(np.shape(args[j]))
         at += 2 * n
     return grads
+
+
+def backward_of(m, step: str, names: tuple, args: tuple, upstream: tuple, outputs: tuple) -> tuple:
+    """The student's ``{step}_backward`` on the cache of their ``{step}_forward(*args)`` (which returns
+    ``outputs``, the cache last), given the ``upstream`` gradients; and, taken first, the finite differences of
+    that forward for each argument (``names``). (numeric, what the backward returned)."""
+    forward = f"{step}_forward"
+    numeric = finite_differences(m, forward, args, {k: j for j, k in enumerate(names)}, upstream)
+    *_, cache = returned(m.call(forward, args)[0], forward, outputs)
+    return numeric, m.call(f"{step}_backward", (*upstream, cache))[0]

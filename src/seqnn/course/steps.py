@@ -16,7 +16,7 @@ import numpy as np
 from ..cells import GRUCell, LSTMCell, RNNCell
 from .compare import Wrong, against_both, close, gradient_check, report, returned
 from .mistakes import MISTAKES, averaged, gru_variant, lstm_step_variant
-from .reference import GRU_GATES, LSTM_GATES, cell_of, finite_differences, inputs, step_gradients, step_values
+from .reference import GRU_GATES, LSTM_GATES, backward_of, cell_of, inputs, step_gradients, step_values
 
 ARGS = ("x", "h_prev", "W_xh", "W_hh", "b_h")
 
@@ -56,10 +56,7 @@ def rnn_step_parts(m) -> dict:
     def backward():
         v = inputs(np.random.default_rng(2))
         dh = np.random.default_rng(3).standard_normal((3, 5))
-        args = tuple(v[k] for k in ARGS)
-        numeric = finite_differences(m, "rnn_step_forward", args, {k: j for j, k in enumerate(ARGS)}, (dh,))
-        _, cache = returned(m.rnn_step_forward(*args), "rnn_step_forward", ("h", "the cache"))
-        got = m.rnn_step_backward(dh, cache)
+        numeric, got = backward_of(m, "rnn_step", ARGS, tuple(v[k] for k in ARGS), (dh,), ("h", "the cache"))
         cell = cell_of(RNNCell, v)
         want = step_gradients(cell, v["x"], v["h_prev"], dh)
         h = cell.forward(v["x"], v["h_prev"])
@@ -113,10 +110,8 @@ def lstm_step_parts(m) -> dict:
         v = inputs(rng, gates=4)
         c_prev, dh, dc = rng.standard_normal((3, 5)), rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
         args = (v["x"], v["h_prev"], c_prev, v["W_xh"], v["W_hh"], v["b_h"])
-        wrt = {"x": 0, "h_prev": 1, "c_prev": 2, "W_xh": 3, "W_hh": 4, "b_h": 5}
-        numeric = finite_differences(m, "lstm_step_forward", args, wrt, (dh, dc))
-        _, _, cache = returned(m.lstm_step_forward(*args), "lstm_step_forward", ("h", "c", "the cache"))
-        got = m.lstm_step_backward(dh, dc, cache)
+        numeric, got = backward_of(m, "lstm_step", ("x", "h_prev", "c_prev", "W_xh", "W_hh", "b_h"), args, (dh, dc),
+                                   ("h", "c", "the cache"))
         cell = cell_of(LSTMCell, v)
         want = step_gradients(cell, v["x"], (v["h_prev"], c_prev), dh, dc)
         step = step_values(cell, v["x"], (v["h_prev"], c_prev))
@@ -162,10 +157,7 @@ def gru_step_parts(m) -> dict:
     def backward():
         v = values(19)
         dh = np.random.default_rng(20).standard_normal((3, 5))
-        args = tuple(v[k] for k in ARGS_GRU)
-        numeric = finite_differences(m, "gru_step_forward", args, {k: j for j, k in enumerate(ARGS_GRU)}, (dh,))
-        _, cache = returned(m.gru_step_forward(*args), "gru_step_forward", ("h", "the cache"))
-        got = m.gru_step_backward(dh, cache)
+        numeric, got = backward_of(m, "gru_step", ARGS_GRU, tuple(v[k] for k in ARGS_GRU), (dh,), ("h", "the cache"))
         cell = cell_of(GRUCell, v)
         want = step_gradients(cell, v["x"], v["h_prev"], dh)
         z = step_values(cell, v["x"], v["h_prev"])["z"]

@@ -56,13 +56,14 @@ def cells(markdown: str) -> list:
 
 
 def notebook(markdown: str, name: str) -> dict:
+    stem = name.removesuffix(".md")                   # a cell id is 1-64 of a-z, A-Z, 0-9, - and _ (no dot)
     made = []
     for k, (kind, source) in enumerate(cells(markdown)):
-        cell = {"cell_type": kind, "id": f"{name}-{k}", "metadata": {}, "source": source.splitlines(keepends=True)}
+        cell = {"cell_type": kind, "id": f"{stem}-{k}", "metadata": {}, "source": source.splitlines(keepends=True)}
         if kind == "code":
             cell.update(execution_count=None, outputs=[])
         made.append(cell)
-    note = {"cell_type": "markdown", "id": f"{name}-source", "metadata": {},
+    note = {"cell_type": "markdown", "id": f"{stem}-source", "metadata": {},
             "source": [f"*Made from [docs/{name}](../docs/{name}) by `scripts/make_notebooks.py`: edit the page, "
                        "not this notebook.*"]}
     return {"cells": [note] + made,

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,16 @@ def test_each_notebook_is_what_the_docs_make(name, page):
     code = [c for c in cells if c["cell_type"] == "code"]
     blocks = (ROOT / "docs" / page).read_text(encoding="utf-8").count("```python\n")
     assert len(code) == blocks >= 1, "every python block of the page is a cell, and there is at least one"
+    ids = [c["id"] for c in cells]
+    assert len(set(ids)) == len(ids) and all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", i) for i in ids), ids
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_notebook_is_one_jupyter_accepts(name):
+    nbformat = pytest.importorskip("nbformat", reason="validating the notebooks needs nbformat (pip install -e "
+                                                        "'.[test]')")
+    with open(ROOT / "notebooks" / f"{name}.ipynb", encoding="utf-8") as f:
+        nbformat.validate(nbformat.reads(f.read(), as_version=nbformat.NO_CONVERT))      # raises if Jupyter would refuse
 
 
 def test_the_chapters_the_lecture_needs_are_there():

@@ -33,7 +33,7 @@ def test_each_notebook_is_one_jupyter_accepts(name):
     nbformat = pytest.importorskip("nbformat", reason="validating the notebooks needs nbformat (pip install -e "
                                                         "'.[test]')")
     with open(ROOT / "notebooks" / f"{name}.ipynb", encoding="utf-8") as f:
-        nbformat.validate(nbformat.reads(f.read(), as_version=nbformat.NO_CONVERT))      # raises if Jupyter would refuse
+        nbformat.validate(nbformat.reads(f.read(), as_version=nbformat.NO_CONVERT))     # raises where Jupyter refuses
 
 
 def test_the_chapters_the_lecture_needs_are_there():

@@ -37,13 +37,10 @@ def grade_class(folder: str, time_limit: float = TIME_LIMIT, jobs: int = 1) -> d
     files = [n for n in EXERCISES if any(os.path.isfile(os.path.join(folder, s, n)) for s in students)]
     if not files:
         raise ValueError(f"{folder}: no student folder holds any of the exercises ({', '.join(EXERCISES)})")
-    tasks = [(s, n) for s in students for n in files]
-    present = [os.path.join(folder, s, n) for s, n in tasks if os.path.isfile(os.path.join(folder, s, n))]
-    graded = iter(grade_files(present, time_limit, jobs, hidden=(folder,)))      # no student reads another's
-    grades: dict = {s: [] for s in students}
-    for s, n in tasks:
-        grades[s].append(next(graded) if os.path.isfile(os.path.join(folder, s, n)) else missing(n, f"{s}/"))
-    return {s: record(g) for s, g in grades.items()}
+    handed = {(s, n): os.path.join(folder, s, n) for s in students for n in files}
+    handed = {task: path for task, path in handed.items() if os.path.isfile(path)}     # looked at once
+    graded = dict(zip(handed, grade_files(list(handed.values()), time_limit, jobs, hidden=(folder,))))
+    return {s: record([graded.get((s, n)) or missing(n, f"{s}/") for n in files]) for s in students}
 
 
 def columns(book: dict) -> list:

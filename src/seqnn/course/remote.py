@@ -67,7 +67,8 @@ class Remote:
     ``hidden``: folders it may not read (a class's submissions)."""
 
     def __init__(self, path: str, time_limit: float, hidden: tuple = ()):
-        self.path, self.time_limit, self.hidden = os.path.abspath(path), time_limit, list(hidden)
+        self.path, self.time_limit = os.path.abspath(path), time_limit
+        self.hidden = [os.path.abspath(p) for p in hidden]
         self.deadline: float | None = None
         self.changed: list = []                   # (function, [argument names]) changed in place, by this part
         self.printed, self._shown = 0, bytearray()
@@ -101,7 +102,7 @@ class Remote:
                "LANG": "C.UTF-8", "PYTHONIOENCODING": "utf-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1"}
         limits = json.dumps({"cpu": math.ceil(left) + 1, "memory": MEMORY, "fsize": FILE_SIZE,
-                             "hidden": [os.path.abspath(p) for p in self.hidden]})
+                             "hidden": self.hidden})
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-B", "-u", RUNNER, os.path.join(self._folder, os.path.basename(self.path)),
              str(to_child), str(from_child), limits], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -185,21 +185,17 @@ def parameter_names(fn, n: int) -> list:
     return [names[k] if k < len(names) else f"argument {k + 1}" for k in range(n)]
 
 
-def call(module, request: dict, table: list, path: str) -> dict:
+def call(module, request: dict, table: list, keep, path: str) -> dict:
     """Call the student's function ``request["fn"]`` on fresh copies of ``request["args"]``: once, or once per
     variation ``[argument, flat index, delta]`` (the finite differences), or ``repeat`` times. Returns the values
     (only the outputs ``pick`` names, if given) and the arguments a plain call changed in place (except those
-    the student's code made: ``theirs``, such as a cache)."""
+    the student's code made: ``theirs``, such as a cache). ``table`` holds the values kept as refs, ``keep``
+    adds one."""
     fn = getattr(module, request["fn"], None)
     if not callable(fn):
         return {"missing": request["fn"]}
     variations = request.get("vary") or [None] * request.get("repeat", 1)
     pick, values, changed = request.get("pick"), [], set()
-
-    def keep(value):
-        table.append(value)
-        return len(table) - 1
-
     for vary in variations:
         args = decode(request["args"], table.__getitem__)
         if vary:
@@ -241,13 +237,17 @@ def serve(path: str, fd_in: int, fd_out: int) -> None:
         send(fd_out, {"import_error": describe(err, path)})
         return
     send(fd_out, {"ready": True})
-    table: list = []
+    table: list = []                                    # the values kept here, by ref
+
+    def keep(value) -> int:
+        table.append(value)
+        return len(table) - 1
+
     while (request := receive(fd_in)) is not None:
         if request["op"] == "rng":
-            reply = {"values": [{"ref": len(table)}]}
-            table.append(np.random.default_rng(request["seed"]))
+            reply = {"values": [encode(np.random.default_rng(request["seed"]), keep)]}
         else:
-            reply = call(module, request, table, path)
+            reply = call(module, request, table, keep, path)
         try:
             send(fd_out, reply)
         except (TypeError, ValueError, RecursionError) as err:   # a value JSON cannot hold

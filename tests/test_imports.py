@@ -24,7 +24,8 @@ FLOORS = {                                                      # lowest first, 
         {"stack"},                                              # deep and bidirectional layers of engines
         {"models"},
         {"train", "sample", "trace", "viz", "io", "interop", "probe"},
-        {"__init__", "__main__"},
+        {"__init__"},
+        {"__main__"},                                           # the command's door (its Ctrl-C from __init__)
     ],
     "seqnn.app": [
         {"options", "threads", "plots"},                        # standard library only; numpy's threads; pictures

@@ -12,7 +12,27 @@ Ctrl-C before numpy has loaded.
 
 from __future__ import annotations
 
-from ._version import __version__  # noqa: F401  (written in _version.py; pyproject.toml reads it there)
+import sys as _sys
+
+
+def _interrupted(signum, frame) -> None:
+    """Ctrl-C while the ``seqnn`` command starts, before its ``main`` can answer: one line, exit 130."""
+    import os
+    os.write(2, b"seqnn: interrupted (Ctrl-C)\n")
+    os._exit(130)
+
+
+def _starting_the_program() -> bool:
+    """Is this process the seqnn command starting (``seqnn ...`` or ``python -m seqnn ...``)?"""
+    run_as = [b for a, b in zip(_sys.orig_argv, _sys.orig_argv[1:]) if a == "-m"]
+    return _sys.argv[0].rpartition("/")[2] == "seqnn" or run_as == ["seqnn"]
+
+
+if _starting_the_program():                     # from its first line on, Ctrl-C is one line (seqnn.__main__)
+    import _signal
+    _signal.signal(_signal.SIGINT, _interrupted)
+
+from ._version import __version__  # noqa: E402, F401  (written in _version.py; pyproject.toml reads it there)
 
 TYPE_CHECKING = False          # typing's own flag, without importing typing: `seqnn` starts in a millisecond
 

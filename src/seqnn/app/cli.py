@@ -227,7 +227,7 @@ def cmd_exercises(args) -> int:
 def cmd_grade(args) -> int:
     import json
 
-    from ..course.grade import exercise_files, grade_files, record, report_lines
+    from ..course.grade import all_right, exercise_files, grade_files, record, report_lines
     jobs = (os.cpu_count() or 1) if args.jobs == "auto" else args.jobs
     if vars(args)["class"]:
         from ..course.gradebook import grade_class, summary, write_csv
@@ -243,7 +243,7 @@ def cmd_grade(args) -> int:
         raise RunError("--csv: a gradebook is written for a class only; add --class (DEST: one folder per student)")
     grades = grade_files(exercise_files(args.target), args.time_limit, jobs)
     print(json.dumps(record(grades), indent=1) if args.json else "\n".join(report_lines(grades)))
-    return 0 if all(ok for g in grades for _, ok, _ in g.parts) else 1
+    return 0 if all_right(grades) else 1
 
 
 RUNS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "inspect": cmd_inspect,
@@ -255,14 +255,19 @@ def main(argv=None) -> int:
     """Run the command line on ``argv`` (default: sys.argv[1:]); returns the exit status."""
     command, debug = "", False
     try:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.default_int_handler)   # Ctrl-C is KeyboardInterrupt, answered below
         try:
-            args = build_parser().parse_args(argv)
-        except SystemExit as done:                     # --help, --version, or a bad option (already printed)
-            return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
-        command, debug = f" {args.command}", args.debug
-        return args.func(args)
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.default_int_handler)   # Ctrl-C is KeyboardInterrupt, below
+            try:
+                args = build_parser().parse_args(argv)
+            except SystemExit as done:                 # --help, --version, or a bad option (already printed)
+                return done.code if isinstance(done.code, int) else 0 if done.code is None else 2
+            command, debug = f" {args.command}", args.debug
+            return args.func(args)
+        except Exception as err:
+            if _during_ctrl_c(err):                    # a clean-up that failed because Ctrl-C cut its work short
+                raise KeyboardInterrupt from None
+            raise
     except BrokenPipeError:                            # e.g. `seqnn sample run | head`: the reader has enough
         try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # the flush at exit cannot fail now
@@ -289,6 +294,18 @@ def main(argv=None) -> int:
         _say(f"seqnn{command}: internal error: {type(err).__name__}: {err} (a bug in seqnn; run it again with "
              "--debug for the whole traceback)")
         return 1
+
+
+def _during_ctrl_c(err: BaseException | None) -> bool:
+    """Was ``err`` raised while a KeyboardInterrupt was being handled? (argparse's intermixed parsing, cut short
+    by Ctrl-C, fails in its ``finally`` with an AttributeError: the Ctrl-C is what happened.)"""
+    seen: set = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__context__
+    return False
 
 
 def _say(line: str) -> None:

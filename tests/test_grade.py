@@ -17,7 +17,7 @@ from seqnn.course.exercises import EXERCISES, skeleton, solution
 
 from conftest import seqnn_fails, seqnn_main
 
-ALL_PARTS = 15
+ALL_PARTS = 33
 
 
 def graded(tmp_path, name, source, **kwargs):
@@ -28,7 +28,7 @@ def graded(tmp_path, name, source, **kwargs):
 
 def test_the_solutions_pass_and_the_untouched_skeletons_fail_one_line_a_part(tmp_path, capsys):
     code, out, err = seqnn_main(capsys, "exercises", tmp_path / "sol", "--solutions")
-    assert code == 0 and "wrote 7 solutions" in out, err
+    assert code == 0 and "wrote 15 solutions" in out, err
     code, out, _ = seqnn_main(capsys, "grade", tmp_path / "sol")
     assert code == 0 and out.strip().endswith(f"score: {ALL_PARTS}/{ALL_PARTS} parts right (all of them)"), out
 
@@ -203,11 +203,115 @@ BUGS = {
                                                         "h = np.tanh(a + 0.01).astype(np.float32)\n")],
                                        r"rnn_step.py: forward .*: the lecture's 'hello' step gives h|h \(float32\) is "
                                        r"wrong \(relative error [\d.e-]+; float32 answers are held to rtol 0.0001\)"),
+    # issue 29's exercises: each named mistake
+    "an embedding that drops repeats": ("embedding.py", [("np.add.at(dW_embed, tokens, dX)",
+                                                          "dW_embed[tokens] += dX")],
+                                        r"embedding.py: embedding_backward .*dW_embed is wrong .*one occurrence's "
+                                        r"gradient only: dW_embed\[tokens\] \+= dX"),
+    "a loss that ignores the mask": ("output_layer.py", [("    dY *= mask[:, :, None] / kept\n",
+                                                          "    dY /= mask.size\n"),
+                                                         ("loss = -(log_p[t, b, targets] * mask).sum() / kept",
+                                                          "loss = -log_p[t, b, targets].mean()")],
+                                     r"sequence_loss .*: the loss is the mean over every position, padding included"),
+    "a masked loss over T * B": ("output_layer.py", [("kept = mask.sum()", "kept = mask.size")],
+                                 r"divided by T \* B, every position"),
+    "a masked loss over B": ("output_layer.py", [("kept = mask.sum()", "kept = mask.shape[1]")],
+                             r"divided by the batch size B \(summed over time, CS231n's convention\)"),
+    "the output weights of one step": ("output_layer.py", [
+        ('dW_hy = np.einsum("tbv,tbh->vh", dY, H)\n    db_y = dY.sum(axis=(0, 1))',
+         "dW_hy = dY[-1].T @ H[-1]\n    db_y = dY[-1].sum(axis=0)")],
+        r"output_backward: dW_hy is wrong .*db_y is wrong .*one step's gradient only"),
+    "a one-sided difference": ("grad_check.py", [("x.flat[k] = old - eps\n        minus = f(x)",
+                                                  "x.flat[k] = old\n        minus = f(x)"),
+                                                 ("(plus - minus) / (2 * eps)", "(plus - minus) / eps")],
+                               r"numerical_gradient: .*the difference is one-sided"),
+    "a difference over eps": ("grad_check.py", [("(plus - minus) / (2 * eps)", "(plus - minus) / eps")],
+                              r"numerical_gradient: .*divided by eps; its two points are 2 eps apart"),
+    "x not put back": ("grad_check.py", [("        x.flat[k] = old\n        grad", "        grad")],
+                       r"numerical_gradient: your numerical_gradient changed x in place"),
+    "an absolute error": ("grad_check.py", [(" / np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)", "")],
+                          r"relative_error: .*the error is absolute"),
+    "a mean error": ("grad_check.py", [("return float(error.max())", "return float(error.mean())")],
+                     r"relative_error: .*the error is the mean over the entries"),
+    "no floor under the error": ("grad_check.py", [("np.maximum(np.abs(analytic) + np.abs(numeric), 1e-8)",
+                                                    "(np.abs(analytic) + np.abs(numeric))")],
+                                 r"relative_error: .*0 / 0 where both gradients are 0"),
+    "SGD uphill": ("optimizers.py", [("BEGIN\n    w = w - lr * dw\n", "BEGIN\n    w = w + lr * dw\n")],
+                   r"sgd_step: .*goes up the gradient"),
+    "CS231n's velocity": ("optimizers.py", [("    v = mu * v + dw\n    w = w - lr * v\n",
+                                             "    v = mu * v - lr * dw\n    w = w + v\n")],
+                          r"momentum_step: v after step 3 is wrong .*v is kept as CS231n keeps it"),
+    "dampened momentum": ("optimizers.py", [("v = mu * v + dw\n", "v = mu * v + (1 - mu) * dw\n")],
+                          r"momentum_step: .*averages the gradient \(dampening\)"),
+    "Adagrad's G of one step": ("optimizers.py", [("G = G + dw ** 2", "G = dw ** 2")],
+                                r"adagrad_step: .*G holds this step's dw\^2 only"),
+    "eps in Adagrad's root": ("optimizers.py", [("np.sqrt(G) + eps", "np.sqrt(G + eps)")],
+                              r"adagrad_step: .*eps is inside the square root"),
+    "Adam without bias correction": ("optimizers.py", [("m_hat = m / (1 - b1 ** t)", "m_hat = m"),
+                                                       ("v_hat = v / (1 - b2 ** t)", "v_hat = v")],
+                                     r"adam_step: .*without their bias correction"),
+    "Adam's v of dw": ("optimizers.py", [("v = b2 * v + (1 - b2) * dw ** 2", "v = b2 * v + (1 - b2) * dw")],
+                       r"adam_step: .*v averages dw; it averages dw\^2"),
+    "an optimizer that changes w in place": ("optimizers.py", [("BEGIN\n    w = w - lr * dw\n",
+                                                                "BEGIN\n    w -= lr * dw\n")],
+                                             r"sgd_step: your sgd_step changed w in place"),
+    "the state not carried over chunks": ("truncated_bptt.py", [("        caches = []\n",
+                                                                 "        caches = []\n        h = h0\n")],
+                                          r"truncated_bptt: the state carried \(H\): H \(first at time step t = 3 of "
+                                          r"7\) is wrong .*each chunk starts again from h0"),
+    "the chunks' sums not reset": ("truncated_bptt.py", [("        dW_xh = dW_hh = db_h = 0\n", ""),
+                                                         ("    h = h0\n",
+                                                          "    h = h0\n    dW_xh = dW_hh = db_h = 0\n")],
+                                   r"each chunk's gradients: .*includes the chunks before it"),
+    "the last chunk dropped": ("truncated_bptt.py", [("range(0, T, k)", "range(0, T - k + 1, k)")],
+                               r"truncated_bptt: each chunk's gradients: .*expected a list of 3: .*the last is "
+                               r"shorter"),
+    "the GRU's carry dropped": ("gru_sequence.py", [("gru_step_backward(dH[t] + dh_next, caches[t])",
+                                                     "gru_step_backward(dH[t], caches[t])")],
+                                r"gru_sequence.py: gru_backward: .*the gradient from the step after \(dh_next\) is "
+                                r"not added"),
+    "the GRU's weights of one step": ("gru_sequence.py", [(
+        "dW_xh, dW_hh, db_h, db_hn = dW_xh + dWx, dW_hh + dWh, db_h + db, db_hn + dbn",
+        "dW_xh, dW_hh, db_h, db_hn = dWx, dWh, db, dbn")], r"gru_backward: .*hold the gradient of one step only"),
+    "generation not fed back": ("generate.py", [("        ids.append(x)\n",
+                                                  "        ids.append(x)\n        x = first\n")],
+                                r"generate .*: every step reads the first id"),
+    "generation without the state": ("generate.py", [("logits, h = rnn_char_step(x, h, params)",
+                                                      "logits, _ = rnn_char_step(x, h, params)")],
+                                     r"generate .*: each step starts from the h given"),
+    "greedy generation": ("generate.py", [("x = int(rng.choice(len(logits), p=softmax(logits / temperature)))",
+                                           "x = int(np.argmax(logits))")], r"generate .*: each id is the most likely"),
+    "generation without the temperature": ("generate.py", [("p=softmax(logits / temperature)", "p=softmax(logits)")],
+                                           r"generate .*: the temperature is not applied"),
+    "generation from numpy's global state": ("generate.py", [(
+        "x = int(rng.choice(len(logits), p=softmax(logits / temperature)))",
+        "x = int(np.random.choice(len(logits), p=softmax(logits / temperature)))")],
+        r"generate .*: the same seed gave other draws"),
+    "training uphill": ("training_loop.py", [("params[k] - lr * grads[k]", "params[k] + lr * grads[k]")],
+                        r"train on 'hello': .*goes up the gradient"),
+    "targets not shifted": ("training_loop.py", [("inputs, targets = ids[:-1], ids[1:]", "inputs = targets = ids")],
+                            r"train on 'hello': .*the targets are the inputs themselves"),
+    "training without clipping": ("training_loop.py", [("        grads = clip(grads, 1.0)\n", "")],
+                                  r"train on names: .*not clipped"),
+    "an unsorted vocabulary": ("training_loop.py", [("chars = sorted(set(text))", "chars = list(dict.fromkeys(text))")],
+                               r"train on 'hello': .*the vocabulary is in the order the characters first come"),
 }
 
 
+def checked(name, source, capsys):
+    """``seqnn.course.check`` on the functions ``source`` defines, run in this process as a notebook's cell runs
+    them: (its lines, the FileGrade)."""
+    from seqnn.course import check
+    cell: dict = {}
+    exec(compile(source, name, "exec"), cell)                    # __name__ is not "__main__": no self-grading
+    functions = [f for k, f in cell.items() if callable(f) and getattr(f, "__module__", None) is None]
+    capsys.readouterr()
+    result = check(name.removesuffix(".py"), *functions)
+    return capsys.readouterr().out.strip().splitlines(), result
+
+
 @pytest.mark.parametrize("bug", BUGS)
-def test_a_classic_mistake_is_caught_and_named(bug, tmp_path):
+def test_a_classic_mistake_is_caught_and_named(bug, tmp_path, capsys):
     name, changes, message = BUGS[bug]
     source = solution(name)
     for old, new in changes:
@@ -220,6 +324,26 @@ def test_a_classic_mistake_is_caught_and_named(bug, tmp_path):
     if bug == "a sigmoid where the tanh goes":
         assert "the lecture's 'hello' step gives h = [[0.6434, 0.3917]], expected [[0.5299, -0.4136]]" in lines[0]
     assert all(re.search(r"; see docs/\S+\.md#\S+$", line) for line in wrong), "\n".join(lines)
+    here, result = checked(name, source, capsys)             # in a notebook: the same parts, the same words
+    assert not result.ok and [line for line in here if line.startswith("WRONG")] == wrong, "\n".join(here)
+
+
+def test_check_in_a_notebook_passes_the_solutions_and_says_what_to_do_with_a_skeleton(capsys):
+    for name in EXERCISES:
+        lines, result = checked(name, solution(name), capsys)
+        assert result.ok and lines[-1].endswith("(all of them)"), lines
+        assert repr(result) == f"<{name}: {len(result.parts)}/{len(result.parts)} parts right>"
+        lines, result = checked(name, skeleton(name), capsys)
+        assert not result.ok and result.score == 0
+        assert all(re.match(rf"WRONG {name}: .+: \w+: not written yet \(fill in its # TODO\)$", line)
+                   for line in lines[:-1]), lines
+    from seqnn.course import check
+    with pytest.raises(ValueError, match=r"exercise: expected one of rnn_step, lstm_step, .* got 'lstm'"):
+        check("lstm")
+    with pytest.raises(TypeError, match="functions: expected the exercise's functions, got int 3"):
+        check("clip", 3)
+    assert "clip_by_global_norm was not given: define it (run its cell) and pass it to check" in "\n".join(
+        checked("clip.py", "x = 1\n", capsys)[0])
 
 
 VALID = {                                  # right answers written otherwise: each must pass
@@ -300,14 +424,17 @@ BACKWARD_EQUATIONS = re.compile(r"\bd(W_\w+|b_\w+|a|x|h_prev|c_prev|logits)\s*=|
                                 r"\w \(1 - \w\)|summed over the batch")
 
 
+GIVEN_STEPS = ("bptt.py", "truncated_bptt.py", "gru_sequence.py", "training_loop.py")
+
+
 def test_the_skeletons_state_what_to_compute_and_the_shapes_not_the_backward_equations():
     for name in EXERCISES:
         text = skeleton(name)
         doc = text.split('"""')[1]
         assert "TODO" in text and "NotImplementedError" in text and "Run ``python " + name in doc
-        assert "(B, H)" in doc or "(N, V)" in doc or "(V,)" in doc or "norm" in doc
+        assert "(B, H)" in doc or "(N, V)" in doc or "(V,)" in doc or "norm" in doc or "Shapes:" in doc
         assert not BACKWARD_EQUATIONS.search(doc), (name, BACKWARD_EQUATIONS.search(doc))
-        if name != "bptt.py":                                  # (bptt.py gives the steps: its exercise is the loop)
+        if name not in GIVEN_STEPS:                            # (these give the steps: their exercise is the loop)
             assert not BACKWARD_EQUATIONS.search(text.split('"""', 2)[2]), name
     assert all(n in skeleton("lstm_step.py") for n in ("W_xh", "W_hh", "b_h", "i, f, g, o", "c_prev"))
     assert all(n in skeleton("gru_step.py") for n in ("W_xh", "W_hh", "b_h", "b_hn", "r, z, n"))

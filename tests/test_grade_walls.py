@@ -153,6 +153,9 @@ ONE_PART = ["tanh derivative 1 - h", "clipping each array", "temperature after t
             "bias averaged in the LSTM step", "the GRU's update gate derivative"]
 
 
+WEEK = list(EXERCISES)[:7]              # what the class hands in: the first seven exercises (15 parts)
+
+
 def make_class(folder: Path, size: int = 30) -> dict:
     """A class of ``size`` students with what classes hand in: right answers, untouched skeletons, one mistake, a
     missing file and a syntax error, an endless loop. Returns each student's expected total."""
@@ -160,10 +163,10 @@ def make_class(folder: Path, size: int = 30) -> dict:
     for k in range(size):
         student = folder / f"student_{k:02d}"
         student.mkdir(parents=True)
-        files = {n: solution(n) for n in EXERCISES}
+        files = {n: solution(n) for n in WEEK}
         kind = k % 5
         if kind == 1:
-            files = {n: skeleton(n) for n in EXERCISES}
+            files = {n: skeleton(n) for n in WEEK}
         elif kind == 2:
             name, changes, _ = BUGS[ONE_PART[k % len(ONE_PART)]]
             for old, new in changes:

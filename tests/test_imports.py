@@ -39,7 +39,8 @@ FLOORS = {                                                      # lowest first, 
         {"runner"},                                             # the student's side: the standard library, numpy
         {"compare", "mistakes", "exercises"},                   # how answers differ; the named mistakes
         {"reference", "remote"},                                # the right answers; the grader's side of the channel
-        {"steps", "loops", "numerics"},                         # what each exercise's parts check
+        {"steps", "loops", "numerics", "ends", "training",      # what each exercise's parts check; the same calls
+         "local"},                                              # on a notebook's functions
         {"parts"},                                              # every exercise's parts, fixed
         {"grade"},                                              # a file, a folder
         {"gradebook"},                                          # a class

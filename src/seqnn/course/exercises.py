@@ -21,6 +21,14 @@ EXERCISES = {                       # file name -> the docs section it practises
     "bptt.py": "docs/bptt.md#backward-the-chain-rule-backwards-in-time",
     "clip.py": "docs/bptt.md#clipping",
     "sampling.py": "docs/train-your-text.md#4-sample",
+    "embedding.py": "docs/notation.md#embeddings",
+    "output_layer.py": "docs/trace.md#the-loss-over-a-sequence",
+    "grad_check.py": "docs/gradcheck.md#which-difference",
+    "optimizers.py": "docs/training.md#optimizers",
+    "truncated_bptt.py": "docs/bptt.md#truncated-bptt",
+    "gru_sequence.py": "docs/gru.md#the-gru-and-which-gru",
+    "generate.py": "docs/train-your-text.md#4-sample",
+    "training_loop.py": "docs/train-your-text.md#train-from-python",
 }
 
 

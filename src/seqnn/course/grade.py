@@ -28,6 +28,7 @@ import numpy as np
 from .compare import Wrong
 from .exercises import EXERCISES
 from .parts import PARTS, POINTS, part_names
+from .local import Local
 from .remote import SHOWN, Raised, Remote, Stop
 
 TIME_LIMIT = 60.0                    # seconds per file, by default (seqnn grade --time-limit S)
@@ -48,6 +49,13 @@ class FileGrade:
     def score(self) -> int:
         return sum(POINTS for _, ok, _ in self.parts if ok)
 
+    @property
+    def ok(self) -> bool:
+        return all(ok for _, ok, _ in self.parts)
+
+    def __repr__(self) -> str:
+        return f"<{self.file}: {self.score}/{POINTS * len(self.parts)} parts right>"
+
 
 # --- one file ----------------------------------------------------------------------------------------------------
 def grade_file(path: str, time_limit: float = TIME_LIMIT, hidden: tuple = (), live: list | None = None) -> FileGrade:
@@ -57,18 +65,40 @@ def grade_file(path: str, time_limit: float = TIME_LIMIT, hidden: tuple = (), li
     m = Remote(path, time_limit, hidden)
     if live is not None:
         live.append(m)
-    results = []
     try:
-        for part, check in PARTS[name](m).items():
-            m.new_part()
-            problem = _check(m, check, name)
-            results.append((part, problem is None, problem or ""))
+        results = parts_of(name, m)
     finally:
         m.close()
     return FileGrade(name, results, m.output(), m.printed)
 
 
-def _check(m: Remote, check, name: str) -> str | None:
+def check(exercise: str, *functions) -> FileGrade:
+    """Grade an exercise written in this process (a notebook's cell): ``exercise`` is its name (``"lstm_step"``
+    or ``"lstm_step.py"``, one of ``EXERCISES``), ``functions`` the functions it asks for (found by their names,
+    e.g. ``check("lstm_step", lstm_step_forward, lstm_step_backward)``). Prints the same report as ``seqnn
+    grade`` and returns the FileGrade (``ok`` is True when every part is right)."""
+    name = exercise if exercise.endswith(".py") else f"{exercise}.py"
+    if name not in EXERCISES:
+        raise ValueError(f"exercise: expected one of {', '.join(n[:-3] for n in EXERCISES)}, got {exercise!r}")
+    odd = [f for f in functions if not callable(f) or not hasattr(f, "__name__")]
+    if odd:
+        raise TypeError(f"functions: expected the exercise's functions, got {type(odd[0]).__name__} {odd[0]!r}")
+    g = FileGrade(name, parts_of(name, Local({f.__name__: f for f in functions})))
+    print("\n".join(report_lines([g])))
+    return g
+
+
+def parts_of(name: str, m) -> list:
+    """Each part of exercise ``name`` checked on ``m`` (a ``Remote`` or a ``Local``): (part, ok, message)."""
+    results = []
+    for part, checked in PARTS[name](m).items():
+        m.new_part()
+        problem = _check(m, checked, name)
+        results.append((part, problem is None, problem or ""))
+    return results
+
+
+def _check(m, check, name: str) -> str | None:
     """Run one part's check: None if it is right, else the one line that says why not."""
     see = f"; see {EXERCISES[name]}"
     try:
@@ -127,7 +157,7 @@ def grade_files(paths: list, time_limit: float = TIME_LIMIT, jobs: int = 1, hidd
 
 def all_right(grades: list) -> bool:
     """Is every part of every file right?"""
-    return all(ok for g in grades for _, ok, _ in g.parts)
+    return all(g.ok for g in grades)
 
 
 def report_lines(grades: list) -> list:

@@ -62,6 +62,56 @@ MISTAKES = {
     "rng ignored": "the same seed gave other draws, so the draws do not come from the rng given (np.random.* draws "
                    "from numpy's global state: use rng.choice or rng.random)",
     "seed ignored": "every seed gives the same draws: draw from the rng given, not from one made inside",
+    # the embedding and the output layer
+    "repeats dropped": "a token that occurs more than once gets one occurrence's gradient only: dW_embed[tokens] "
+                       "+= dX writes each index once; np.add.at(dW_embed, tokens, dX) adds every occurrence",
+    "mask ignored": "the loss is the mean over every position, padding included: count only the positions the "
+                    "mask keeps, in the loss and in dY",
+    "mean over all positions": "the masked loss is divided by T * B, every position; divide by the number of "
+                               "positions the mask keeps (mask.sum())",
+    "divided by B": "the loss is divided by the batch size B (summed over time, CS231n's convention); here it is "
+                    "the mean over the positions the mask keeps (mask.sum())",
+    "output of one step": "dW_hy and db_y hold one step's gradient only: the same W_hy and b_y serve every step, "
+                          "so add every step's (and every example's)",
+    # truncated BPTT
+    "state not carried": "each chunk starts again from h0: the state is carried from chunk to chunk (only the "
+                         "gradient stops at a chunk's edge)",
+    "chunk sums carried": "each chunk's gradient includes the chunks before it: start each chunk's sums at 0 (the "
+                          "optimizer has already taken the earlier chunks' steps)",
+    "gradient across chunks": "the gradient crosses a chunk's edge (dh_next carried in from the chunk after): a "
+                              "truncated backward starts each chunk with nothing from after it",
+    # a gradient check
+    "one-sided": "the difference is one-sided, (f(x + eps) - f(x)) / eps, whose error shrinks only like eps: take "
+                 "the central difference (f(x + eps) - f(x - eps)) / (2 eps)",
+    "divided by eps": "the central difference is divided by eps; its two points are 2 eps apart: divide by 2 eps",
+    "absolute error": "the error is absolute (|a - n|), not relative: divide by max(|a| + |n|, 1e-8), so that the "
+                      "check does not depend on the size of the gradient",
+    "mean error": "the error is the mean over the entries; the check takes the largest (one wrong entry must fail "
+                  "it)",
+    "no floor": "0 / 0 where both gradients are 0: the denominator needs its floor, max(|a| + |n|, 1e-8)",
+    # the optimizers
+    "ascent": "the step goes up the gradient (w + lr * dw): a step of descent subtracts it",
+    "velocity of CS231n": "v is kept as CS231n keeps it (v = mu * v - lr * dw, then w + v): w moves the same, but "
+                          "this exercise, seqnn.optim.SGD and PyTorch keep v = mu * v + dw and w - lr * v",
+    "dampened momentum": "v = mu * v + (1 - mu) * dw averages the gradient (dampening); PyTorch's momentum adds it "
+                         "whole: v = mu * v + dw",
+    "G of one step": "G holds this step's dw^2 only: Adagrad adds up every step's",
+    "eps in the root": "eps is inside the square root; it is added after it (sqrt(G) + eps), as seqnn and PyTorch "
+                       "do",
+    "no bias correction": "m and v are used without their bias correction: divide them by 1 - b1^t and 1 - b2^t (or "
+                          "the first steps are far too small)",
+    "v of dw": "v averages dw; it averages dw^2 (the squared gradient)",
+    # generation and training
+    "not fed back": "every step reads the first id: feed each id drawn back in as the next step's input",
+    "h not carried": "each step starts from the h given: carry the new h from step to step",
+    "greedy": "each id is the most likely one (argmax), not a draw: draw with rng.choice(V, p=...)",
+    "no temperature": "the temperature is not applied: draw from softmax(logits / temperature)",
+    "first included": "the ids start with first, the input: return the n ids drawn after it",
+    "targets not shifted": "the targets are the inputs themselves: each step predicts the next character (inputs "
+                           "ids[:-1], targets ids[1:])",
+    "not clipped": "the gradients are not clipped: clip(grads, 1.0) before each update",
+    "vocabulary unsorted": "the vocabulary is in the order the characters first come, not sorted: sorted(set(text)) "
+                           "gives the ids",
 }
 
 

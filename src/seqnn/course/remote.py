@@ -242,6 +242,10 @@ class Remote:
         """A ``numpy.random.Generator`` seeded ``seed``, made and kept in the child."""
         return decode(self._ask({"op": "rng", "seed": seed})["values"][0], Ref)
 
+    def function(self, name: str) -> Ref:
+        """The function ``runner.FUNCTIONS[name]`` (an array -> a float), made and kept in the child."""
+        return decode(self._ask({"op": "function", "name": name})["values"][0], Ref)
+
     def new_part(self) -> None:
         """Forget the last part's values and in-place changes."""
         self.changed, self._theirs = [], []

@@ -121,12 +121,13 @@ def chunked(cell, X, h0, dH, carry: bool = True, fresh: bool = True, across: boo
     H = (np.concatenate([Recurrent(cell).forward(X[s:s + K], h0)[0] for s in starts]) if not carry
          else Recurrent(cell).forward(X, h0)[0])
     if across:
-        states, carried, steps = [h0, *H], np.zeros_like(h0), []
+        states, carried = [h0, *H], np.zeros_like(h0)
+        steps: list = []                                # each step's gradients, in time order
         for t in reversed(range(len(X))):
             cell.zero_grad()
             cell.forward(X[t], states[t])
             _, carried = cell.backward(dH[t] + carried)
-            steps.insert(0, [p.grad.copy() for p in cell.parameters()])
+            steps.insert(0, tuple(p.grad.copy() for p in cell.parameters()))
         chunks = [tuple(sum(g) for g in zip(*steps[s:s + K])) for s in starts]
     else:
         chunks = [sequence_gradients(cell, X[s:s + K], (H[s - 1] if s and carry else h0), dH[s:s + K])[2:]

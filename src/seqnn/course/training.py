@@ -93,7 +93,7 @@ def by_equations(update, state: tuple) -> tuple:
 def optimizers_parts(m) -> dict:
     names = ("w after step 1", "w after step 2", "w after step 3")
 
-    def theirs(function, state: tuple, extra, state_names: tuple) -> tuple:
+    def theirs(function, state: list, extra, state_names: tuple) -> tuple:
         w, ws = W0, []
         for t, g in enumerate(GRADS, 1):
             out = m.call(function, (w, g, *state, *extra(t)))[0]
@@ -103,7 +103,7 @@ def optimizers_parts(m) -> dict:
 
     def graded(function, kind, hyper, extra, state_names, right, mistakes):
         zeros = tuple(np.zeros_like(W0) for _ in state_names)
-        got = theirs(function, zeros, extra, state_names)
+        got = theirs(function, list(zeros), extra, state_names)
         want = (*seqnn_steps(kind, **hyper), *by_equations(right, zeros)[3:])
         bugs = {MISTAKES[k]: by_equations(update, zeros) for k, update in mistakes.items()}
         report([*names, *(f"{s} after step 3" for s in state_names)], got, want, bugs)

@@ -449,3 +449,17 @@ def test_the_teachers_guide_lists_every_part_with_its_point():
     rows = re.findall(r"^\| (`\w+\.py`)? ?\| (.+?) \| 1 \|", guide, re.M)
     assert [part for _, part in rows] == [p for f in PARTS for p in part_names(f)]
     assert sum(1 for _ in rows) == ALL_PARTS
+
+
+def test_every_exercise_points_to_a_docs_section_that_is_there():
+    from pathlib import Path
+    docs = Path(__file__).resolve().parents[1]
+
+    def slug(heading):                                    # GitHub's anchor of a heading
+        return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+    for name, target in EXERCISES.items():
+        page, _, anchor = target.partition("#")
+        text = (docs / page).read_text(encoding="utf-8")
+        assert not anchor or anchor in {slug(h) for h in re.findall(r"^#+ (.+)$", text, re.M)}, (name, target)
+        assert f"({page}" in solution(name), f"{name}'s docstring names {page}, where the grader sends the student"

@@ -58,6 +58,7 @@ def test_each_lab_has_its_cells_its_exercises_and_no_notes_for_maintainers(name,
         assert "plt.show()" in text, "a figure made in the notebook"
     lab, solved = (cells_of(folder / f"{name}.ipynb") for folder in (ROOT / "notebooks",
                                                                       ROOT / "notebooks" / "solutions"))
+
     def rest(cells, up):                                   # all but the exercises, links made the same
         return ["".join(c["source"]).replace(f"]({up}docs/", "](docs/") for c in cells
                 if "exercise" not in c["metadata"].get("tags", [])]

@@ -255,10 +255,13 @@ COMMANDS = [
             (Option("checkpoint", None, "a run's folder or a .npz that seqnn train wrote", metavar="RUN"), TEXTS),
             (INSPECT,)),
     Command("exercises", "write exercises for a course into a folder",
-            "Write seven exercises into DEST, each a Python file with the lecture's equations and shapes in its "
+            "Write fifteen exercises into DEST, each a Python file with the lecture's equations and shapes in its "
             "docstring and a # TODO where the maths goes: the tanh RNN, LSTM and GRU steps (forward and backward), "
             "softmax and cross-entropy, backpropagation through time, clipping by the global norm, sampling with "
-            "temperature and top-k. A file already in DEST is never overwritten.",
+            "temperature and top-k, an embedding, the output layer with a masked sequence loss, a gradient check, "
+            "the optimizers (SGD, momentum, Adagrad, Adam), truncated BPTT, a GRU through time, generation, and a "
+            "whole training loop. A file already in DEST is never overwritten. The chapters' notebooks hold the "
+            "same exercises, each checked in its cell (seqnn.course.check).",
             "Then: seqnn grade DEST (or python DEST/lstm_step.py for one file). Teachers: docs/teaching.md",
             (Option("dest", None, "the folder (created if missing)", metavar="DEST"),), (EXERCISES,)),
     Command("grade", "grade exercises, or a whole class: which part is wrong, and why",

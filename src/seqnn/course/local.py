@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .remote import Raised
+from .remote import Raised, Student
 from .runner import FUNCTIONS, parameter_names
 
 SEQNN = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,13 +51,12 @@ def line_of(err: BaseException) -> int | None:
     return line
 
 
-class Local:
+class Local(Student):
     """The functions ``functions`` (name -> function) as the student's file: the calls of ``remote.Remote``."""
 
     def __init__(self, functions: dict):
+        super().__init__()
         self.functions = functions
-        self.changed: list = []                   # (function, [argument names]) changed in place, by this part
-        self._theirs: list = []                   # values the student's functions returned (their caches)
 
     def call(self, function: str, args: tuple, pick=None, vary=None, repeat: int = 1) -> list:
         """As ``Remote.call``: ``function(*args)`` once, ``repeat`` times or once per variation ``(argument,
@@ -96,12 +95,3 @@ class Local:
     def function(self, name: str):
         """The function ``runner.FUNCTIONS[name]``."""
         return FUNCTIONS[name]
-
-    def new_part(self) -> None:
-        """Forget the last part's values and in-place changes."""
-        self.changed, self._theirs = [], []
-
-    def __getattr__(self, function: str):
-        if function.startswith("_"):
-            raise AttributeError(function)
-        return lambda *args: self.call(function, args)[0]

@@ -21,6 +21,16 @@ from .reference import GRU_GATES, LSTM_GATES, backward_of, cell_of, inputs, sequ
 LOOP = {"H": "the loop: step t reads X[t] and the state step t - 1 left (h_0 for the first)"}
 
 
+def loop_mistakes(at: tuple, names: list, want: tuple) -> dict:
+    """The mistakes any loop of BPTT can make, with what each computes from ``at`` = (cell, X, state0, dH): the
+    carried dh dropped, the weights' gradient of one step, the loop run forwards, the bias gradient averaged."""
+    cell, X, state0, dH = at
+    return {MISTAKES["h carry dropped"]: bptt_variant(cell, X, state0, dH, carry_h=False),
+            MISTAKES["weights of one step"]: bptt_variant(cell, X, state0, dH, every_step=False),
+            MISTAKES["loop forwards"]: bptt_variant(cell, X, state0, dH, backwards=False),
+            MISTAKES["bias averaged"]: averaged(names, want, dH.shape[1])}
+
+
 def bptt_parts(m) -> dict:
     def rnn_forward():
         v = inputs(np.random.default_rng(9), T=5)
@@ -37,11 +47,7 @@ def bptt_parts(m) -> dict:
         numeric, got = backward_of(m, "rnn", tuple(n[1:] for n in names), args, (dH,), ("H", "the caches"))
         at = (cell_of(RNNCell, v), v["x"], v["h_prev"], dH)
         want = sequence_gradients(*at)
-        bugs = {MISTAKES["h carry dropped"]: bptt_variant(*at, carry_h=False),
-                MISTAKES["weights of one step"]: bptt_variant(*at, every_step=False),
-                MISTAKES["loop forwards"]: bptt_variant(*at, backwards=False),
-                MISTAKES["bias averaged"]: averaged(names, want, 3)}
-        against_both(lambda: report(names, got, want, bugs, time={"dX": "last"}),
+        against_both(lambda: report(names, got, want, loop_mistakes(at, names, want), time={"dX": "last"}),
                      lambda: gradient_check(numeric, dict(zip(names, got)), {}))
 
     def lstm_forward():
@@ -63,12 +69,8 @@ def bptt_parts(m) -> dict:
         numeric, got = backward_of(m, "lstm", tuple(n[1:] for n in names), args, (dH,), ("H", "the caches"))
         at = (cell_of(LSTMCell, v), v["x"], (v["h_prev"], c0), dH)
         want = sequence_gradients(*at)
-        bugs = {MISTAKES["h carry dropped"]: bptt_variant(*at, carry_h=False),
-                MISTAKES["c carry dropped"]: bptt_variant(*at, carry_c=False),
-                MISTAKES["both carries dropped"]: bptt_variant(*at, carry_h=False, carry_c=False),
-                MISTAKES["weights of one step"]: bptt_variant(*at, every_step=False),
-                MISTAKES["loop forwards"]: bptt_variant(*at, backwards=False),
-                MISTAKES["bias averaged"]: averaged(names, want, 3)}
+        bugs = {**loop_mistakes(at, names, want), MISTAKES["c carry dropped"]: bptt_variant(*at, carry_c=False),
+                MISTAKES["both carries dropped"]: bptt_variant(*at, carry_h=False, carry_c=False)}
         against_both(lambda: report(names, got, want, bugs, gates, time={"dX": "last"}),
                      lambda: gradient_check(numeric, dict(zip(names, got)), gates))
 
@@ -98,11 +100,7 @@ def gru_sequence_parts(m) -> dict:
         gates = {n: GRU_GATES for n in ("dW_xh", "dW_hh", "db_h")}
         at = (cell_of(GRUCell, v), v["x"], v["h_prev"], dH)
         want = sequence_gradients(*at)
-        bugs = {MISTAKES["h carry dropped"]: bptt_variant(*at, carry_h=False),
-                MISTAKES["weights of one step"]: bptt_variant(*at, every_step=False),
-                MISTAKES["loop forwards"]: bptt_variant(*at, backwards=False),
-                MISTAKES["bias averaged"]: averaged(names, want, 3)}
-        against_both(lambda: report(names, got, want, bugs, gates, time={"dX": "last"}),
+        against_both(lambda: report(names, got, want, loop_mistakes(at, names, want), gates, time={"dX": "last"}),
                      lambda: gradient_check(numeric, dict(zip(names, got)), gates))
 
     return {"gru_forward": gru_forward, "gru_backward": gru_backward}

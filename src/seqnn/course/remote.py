@@ -62,18 +62,38 @@ def _keep(value) -> int:
     raise TypeError(f"the grader cannot send a {type(value).__name__} to the student's file")
 
 
-class Remote:
+class Student:
+    """The student's functions as this object's attributes (``m.rnn_step_forward(x, ...)``), called by ``call``,
+    and what one part saw: the arguments changed in place (``changed``), the values the functions returned."""
+
+    def __init__(self):
+        self.changed: list = []                   # (function, [argument names]) changed in place, by this part
+        self._theirs: list = []                   # values the student's functions returned (their caches)
+
+    def call(self, function: str, args: tuple, pick=None, vary=None, repeat: int = 1) -> list:
+        raise NotImplementedError
+
+    def new_part(self) -> None:
+        """Forget the last part's values and in-place changes."""
+        self.changed, self._theirs = [], []
+
+    def __getattr__(self, function: str):
+        if function.startswith("_"):
+            raise AttributeError(function)
+        return lambda *args: self.call(function, args)[0]
+
+
+class Remote(Student):
     """The student's file at ``path``, run in a child process; its functions are this object's attributes.
     ``hidden``: folders it may not read (a class's submissions)."""
 
     def __init__(self, path: str, time_limit: float, hidden: tuple = ()):
+        super().__init__()
         self.path, self.time_limit = os.path.abspath(path), time_limit
         self.hidden = [os.path.abspath(p) for p in hidden]
         self.deadline: float | None = None
-        self.changed: list = []                   # (function, [argument names]) changed in place, by this part
         self.printed, self._shown = 0, bytearray()
         self._process: subprocess.Popen | None = None
-        self._theirs: list = []                   # values that came from the child (its caches: not the grader's)
         self._failed: Stop | None = None
         self._folders: list = []                  # the temporary folders it ran in (one per child)
 
@@ -245,12 +265,3 @@ class Remote:
     def function(self, name: str) -> Ref:
         """The function ``runner.FUNCTIONS[name]`` (an array -> a float), made and kept in the child."""
         return decode(self._ask({"op": "function", "name": name})["values"][0], Ref)
-
-    def new_part(self) -> None:
-        """Forget the last part's values and in-place changes."""
-        self.changed, self._theirs = [], []
-
-    def __getattr__(self, function: str):
-        if function.startswith("_"):
-            raise AttributeError(function)
-        return lambda *args: self.call(function, args)[0]

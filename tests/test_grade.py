@@ -340,6 +340,8 @@ def test_check_in_a_notebook_passes_the_solutions_and_says_what_to_do_with_a_ske
     from seqnn.course import check
     with pytest.raises(ValueError, match=r"exercise: expected one of rnn_step, lstm_step, .* got 'lstm'"):
         check("lstm")
+    with pytest.raises(ValueError, match=r"exercise: expected one of rnn_step, .* got 3"):
+        check(3)
     with pytest.raises(TypeError, match="functions: expected the exercise's functions, got int 3"):
         check("clip", 3)
     assert "clip_by_global_norm was not given: define it (run its cell) and pass it to check" in "\n".join(

@@ -77,8 +77,8 @@ def check(exercise: str, *functions) -> FileGrade:
     or ``"lstm_step.py"``, one of ``EXERCISES``), ``functions`` the functions it asks for (found by their names,
     e.g. ``check("lstm_step", lstm_step_forward, lstm_step_backward)``). Prints the same report as ``seqnn
     grade`` and returns the FileGrade (``ok`` is True when every part is right)."""
-    name = exercise if exercise.endswith(".py") else f"{exercise}.py"
-    if name not in EXERCISES:
+    name = exercise if not isinstance(exercise, str) or exercise.endswith(".py") else f"{exercise}.py"
+    if not isinstance(name, str) or name not in EXERCISES:
         raise ValueError(f"exercise: expected one of {', '.join(n[:-3] for n in EXERCISES)}, got {exercise!r}")
     odd = [f for f in functions if not callable(f) or not hasattr(f, "__name__")]
     if odd:
@@ -98,12 +98,12 @@ def parts_of(name: str, m) -> list:
     return results
 
 
-def _check(m, check, name: str) -> str | None:
-    """Run one part's check: None if it is right, else the one line that says why not."""
+def _check(m, part, name: str) -> str | None:
+    """Run one part's check (``part()``): None if it is right, else the one line that says why not."""
     see = f"; see {EXERCISES[name]}"
     try:
         with np.errstate(all="ignore"):
-            check()
+            part()
         problem = None
     except Wrong as err:
         problem = f"{err}{see}"

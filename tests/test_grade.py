@@ -250,6 +250,8 @@ BUGS = {
     "Adam without bias correction": ("optimizers.py", [("m_hat = m / (1 - b1 ** t)", "m_hat = m"),
                                                        ("v_hat = v / (1 - b2 ** t)", "v_hat = v")],
                                      r"adam_step: .*without their bias correction"),
+    "eps in Adam's root": ("optimizers.py", [("np.sqrt(v_hat) + eps", "np.sqrt(v_hat + eps)")],
+                           r"adam_step: .*eps is inside the square root"),
     "Adam's v of dw": ("optimizers.py", [("v = b2 * v + (1 - b2) * dw ** 2", "v = b2 * v + (1 - b2) * dw")],
                        r"adam_step: .*v averages dw; it averages dw\^2"),
     "an optimizer that changes w in place": ("optimizers.py", [("BEGIN\n    w = w - lr * dw\n",
@@ -263,6 +265,15 @@ BUGS = {
                                                          ("    h = h0\n",
                                                           "    h = h0\n    dW_xh = dW_hh = db_h = 0\n")],
                                    r"each chunk's gradients: .*includes the chunks before it"),
+    "the gradient across the chunks' edges": ("truncated_bptt.py", [(
+        "        chunks.append((dW_xh, dW_hh, db_h))\n    # END",
+        "        chunks.append((dW_xh, dW_hh, db_h))\n"
+        "    caches = [rnn_step_forward(X[t], ([h0] + H)[t], W_xh, W_hh, b_h)[1] for t in range(T)]\n"
+        "    dh_next, steps = np.zeros_like(h0), [None] * T          # one backward over the whole sequence\n"
+        "    for t in reversed(range(T)):\n"
+        "        _, dh_next, *steps[t] = rnn_step_backward(dH[t] + dh_next, caches[t])\n"
+        "    chunks = [tuple(sum(s[j] for s in steps[c:c + k]) for j in range(3)) for c in range(0, T, k)]\n"
+        "    # END")], r"each chunk's gradients: .*the gradient crosses a chunk's edge"),
     "the last chunk dropped": ("truncated_bptt.py", [("range(0, T, k)", "range(0, T - k + 1, k)")],
                                r"truncated_bptt: each chunk's gradients: .*expected a list of 3: .*the last is "
                                r"shorter"),
@@ -279,6 +290,9 @@ BUGS = {
     "generation without the state": ("generate.py", [("logits, h = rnn_char_step(x, h, params)",
                                                       "logits, _ = rnn_char_step(x, h, params)")],
                                      r"generate .*: each step starts from the h given"),
+    "generation that returns its first id": ("generate.py", [(
+        "    x = first\n    for _ in range(n):", "    x = first\n    ids.append(first)\n    for _ in range(n - 1):")],
+        r"generate .*: the ids start with first, the input"),
     "greedy generation": ("generate.py", [("x = int(rng.choice(len(logits), p=softmax(logits / temperature)))",
                                            "x = int(np.argmax(logits))")], r"generate .*: each id is the most likely"),
     "generation without the temperature": ("generate.py", [("p=softmax(logits / temperature)", "p=softmax(logits)")],

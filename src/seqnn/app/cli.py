@@ -111,6 +111,13 @@ def cmd_sample(args) -> int:
     for note in notes:
         print(f"seqnn sample: note: {note}", file=sys.stderr)
     given = args.prime_file is not None or args.prime is not None       # a prime of the user's is printed too
+    if args.tunes is None and args.out is not None:
+        raise RunError("--out: is the folder of --tunes; give --tunes N as well (text goes to the standard output)")
+    if args.tunes is not None:
+        if given:
+            raise RunError("--prime: a tune starts where the model starts one (after a blank line and X:); leave "
+                           "out --prime and --prime-file with --tunes")
+        return cmd_tunes(model, vocab, args)
     if args.prime_file is not None:
         prime = read_text([args.prime_file])
     elif args.prime is None:                           # a newline, or the first token of a vocabulary without one
@@ -170,6 +177,25 @@ def degenerate(text: str) -> str | None:
     if len(text) < 20 or (text.strip() and len(set(text)) > 1):
         return None
     return "only white space" if not text.strip() else f"one character, {text[0]!r}, over and over"
+
+
+def cmd_tunes(model, vocab, args) -> int:
+    import numpy as np
+
+    from .threads import blas_threads, resolve
+    from .tunes import sample_tunes
+    with blas_threads(resolve(args.threads)[0]):
+        for line in sample_tunes(model, vocab, args.tunes, args.out or "tunes", np.random.default_rng(args.seed),
+                                 args.temperature, args.top_k, args.top_p):
+            print(line, flush=True)
+    return 0
+
+
+def cmd_play(args) -> int:
+    from .tunes import play
+    for line in play(args.file, args.out, args.tune):
+        print(line)
+    return 0
 
 
 def cmd_evaluate(args) -> int:
@@ -247,7 +273,7 @@ def cmd_grade(args) -> int:
 
 
 RUNS = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "inspect": cmd_inspect,
-        "exercises": cmd_exercises, "grade": cmd_grade}
+        "play": cmd_play, "exercises": cmd_exercises, "grade": cmd_grade}
 
 
 # --- entry points -----------------------------------------------------------------------------------------------

@@ -98,6 +98,9 @@ TRAIN = [
            resume=False),
     Option("dtype", "float32", "float32 for speed, float64 for exactness", choices=("float32", "float64"),
            group=MODEL, resume=False),
+    Option("corpus", "alice", "the bundled text learned when no TEXT is given: alice (the book) or tunes (804 folk "
+           "tunes in ABC notation: then seqnn sample RUN --tunes N writes tunes you can hear)",
+           choices=("alice", "tunes"), group=DATA, resume=False),
     Option("seq_len", 100, "truncation length k: characters per chunk, the gradient is cut between chunks",
            positive_int, group=DATA, resume=False),
     Option("batch", 32, "parallel streams B", positive_int, group=DATA, resume=False),
@@ -146,7 +149,15 @@ SAMPLE = [
     Option("num_samples", 1, "how many texts, one after another, each under a line '--- sample i of N ---'",
            positive_int),
     Option("seed", 0, "the same seed gives the same text (and the same N texts)", nonneg_int),
+    Option("tunes", None, "write N tunes instead (a model trained on ABC notation: seqnn train --corpus tunes): "
+           "each as DIR/tune-K.abc and, when it can be read, tune-K.wav, with its title and whether it is well "
+           "formed; a tune ends at its blank line", positive_int, metavar="N"),
+    Option("out", None, "with --tunes: the folder for the tunes (default: tunes)", metavar="DIR"),
     THREADS,
+]
+PLAY = [
+    Option("out", None, "the WAV file to write (default: FILE with .wav)", metavar="WAV"),
+    Option("tune", 1, "which tune of the file: 1 the first, 2 the second, ...", positive_int, metavar="N"),
 ]
 EVALUATE = [
     Option("seq_len", None, "chunk length for reading (default: the run's --seq-len)", positive_int),
@@ -254,6 +265,13 @@ COMMANDS = [
             "Example: seqnn inspect run --compare rnn-run (the reach of both on one plot)",
             (Option("checkpoint", None, "a run's folder or a .npz that seqnn train wrote", metavar="RUN"), TEXTS),
             (INSPECT,)),
+    Command("play", "hear a tune in ABC notation: write it as a WAV file",
+            "Read a tune in ABC notation (docs/music.md says which part of ABC) and write it as a WAV file: each "
+            "note a tone in equal temperament (A4 = 440 Hz) for its length at the tune's tempo (Q:, default "
+            "1/4=120), repeats played out, chords played, quoted text and decorations skipped. Says the tune's "
+            "title, length and whether it is well formed (its headers there, every bar the meter's length).",
+            "Example: seqnn play tunes/tune-1.abc --out tune-1.wav",
+            (Option("file", None, "a text file of tunes in ABC notation", metavar="FILE"),), (PLAY,)),
     Command("exercises", "write exercises for a course into a folder",
             "Write fifteen exercises into DEST, each a Python file with the lecture's equations and shapes in its "
             "docstring and a # TODO where the maths goes: the tanh RNN, LSTM and GRU steps (forward and backward), "

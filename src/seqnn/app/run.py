@@ -263,10 +263,12 @@ class Session:
             self.log.close()
             for signum, previous in handlers.items():
                 signal.signal(signum, previous)
+        tunes = self.run.text.startswith("X:")                     # tunes in ABC notation: hear them
+        prime = shlex.quote(suggested_prime(self.run.vocab, self.run.text))
+        try_this = "--tunes 4 --out tunes" if tunes else f"--prime {prime}"
         self.show.say(f"done: step {self.run.trainer.steps}, {clock(self.elapsed)} of training in all; best "
                       f"validation {self.best['loss'] / LN2:.3f} bits/char at step {self.best['step']} "
-                      f"({self.folder}/best.npz). Try: seqnn sample {shlex.quote(self.folder)} --prime "
-                      f"{shlex.quote(suggested_prime(self.run.vocab, self.run.text))}")
+                      f"({self.folder}/best.npz). Try: seqnn sample {shlex.quote(self.folder)} {try_this}")
         return 0
 
     def _loop(self) -> None:
@@ -333,6 +335,9 @@ def train(given: dict, text_paths=(), *, out: str | None = None, resume: str | N
             raise RunError(f"{option}: a resumed run goes on in its own folder with its own model, so there is "
                            f"nothing to start afresh; leave out {option} (or --resume, to start a new run in --out)")
         return _continue(given, text_paths, resume, out)
+    if text_paths and given.get("corpus") is not None:
+        raise RunError(f"--corpus {given['corpus']}: names the bundled text learned when no TEXT is given, and "
+                       f"TEXT is given ({text_paths[0]}); leave one of them out")
     model = vocab = None
     if init_from is not None:
         model, vocab, given = fine_tuning(init_from, given)

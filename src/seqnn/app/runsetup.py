@@ -27,23 +27,25 @@ from ..train import StreamTrainer
 from .options import MODEL_OPTIONS, STOP_RULES, RunError, saved_options
 from .runlog import RunLog
 
-CORPUS = "Alice's Adventures in Wonderland (Lewis Carroll, 1865; public domain)"
+CORPORA = {"alice": ("alice.txt", "Alice's Adventures in Wonderland (Lewis Carroll, 1865; public domain)"),
+           "tunes": ("tunes.abc", "804 folk tunes in ABC notation (MIT 6.S191's irish.abc; MIT License)")}
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam}
 
 
 # --- the text ----------------------------------------------------------------------------------------------------
-def corpus_path():
-    return resources.files("seqnn") / "corpus" / "alice.txt"
+def corpus_path(corpus: str = "alice"):
+    """The bundled text ``corpus`` (a key of ``CORPORA``)."""
+    return resources.files("seqnn") / "corpus" / CORPORA[corpus][0]
 
 
-def load_text(paths):
-    """(text, description, stored paths) of the given files, or of the bundled corpus when there are none."""
+def load_text(paths, corpus: str = "alice"):
+    """(text, description, stored paths) of the given files, or of the bundled ``corpus`` when there are none."""
     if paths:
         text = read_text(list(paths))                  # the same reader for a user's file and the corpus
         return text, ", ".join(map(str, paths)), [os.path.abspath(p) for p in paths]
-    with resources.as_file(corpus_path()) as path:
+    with resources.as_file(corpus_path(corpus)) as path:
         text = read_text([path])
-    return text, f"the bundled corpus, {CORPUS}", []
+    return text, f"the bundled corpus, {CORPORA[corpus][1]}", []
 
 
 def split(ids: np.ndarray, val_fraction: float, batch: int, seq_len: int):
@@ -77,7 +79,7 @@ def validation_split(vocab: Vocabulary, training: dict | None, where: str):
         raise RunError(f"{where}: holds no training record, so there is no validation text to use; give TEXT")
     record = text_record(training, where)
     opts = saved_options(training.get("options"), where)
-    text, described, _ = load_text(record["files"])
+    text, described, _ = load_text(record["files"], opts["corpus"])
     check_same_text(sha256(text), described, record, "TEXT (none given)")
     _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
     return ids, f"the validation split of {described}"
@@ -252,7 +254,7 @@ def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: V
     ``trained_on`` (a checkpoint's text record): the text must be that one. A
     model given without it is fine-tuned on the text (``--init-from``).
     """
-    text, described, stored_paths = load_text(text_paths)
+    text, described, stored_paths = load_text(text_paths, opts["corpus"])
     digest = sha256(text)                                # once: a large text takes a while
     if trained_on is not None:
         check_same_text(digest, described, trained_on, "--resume")

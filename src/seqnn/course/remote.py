@@ -66,7 +66,7 @@ class Student:
     """The student's functions as this object's attributes (``m.rnn_step_forward(x, ...)``), called by ``call``,
     and what one part saw: the arguments changed in place (``changed``), the values the functions returned."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.changed: list = []                   # (function, [argument names]) changed in place, by this part
         self._theirs: list = []                   # values the student's functions returned (their caches)
 

@@ -16,14 +16,14 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "seqnn"
 FLOORS = {                                                      # lowest first, folder by folder
     "seqnn": [
-        {"_checks", "_version", "_memory", "_files"},
-        {"module", "functional", "init"},
+        {"_checks", "_version", "_memory", "_files", "abc_notation"},     # (ABC: the standard library only)
+        {"module", "functional", "init", "music"},
         {"cells", "layers", "losses", "optim", "gradient_check", "data"},
         {"fast"},                                               # the fast loops of the built-in cells
         {"recurrent"},                                          # the engine: any cell over time
         {"stack"},                                              # deep and bidirectional layers of engines
         {"models"},
-        {"train", "sample", "trace", "viz", "io", "interop", "probe"},
+        {"train", "sample", "trace", "viz", "io", "interop", "probe", "sound"},
         {"__init__"},
         {"__main__"},                                           # the command's door (its Ctrl-C from __init__)
     ],
@@ -31,7 +31,7 @@ FLOORS = {                                                      # lowest first, 
         {"options", "threads", "plots"},                        # standard library only; numpy's threads; pictures
         {"runlog", "folder"},                                   # what a run shows and keeps; its folder
         {"runsetup"},                                           # what a run is made of
-        {"run", "inspect"},                                     # a run's lifecycle; a look inside
+        {"run", "inspect", "tunes"},                            # a run's lifecycle; a look inside; tunes heard
         {"cli"},
         {"__init__"},
     ],

@@ -38,6 +38,7 @@ CHAPTERS = [                      # (notebook, docs page), in the lecture's orde
     ("05-gru-and-lstm", "gru.md"),
     ("06-train-your-text", "train-your-text.md"),
     ("07-inside-the-network", "inside.md"),
+    ("08-music", "music.md"),
 ]
 BLOCK = re.compile(r"^```python\n(.*?)^```\n?|^<!-- exercise: (\w+) -->\n?", re.S | re.M)
 

@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-CHAPTERS = {"notation.md", "trace.md", "bptt.md", "vanishing.md", "gru.md", "train-your-text.md", "inside.md"}
+CHAPTERS = {"notation.md", "trace.md", "bptt.md", "vanishing.md", "gru.md", "train-your-text.md", "inside.md",
+            "music.md"}
 BLOCKS = [(page, k, code) for page in PAGES if page.name not in CHAPTERS
           for k, code in enumerate(re.findall(r"```python\n(.*?)```", page.read_text(), re.S))]
 

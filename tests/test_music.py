@@ -193,3 +193,17 @@ def test_tunes_from_a_model_of_other_text_and_a_corpus_beside_a_text_are_refused
                                                                            "--out", tmp_path / "t")
     assert "--corpus tunes: names the bundled text learned when no TEXT is given" in seqnn_fails(
         capsys, "train", text, "--corpus", "tunes", "--out", tmp_path / "r")
+
+
+def test_the_experiment_tells_a_copy_of_a_training_tune_from_a_new_one():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "experiments" / "music.py"
+    spec = importlib.util.spec_from_file_location("music_experiment", path)
+    experiment = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(experiment)
+    start, body = music.split_tunes(TUNES)[1]
+    renamed = "X:9\nT:Mine\n" + body.split("\n", 2)[2]              # a training tune under another name: a copy
+    assert experiment.copied(renamed, TUNES)
+    assert not experiment.copied(renamed.replace("GF|DGGB", "GF|DGBB"), TUNES)
+    assert experiment.ROWS and set(experiment.RUNS) >= {"tunes-1min", "tunes-5min", "tunes-20min", "mit-setting"}

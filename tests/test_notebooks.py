@@ -72,7 +72,7 @@ def test_every_exercise_is_in_one_lab_and_the_chapters_are_the_lectures():
     from test_docs import CHAPTERS                      # the pages whose blocks run here, not one by one there
     assert CHAPTERS == {page for _, page in make_notebooks.CHAPTERS}
     assert NAMES == ["01-notation", "02-hello-by-hand", "03-bptt", "04-vanishing-gradients", "05-gru-and-lstm",
-                     "06-train-your-text", "07-inside-the-network"]
+                     "06-train-your-text", "07-inside-the-network", "08-music"]
     placed = [e for _, page in make_notebooks.CHAPTERS
               for e in re.findall(r"^<!-- exercise: (\w+) -->$", (ROOT / "docs" / page).read_text(), re.M)]
     assert sorted(f"{e}.py" for e in placed) == sorted(EXERCISES) and len(EXERCISES) >= 15

@@ -64,8 +64,8 @@ def test_wheel_holds_the_corpus_the_script_and_the_metadata(wheel):
         names = set(z.namelist())
         meta = z.read(f"seqnn-{seqnn.__version__}.dist-info/METADATA").decode()
         entry_points = z.read(f"seqnn-{seqnn.__version__}.dist-info/entry_points.txt").decode()
-    assert {"seqnn/corpus/alice.txt", "seqnn/corpus/tunes.abc", "seqnn/corpus/README.md", "seqnn/py.typed", "seqnn/app/cli.py",
-            "seqnn/course/solutions/bptt.py", "seqnn/__main__.py"} <= names
+    assert {"seqnn/corpus/alice.txt", "seqnn/corpus/tunes.abc", "seqnn/corpus/README.md", "seqnn/py.typed",
+            "seqnn/app/cli.py", "seqnn/course/solutions/bptt.py", "seqnn/__main__.py"} <= names
     assert f"seqnn-{seqnn.__version__}.dist-info/licenses/LICENSE" in names
     assert not any(n.startswith(("tests/", "examples/", "docs/")) for n in names)
     assert f"Version: {seqnn.__version__}" in meta and "License-Expression: MIT" in meta

@@ -158,7 +158,7 @@ def test_play_writes_a_wav_file_of_the_chosen_tune(tmp_path, capsys):
     (tmp_path / "two.abc").write_text("X:1\nT:First\nM:2/4\nL:1/8\nK:G\nGABc|d4|]\n\nX:2\nT:Second\nM:2/4\nL:1/8\n"
                                       "Q:1/4=60\nK:D\nd2 f2|a4|]\n")
     code, out, err = seqnn_main(capsys, "play", tmp_path / "two.abc", "--tune", "2", "--out", tmp_path / "b.wav")
-    assert code == 0 and out == f"wrote {tmp_path / 'b.wav'}: 'Second' (X:2), 0:04, 3 notes, well formed\n", err
+    assert code == 0 and out == f"wrote {tmp_path / 'b.wav'}: 'Second' (X:2), 0:00:04, 3 notes, well formed\n", err
     with wave.open(str(tmp_path / "b.wav")) as w:
         assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, sound.RATE)
         assert w.getnframes() == 4 * sound.RATE + 1                         # two bars of 2/4 at 60 quarters a minute

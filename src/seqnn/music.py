@@ -55,8 +55,8 @@ def play_order(tune: Tune) -> list:
         bar = bars[k]
         if second and k > end and bar.ending is None:       # past the second ending: the next section
             second, start = False, k
-        if bar.repeat_start and not (second and k == start):
-            start = k if not second else start
+        if bar.repeat_start and not second:
+            start = k
         if bar.ending is None or bar.ending == (2 if second else 1):
             order.append(bar)
         if bar.repeat_end and not second:

@@ -13,12 +13,9 @@ from ..music import ABCError, Tune, parse_tune, problems, split_tunes
 from ..sample import stream_text
 from ..sound import RATE, render, write_wav
 from .options import RunError
+from .runlog import clock
 
 TUNE_CHARS = 3000                 # a generated tune ends at its blank line, or after this many characters
-
-
-def clock(seconds: float) -> str:
-    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
 
 
 def described(tune: Tune, samples: np.ndarray) -> str:
@@ -75,7 +72,7 @@ def sample_tunes(model, vocab, n: int, out: str, rng, temperature: float = 1.0, 
     lines, good = [], 0
     for k in range(1, n + 1):
         text = generated_tune(model, vocab, rng, temperature, top_k, top_p)
-        text = f"X:{k}\n" + text.split("\n", 1)[1] if "\n" in text else text    # numbered in the order written
+        text = f"X:{k}\n" + text.split("\n", 1)[1]           # numbered in the order written
         abc = os.path.join(out, f"tune-{k}.abc")
         data = text.encode("utf-8")
         write_atomic(abc, lambda f, data=data: f.write(data))

@@ -70,12 +70,12 @@ class Local(Student):
             given = [copied(a) for a in args]
             if variation:
                 given[variation[0]].reshape(-1)[variation[1]] += variation[2]
-            kept = [copied(a) for a in given]
+            kept = None if variation else [copied(a) for a in given]     # to find what a plain call changes
             try:
                 out = fn(*given)
             except Exception as err:                      # noqa: BLE001  (whatever it is, the grader says it)
                 raise Raised(type(err).__name__, str(err)[:500], line_of(err)) from None
-            if not variation:                             # a plain call: did it change what it was given?
+            if kept is not None:                          # a plain call: did it change what it was given?
                 names = parameter_names(fn, len(args))
                 changed |= {names[j] for j, (a, b) in enumerate(zip(given, kept))
                             if not any(args[j] is t for t in self._theirs) and not same(a, b)}

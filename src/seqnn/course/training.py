@@ -153,6 +153,12 @@ def model() -> dict:
             "W_hy": rng.standard_normal((V, H)) * 1.5, "b_y": rng.standard_normal(V) * 0.3}
 
 
+def char_step(params: dict, x: int, h) -> tuple:
+    """One step of the exercise's character RNN: (the logits of the next id, the new h)."""
+    h = np.tanh(params["W_xh"][:, x] + params["W_hh"] @ h + params["b_h"])
+    return params["W_hy"] @ h + params["b_y"], h
+
+
 def generated(params, first: int, h, n: int, temperature: float, seed: int, fed: bool = True, carried: bool = True,
               greedy: bool = False, scaled: bool = True, with_first: bool = False) -> list:
     """The ids the generation loop draws with ``rng.choice`` from a Generator seeded ``seed``; with a classic
@@ -160,8 +166,7 @@ def generated(params, first: int, h, n: int, temperature: float, seed: int, fed:
     temperature (``scaled=False``), the first id returned with the draws (``with_first``)."""
     rng, x, state, ids = np.random.default_rng(seed), first, h, []
     for _ in range(n):
-        new = np.tanh(params["W_xh"][:, x] + params["W_hh"] @ state + params["b_h"])
-        logits = params["W_hy"] @ new + params["b_y"]
+        logits, new = char_step(params, x, state)
         p = softmax(logits / temperature if scaled else logits)
         drawn = int(p.argmax()) if greedy else int(rng.choice(V, p=p))
         ids.append(drawn)
@@ -174,8 +179,8 @@ def surprise(params, first: int, h, ids: list, temperature: float) -> tuple:
     of the model they agree, within a few hundredths over thousands of steps."""
     x, nll, entropy = first, 0.0, 0.0
     for drawn in ids:
-        h = np.tanh(params["W_xh"][:, x] + params["W_hh"] @ h + params["b_h"])
-        p = softmax((params["W_hy"] @ h + params["b_y"]) / temperature)
+        logits, h = char_step(params, x, h)
+        p = softmax(logits / temperature)
         nll, entropy, x = nll - np.log(p[drawn]), entropy - float((p * np.log(p)).sum()), drawn
     return nll / len(ids), entropy / len(ids)
 

@@ -1,37 +1,39 @@
-"""How long ``seqnn inspect`` takes on the default model, part by part, beside the model's plain forward pass.
+"""How long ``seqnn inspect`` takes on the default model, part by part, how large its page is, and how much memory
+it needs against its own estimate.
 
 The default model of ``seqnn train`` (2 LSTM layers x 256, float32, the bundled
-corpus's 72 characters; random weights: the time does not depend on training)
-looks at the first ``--chars`` characters of the bundled book, as ``seqnn
-inspect`` does. Each part is timed (median of ``--repeat``):
+corpus's 72 characters; one training step: the time does not depend on
+training) looks at the first ``--chars`` characters of its validation text, as
+``seqnn inspect`` does. Each part is timed (median of ``--repeat``), beside the
+model's plain forward pass:
 
-    forward     the model's own forward over the text, the fast loop: the reference
-    record      every layer's h, c and gates, through the readable loop (Recurrent.record)
-    saturation  the fraction of saturated steps of every gate and unit
-    features    five features of the text, and the correlation of every unit with each
-    reach       dE_t/dx_(t-k) for 64 positions, k = 0 .. 100, by the model's backward
-    page        the top-5 predictions and index.html
+    forward       the model's own forward over the text, the fast loop: the reference
+    record        every layer's h, c and gates, through the readable loop (Recurrent.record)
+    units         the units chosen on one half and measured on the other, beside the control and shuffles
+    connectivity  ||dE_t/dx_(t-k)|| for every position and k = 0 .. --lags, by the model's backward
+    n-grams       1- to 5-gram models of the training text, and each character's loss under them
 
-and the ratio of ``record`` to ``forward`` is printed: what naming every value
-costs over the fast loop.
+Then the whole command once, under ``tracemalloc`` (numpy's arrays are traced):
+its peak memory beside ``seqnn.app.inspect.memory_estimate``, and the page's size.
 
-    python benchmarks/bench_inspect.py               # a few seconds
-    python benchmarks/bench_inspect.py --chars 20000
+    python benchmarks/bench_inspect.py                   # about a minute
+    python benchmarks/bench_inspect.py --chars 20000     # about ten minutes on 2 cores
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
+import tracemalloc
 
-import numpy as np
-
-from seqnn import probe
-from seqnn.app import inspect as page
-from seqnn.data import Vocabulary, read_text
-from seqnn.models import CharLM
-from seqnn.app.runsetup import corpus_path
+from seqnn import ngram, probe
+from seqnn.app import inspect as look
+from seqnn.app.cli import main as seqnn
+from seqnn.app.folder import load_charlm
+from seqnn.app.runsetup import text_splits, untrained_like
 
 
 def timed(fn, repeat: int):
@@ -45,36 +47,51 @@ def timed(fn, repeat: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--chars", type=int, default=3000, help="characters of the book (default: 3000)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each part; the median (default: 3)")
+    parser.add_argument("--chars", type=int, default=3000, help="characters of the validation text (default: 3000)")
+    parser.add_argument("--lags", type=int, default=50, help="characters back (default: 50, as seqnn inspect)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each fast part; the median (default: 3)")
     args = parser.parse_args()
 
-    text = read_text([corpus_path()])
-    vocab = Vocabulary(text)
-    text = text[:args.chars]
-    ids = vocab.encode(text)
-    model = CharLM(len(vocab), 256, "lstm", num_layers=2, dropout=0.3, dtype=np.float32, rng=0, forget_bias=1.0)
-    model.eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        run = os.path.join(tmp, "run")
+        assert seqnn(["train", "--steps", "1", "--out", run, "--quiet"]) == 0
+        model, vocab, training, used, _ = load_charlm(run)
+        train_ids, val_ids, _ = text_splits(vocab, training, used)
+        ids = val_ids[:args.chars]
+        text = vocab.decode(ids)
+        control = untrained_like(model, training, used)
 
-    t_forward, _ = timed(lambda: model.forward(ids[:, None]), args.repeat)
-    t_record, acts = timed(lambda: probe.activations(model, ids), args.repeat)
-    t_sat, sat = timed(lambda: probe.saturation(acts), args.repeat)
-    t_feat, trackers = timed(lambda: probe.feature_units(acts, text), args.repeat)
-    t_reach, (curve, reach) = timed(lambda: probe.gradient_reach(model, ids, acts, lags=min(100, len(ids) - 2)),
-                                    args.repeat)
-    firsts = trackers[:5]
-    t_page, _ = timed(lambda: page.render_page(text, acts, firsts, probe.top_predictions(acts, vocab),
-                                               page.summary(sat, firsts, {"LSTM": (curve, reach)}), "the book",
-                                               []), args.repeat)
-    parts = {"forward": t_forward, "record": t_record, "saturation": t_sat, "features": t_feat, "reach": t_reach,
-             "page": t_page}
-    print(f"default model (2 x 256 LSTM, float32), {len(ids):,} characters; median of {args.repeat}")
+        t_forward, _ = timed(lambda: model.forward(ids[:, None]), args.repeat)
+        t_record, acts = timed(lambda: probe.activations(model, ids), args.repeat)
+        acts0 = probe.activations(control, ids)
+        t_units, _ = timed(lambda: probe.unit_claims(acts, acts0, text), args.repeat)
+        t_conn, _ = timed(lambda: probe.connectivity(model, ids, acts, args.lags), 1)
+        t_ngram, _ = timed(lambda: ngram.ngram_losses(train_ids, ids, len(vocab)), args.repeat)
+
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        lines = look.inspect(run, chars=args.chars, lags=args.lags, out=os.path.join(tmp, "page"))
+        t_all = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        estimate = look.memory_estimate(model, len(ids), args.lags, [], min(len(train_ids), look.NGRAM_CHARS),
+                                        len(look.FEATURES), 3)
+        page = os.path.getsize(os.path.join(tmp, "page", "index.html"))
+
+    parts = {"forward": t_forward, "record": t_record, "units": t_units, "connectivity": t_conn, "n-grams": t_ngram}
+    print(f"default model (2 x 256 LSTM, float32), {len(ids):,} characters, {args.lags} lags back; "
+          f"median of {args.repeat} (connectivity: once)")
     for name, t in parts.items():
-        print(f"  {name:<10} {t:7.3f} s")
-    total = sum(t for name, t in parts.items() if name != "forward")
-    print(f"  {'inspect':<10} {total:7.3f} s (all but the reference forward; plots not included)")
-    print(f"record / forward = {t_record / t_forward:.2f} (the readable loop, every value kept, against the fast "
-          "loop)")
+        print(f"  {name:<13} {t:8.3f} s")
+    print(f"  {'inspect':<13} {t_all:8.3f} s: the whole command, the control's record and connectivity, the "
+          "page and the plots included")
+    print(f"record / forward = {t_record / t_forward:.2f} (the readable loop, every value kept, against the fast loop)")
+    print(f"connectivity: {t_conn / (len(ids) - 1) * 1e3:.2f} ms a position, {args.lags + 1} steps forward and "
+          "back each")
+    print(f"page: {page / 2 ** 20:.2f} MiB ({page / len(ids):.0f} bytes a character)")
+    print(f"peak memory (tracemalloc): {peak / 2 ** 20:.0f} MiB; estimate {estimate / 2 ** 20:.0f} MiB; "
+          f"peak / estimate = {peak / estimate:.2f}")
+    print("\n".join(line for line in lines if line.startswith("memory")))
 
 
 if __name__ == "__main__":

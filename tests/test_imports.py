@@ -16,8 +16,9 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "seqnn"
 FLOORS = {                                                      # lowest first, folder by folder
     "seqnn": [
-        {"_checks", "_version", "_memory", "_files", "abc_notation"},     # (ABC: the standard library only)
-        {"module", "functional", "init", "music"},
+        {"_checks", "_version", "_memory", "_files", "abc_notation",      # (ABC: the standard library only)
+         "features"},                                           # features of a text: numpy and re
+        {"module", "functional", "init", "music", "ngram"},
         {"cells", "layers", "losses", "optim", "gradient_check", "data"},
         {"fast"},                                               # the fast loops of the built-in cells
         {"recurrent"},                                          # the engine: any cell over time
@@ -28,7 +29,7 @@ FLOORS = {                                                      # lowest first, 
         {"__main__"},                                           # the command's door (its Ctrl-C from __init__)
     ],
     "seqnn.app": [
-        {"options", "threads", "plots"},                        # standard library only; numpy's threads; pictures
+        {"options", "threads", "plots", "page"},                # standard library only; numpy's threads; pictures
         {"runlog", "folder"},                                   # what a run shows and keeps; its folder
         {"runsetup"},                                           # what a run is made of
         {"run", "inspect", "tunes"},                            # a run's lifecycle; a look inside; tunes heard

@@ -1,31 +1,36 @@
 """What a trained character model learned: its activations, gate saturation, units that track the text, and
-how far back its gradient reaches (``seqnn inspect`` draws them: ``seqnn.app.inspect``).
+how strongly each prediction depends on each earlier character (``seqnn inspect`` shows them: ``seqnn.app.inspect``).
 
 After Karpathy, Johnson and Fei-Fei (2015), "Visualizing and Understanding
 Recurrent Networks": a gate is *left-saturated* at a step when its activation is
 below 0.1 and *right-saturated* above 0.9; a unit *tracks* a feature of the
-text (inside a quotation, the position in the line) when its value follows
-that feature through the text. Everything here comes from the model's own
-code: the activations from ``Recurrent.record`` (the engine's readable loop,
+text (``seqnn.features``: inside a quotation, the bracket depth, ...) when its
+value follows that feature through the text. After Madsen (2019, Distill,
+"Visualizing memorization in RNNs"): the *connectivity* of a prediction is the
+gradient of its loss with respect to each earlier input. Every claim is made
+beside a control, the same network untrained: what the control shows too is not
+something training found. Everything comes from the model's own code: the
+activations from ``Recurrent.record`` (the engine's readable loop,
 ``cell.step``), the gradients from the model's own backward pass.
 
     acts = activations(model, ids)                  # one forward pass, every value named
     saturation(acts)                                # {(layer, gate): (left (H,), right (H,))}
     feature_units(acts, text)                       # [Tracker(feature, layer, part, unit, r), ...]
-    gradient_reach(model, ids, acts, lags=100)      # (mean |dE_t/dx_(t-k)| for k = 0..K, reach)
+    unit_claims(acts, control_acts, text)           # [Claim(...)]: chosen on one half, measured on the other
+    conn = connectivity(model, ids, acts, lags=50)  # (T - 1, 51): ||dE_t / dx_(t-k)||
+    reach(conn)                                     # its quartiles over positions, relative to k = 0
     top_predictions(acts, vocab, k=5)               # the 5 likeliest next characters at each position
 """
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
-
-import re
+from typing import NamedTuple
 
 import numpy as np
 
 from ._checks import check_int_array, check_positive_int
 from .cells import public_state
+from .features import FEATURES
 from .functional import softmax
 from .models import CharLM, evaluating
 
@@ -86,68 +91,6 @@ def saturation(acts: Activations, low: float = LOW, high: float = HIGH) -> dict:
 
 
 # --- features of the text, and the units that track them -------------------------------------------------------
-def in_quotation(text: str) -> np.ndarray:
-    """1 inside a quotation: opened by ``"``, a backquote or a left quotation mark, closed by ``"``, a right
-    quotation mark, or an apostrophe that no letter follows (Alice's `...' style; "don't" does not close)."""
-    out, inside = np.zeros(len(text)), False
-    for t, ch in enumerate(text):
-        nxt = text[t + 1] if t + 1 < len(text) else " "
-        if ch == '"':
-            inside = not inside
-        elif ch in "`\u201c\u2018" and not inside:
-            inside = True
-        elif inside and (ch in "\u201d" or (ch in "'\u2019" and not nxt.isalpha())):
-            inside = False
-        out[t] = inside
-    return out
-
-
-def column(text: str) -> np.ndarray:
-    """The characters since the start of the line (0 at a newline)."""
-    out, n = np.zeros(len(text)), 0
-    for t, ch in enumerate(text):
-        n = 0 if ch == "\n" else n + 1
-        out[t] = n
-    return out
-
-
-def in_parentheses(text: str) -> np.ndarray:
-    """1 inside parentheses (any depth), the closing one included."""
-    out, depth = np.zeros(len(text)), 0
-    for t, ch in enumerate(text):
-        depth += ch == "("
-        out[t] = depth > 0
-        depth = max(0, depth - (ch == ")"))
-    return out
-
-
-def position_in_word(text: str) -> np.ndarray:
-    """1, 2, 3 ... along a word's letters, 0 elsewhere."""
-    out, n = np.zeros(len(text)), 0
-    for t, ch in enumerate(text):
-        n = n + 1 if ch.isalpha() else 0
-        out[t] = n
-    return out
-
-
-def after_sentence(text: str) -> np.ndarray:
-    """1 from a sentence's closing . ! or ? up to the next letter (the model now expects a capital)."""
-    out = np.zeros(len(text))
-    for m in re.finditer(r"[.!?][^A-Za-z]*", text):
-        out[m.start():m.end()] = 1
-    return out
-
-
-FEATURES: dict[str, Callable[[str], np.ndarray]] = {
-    "inside a quotation": in_quotation,
-    "characters since the line began": column,
-    "inside parentheses": in_parentheses,
-    "position in the word": position_in_word,
-    "just after a sentence's end": after_sentence,
-}
-"""Named features of a text: a function text -> (len(text),) values. Add one to look for units that track it."""
-
-
 class Tracker(NamedTuple):
     """A unit whose value follows a feature: ``r`` is their correlation over the text."""
 
@@ -160,28 +103,116 @@ class Tracker(NamedTuple):
 
 def feature_units(acts: Activations, text: str, features: dict | None = None, top: int = 1) -> list:
     """For each feature (``FEATURES`` by default), the ``top`` units (h, and c for the LSTM, of every layer)
-    whose values correlate most with it (Pearson's r, by absolute value), best first.
+    whose values correlate most with it over ``text`` (Pearson's r, by absolute value), best first.
 
-    A feature that is constant over the text (no parentheses in it) has no
-    correlation: its units come with r = 0. Returns a list of ``Tracker``.
+    A feature that is constant over the text (no brackets in it) has no
+    correlation: its units come with r = 0. Returns a list of ``Tracker``. The
+    best of a thousand units correlates with almost anything a little: compare
+    with ``unit_claims``, which measures on text the choice did not see, beside
+    an untrained control.
     """
     features = FEATURES if features is None else features
     top = check_positive_int("top", top)
+    _check_text(acts, text)
+    names, R = _correlations(acts, _feature_values(features, text), slice(None))
+    found = []
+    for f, name in enumerate(features):
+        for k in np.argsort(-np.abs(R[:, f]), kind="stable")[:top]:
+            layer, part, unit = names[k]
+            found.append(Tracker(name, layer, part, unit, float(R[k, f])))
+    return found
+
+
+class Claim(NamedTuple):
+    """Does a unit track a feature? ``unit`` was chosen on the text's first half (the best |r| of all units);
+    ``r`` is its correlation on the second half. ``control_r``: the same, for the untrained control;
+    ``shuffled_r``: the trained network's, against the feature with the text's blocks shuffled (the largest of
+    a few shuffles, as |r|). The unit is a ``detector`` only when |r| is above ``threshold``, the larger of the
+    two; a feature constant on either half is not ``measurable``."""
+
+    feature: str
+    layer: int
+    part: str
+    unit: int
+    r: float
+    control_r: float
+    shuffled_r: float
+    threshold: float
+    detector: bool
+    measurable: bool
+
+
+def unit_claims(acts: Activations, control: Activations, text: str, features: dict | None = None,
+                shuffles: int = 3, block: int = 100, rng=0) -> list:
+    """One ``Claim`` for each feature (``FEATURES`` by default): the trained network's best unit, chosen on the
+    first half of ``text`` and measured on the second, beside the untrained ``control`` (the same
+    shape, its ``Activations`` on the same text) and beside ``shuffles`` shufflings of the feature in blocks of
+    ``block`` characters (``rng``: a seed or ``np.random.Generator``). ``text`` should be held out from training.
+    """
+    features = FEATURES if features is None else features
+    _check_text(acts, text)
+    _check_text(control, text)
+    shuffles, block = check_positive_int("shuffles", shuffles), check_positive_int("block", block)
+    if len(text) < 4:
+        raise ValueError(f"text: expected at least 4 characters (two halves to choose and measure on), "
+                         f"got {len(text)}")
+    rng = np.random.default_rng(rng)
+    F = _feature_values(features, text)                            # (T, features)
+    half = len(text) // 2
+    A, B = slice(0, half), slice(half, None)
+
+    def chosen_then_measured(a: Activations, F: np.ndarray):
+        names, RA = _correlations(a, F[A], A)
+        _, RB = _correlations(a, F[B], B)
+        best = np.argmax(np.abs(RA), axis=0)                       # (features,): chosen on the first half
+        return [names[k] for k in best], RB[best, np.arange(F.shape[1])]
+
+    units, r = chosen_then_measured(acts, F)
+    _, control_r = chosen_then_measured(control, F)
+    shuffled = np.zeros(F.shape[1])
+    for _ in range(shuffles):
+        F_s = np.concatenate([_block_shuffled(F[A], block, rng), _block_shuffled(F[B], block, rng)])
+        shuffled = np.maximum(shuffled, np.abs(chosen_then_measured(acts, F_s)[1]))
+    claims = []
+    for f, name in enumerate(features):
+        measurable = bool(F[A, f].std() > 0 and F[B, f].std() > 0)
+        threshold = max(abs(control_r[f]), shuffled[f])
+        layer, part, unit = units[f]
+        claims.append(Claim(name, layer, part, unit, float(r[f]), float(control_r[f]), float(shuffled[f]),
+                            float(threshold), measurable and abs(r[f]) > threshold, measurable))
+    return claims
+
+
+def _check_text(acts: Activations, text: str) -> None:
     if len(text) != len(acts.probs):
         raise ValueError(f"text: expected the {len(acts.probs)} characters the activations were computed on, "
                          f"got {len(text)}")
-    names = [(l, part) for l, values in enumerate(acts.layers) for part in ("h", "c") if part in values]
-    U = np.concatenate([acts.layers[l][part] for l, part in names], axis=1).astype(np.float64)   # (T, units)
-    H = acts.layers[0]["h"].shape[1]
-    Z = _standardised(U)
-    found = []
-    for name, feature in features.items():
-        z = _standardised(np.asarray(feature(text), dtype=np.float64)[:, None])[:, 0]
-        r = Z.T @ z / len(z)                                  # Pearson's r of every unit with the feature
-        for k in np.argsort(-np.abs(r), kind="stable")[:top]:
-            l, part = names[k // H]
-            found.append(Tracker(name, l, part, int(k % H), float(r[k])))
-    return found
+
+
+def _feature_values(features: dict, text: str) -> np.ndarray:
+    """(T, features): each feature's values over the text."""
+    return np.stack([np.asarray(feature(text), dtype=np.float64) for feature in features.values()], axis=1)
+
+
+def _correlations(acts: Activations, F: np.ndarray, rows: slice):
+    """Pearson's r of every unit (h, and c for the LSTM, of every layer), over ``rows`` of the text, with each
+    column of ``F``: (names [(layer, part, unit)], R (units, features)). One (layer, part) at a time, in float64."""
+    Zf = _standardised(F)
+    names, blocks = [], []
+    for l, values in enumerate(acts.layers):
+        for part in ("h", "c"):
+            if part in values:
+                Z = _standardised(values[part][rows].astype(np.float64))
+                blocks.append(Z.T @ Zf / len(Zf))
+                names += [(l, part, k) for k in range(Z.shape[1])]
+    return names, np.concatenate(blocks)
+
+
+def _block_shuffled(F: np.ndarray, block: int, rng: np.random.Generator) -> np.ndarray:
+    """The rows of F in blocks of ``block``, the blocks in a random order: the feature keeps its own runs but no
+    longer lines up with the text the units read."""
+    blocks = [F[s:s + block] for s in range(0, len(F), block)]
+    return np.concatenate([blocks[j] for j in rng.permutation(len(blocks))])
 
 
 def _standardised(A: np.ndarray) -> np.ndarray:
@@ -190,35 +221,48 @@ def _standardised(A: np.ndarray) -> np.ndarray:
     return np.where(sd > 0, (A - A.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
 
 
-# --- how far back the gradient reaches --------------------------------------------------------------------------
-def input_gradients(model: CharLM, ids: np.ndarray, acts: Activations, positions, lags: int) -> np.ndarray:
+# --- connectivity: how strongly each prediction depends on each earlier character --------------------------------
+OBJECTIVES = ("loss", "logit")
+CHUNK_BYTES = 48 * 2 ** 20             # the backward pass's working memory, per chunk of positions
+
+
+def input_gradients(model: CharLM, ids: np.ndarray, acts: Activations, positions, lags: int,
+                    of: str = "loss") -> np.ndarray:
     """dE_t / dx_(t-k) for each chosen position t and k = 0 .. lags: (lags + 1, P, D), row k is the lag k.
 
-    E_t = -log p(ids[t + 1] | ids[.. t]) is the loss of the prediction made at
-    position t; x_s is the model's input vector at s (one-hot, or the
-    embedding). Each position runs the window ids[t - lags .. t] from the state
-    the whole text left at t - lags (from ``acts``), and backpropagates through
-    time from E_t alone: the model's own backward pass.
+    E_t is, with ``of="loss"``, -log p(ids[t + 1] | ids[.. t]), the loss of the
+    prediction made at position t; with ``of="logit"``, that target's logit. x_s
+    is the model's input vector at s (one-hot, or the embedding). Each position
+    runs the window ids[s .. s + lags], s = max(0, t - lags), from the state the
+    whole text left before s (from ``acts``), and backpropagates E_t alone
+    through time: the model's own backward pass. Rows with t - k < 0 (before
+    the text) are 0. Needs 0 <= t <= len(ids) - 2 and len(ids) >= lags + 1.
     """
     positions = np.asarray(positions)
-    K = lags
-    starts = positions - K                                         # window s .. t, K + 1 steps
-    window = ids[starts[None, :] + np.arange(K + 1)[:, None]]      # (K + 1, P)
-    state0 = _state_before(acts, starts, model.dtype)
+    K, P = lags, len(positions)
+    starts = np.maximum(positions - K, 0)                             # window s .. s + K, K + 1 steps
+    at = positions - starts                                           # where in its window each prediction is
+    window = ids[starts[None, :] + np.arange(K + 1)[:, None]]         # (K + 1, P)
     model.zero_grad()
     try:
         with evaluating(model):
             X = model.embed.forward(window, check=False)                       # (K + 1, P, D)
-            Hout, _ = model.rnn.forward(X, state0, check=False)
+            Hout, _ = model.rnn.forward(X, _state_before(acts, starts, model.dtype), check=False)
             logits = model.out.forward(Hout, check=False)
+            rows, targets = np.arange(P), ids[positions + 1]
             dlogits = np.zeros_like(logits)
-            p = softmax(logits[-1].astype(np.float64))
-            p[np.arange(len(positions)), ids[positions + 1]] -= 1.0   # d(-log p_target)/dlogits, the last step only
-            dlogits[-1] = p
+            if of == "loss":                                          # d(-log p_target)/dlogits = p - onehot
+                dlogits[at, rows] = softmax(logits[at, rows].astype(np.float64))
+                dlogits[at, rows, targets] -= 1.0
+            else:                                                     # d logit_target / dlogits = onehot
+                dlogits[at, rows, targets] = 1.0
             dX, _ = model.rnn.backward(model.out.backward(dlogits, check=False), input_grad=True, check=False)
     finally:
         model.zero_grad()
-    return np.asarray(dX)[::-1]                                    # row k: the input k steps before t
+    steps = at[None, :] - np.arange(K + 1)[:, None]                   # (K + 1, P): the window step of lag k
+    out = np.asarray(dX)[np.maximum(steps, 0), rows]
+    out[steps < 0] = 0.0
+    return out
 
 
 def _state_before(acts: Activations, starts: np.ndarray, dtype):
@@ -229,26 +273,67 @@ def _state_before(acts: Activations, starts: np.ndarray, dtype):
                               for part in ("h", "c") if part in acts.layers[0]))
 
 
-def gradient_reach(model: CharLM, ids: np.ndarray, acts: Activations, lags: int = 100, positions: int = 64,
-                   threshold: float = 0.01):
-    """How far back the trained network looks: ``(curve, reach)``.
+def connectivity(model: CharLM, ids: np.ndarray, acts: Activations, lags: int = 50, of: str = "loss",
+                 positions=None) -> np.ndarray:
+    """||dE_t / dx_(t-k)||, the norm over the input vector (the embedding, or the one-hot), for each position t
+    and k = 0 .. ``lags``: (P, lags + 1), NaN where t - k is before the text.
 
-    ``curve`` (lags + 1,): the mean over ``positions`` positions (evenly spread
-    over the text) of ``||dE_t / dx_(t-k)||`` for k = 0 .. lags; ``reach``: the
-    first lag at which the curve falls below ``threshold`` (1 %) of its value at
-    k = 0, or None if it never does within ``lags``.
+    ``positions``: the t to take (default: every position with a next
+    character, 0 .. len(ids) - 2); ``of``: "loss" (E_t the prediction's loss)
+    or "logit" (the target's logit); see ``input_gradients``. Computed in
+    chunks of positions, each a batched backward pass of lags + 1 steps.
     """
     _check_model(model)
     ids = check_int_array("ids", ids, (None,), model.vocab_size)
-    lags, positions = check_positive_int("lags", lags), check_positive_int("positions", positions)
+    lags = check_positive_int("lags", lags)
+    if of not in OBJECTIVES:
+        raise ValueError(f"of: expected one of {', '.join(OBJECTIVES)}, got {of!r}")
     if len(ids) < lags + 2:
         raise ValueError(f"ids: expected at least lags + 2 = {lags + 2} tokens (a window and a target), "
                          f"got {len(ids)}")
-    where = np.unique(np.linspace(lags, len(ids) - 2, positions).round().astype(int))
-    dX = input_gradients(model, ids, acts, where, lags)
-    curve = np.linalg.norm(dX.astype(np.float64), axis=-1).mean(axis=1)
-    below = np.flatnonzero(curve < threshold * curve[0])
-    return curve, (int(below[0]) if len(below) else None)
+    if len(acts.probs) != len(ids):
+        raise ValueError(f"acts: expected the activations of these {len(ids)} tokens, got {len(acts.probs)}")
+    where = np.arange(len(ids) - 1) if positions is None else check_int_array("positions", np.asarray(positions),
+                                                                                (None,), len(ids) - 1)
+    chunk = max(1, CHUNK_BYTES // connectivity_bytes_per_position(model, lags))
+    out = np.empty((len(where), lags + 1))
+    for c in range(0, len(where), chunk):
+        dX = input_gradients(model, ids, acts, where[c:c + chunk], lags, of)
+        out[c:c + chunk] = np.linalg.norm(dX.astype(np.float64), axis=-1).T
+    out[where[:, None] < np.arange(lags + 1)[None, :]] = np.nan
+    return out
+
+
+def connectivity_bytes_per_position(model: CharLM, lags: int) -> int:
+    """About what one position's backward pass keeps (its window's forward caches and gradients), in bytes."""
+    H, L, V = model.rnn.hidden_size, model.rnn.num_layers, model.vocab_size
+    per_step = L * {"lstm": 8, "gru": 7, "rnn": 3}[model.rnn.kind] * H + 4 * V + 3 * model.rnn.input_size   # measured
+    return (lags + 1) * per_step * np.dtype(model.dtype).itemsize
+
+
+class Reach(NamedTuple):
+    """The connectivity relative to lag 0, over positions: ``q25``, ``median``, ``q75`` (lags + 1,) each, over
+    the ``positions`` positions whose whole window lies in the text."""
+
+    q25: np.ndarray
+    median: np.ndarray
+    q75: np.ndarray
+    positions: int
+
+    def at(self, k: int) -> tuple:
+        """(q25, median, q75) at lag k."""
+        return float(self.q25[k]), float(self.median[k]), float(self.q75[k])
+
+
+def reach(conn: np.ndarray) -> Reach:
+    """How far back predictions look: the quartiles over positions of ``conn[t, k] / conn[t, 0]`` (``conn`` from
+    ``connectivity``, (P, lags + 1)), for the positions with every lag inside the text."""
+    conn = np.asarray(conn, dtype=np.float64)
+    full = conn[~np.isnan(conn).any(axis=1) & (conn[:, 0] > 0)]
+    if len(full) == 0:
+        raise ValueError("conn: no position has all its lags inside the text (and a nonzero gradient at lag 0)")
+    q25, median, q75 = np.percentile(full / full[:, :1], [25, 50, 75], axis=0)
+    return Reach(q25, median, q75, len(full))
 
 
 # --- what it predicts -------------------------------------------------------------------------------------------

@@ -234,7 +234,7 @@ def cmd_inspect(args) -> int:
     from .threads import blas_threads, resolve
     with blas_threads(resolve(args.threads)[0]):
         lines = inspect(args.checkpoint, args.text, out=args.out, chars=args.chars, units=args.units,
-                        lags=args.lags, compare=args.compare or ())
+                        lags=args.lags, of=args.gradient_of, compare=args.compare or (), features=args.feature or ())
     for line in lines:
         print(line)
     return 0

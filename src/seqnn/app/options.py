@@ -170,13 +170,18 @@ EVALUATE = [
 
 INSPECT = [
     Option("out", None, "folder for index.html, saturation.png and reach.png (default: RUN/inspect)"),
-    Option("chars", 3000, "characters of the text to look at (at most 20,000: every step's values are kept)",
+    Option("chars", 3000, "characters of the text to look at (at most 20,000: the page holds each one's "
+           "connectivity)", positive_int),
+    Option("units", 3, "units per feature on the page, to colour by and to match spans with (at most 20)",
            positive_int),
-    Option("units", 5, "units shown on the page: the one that tracks each feature best, then the next best (at "
-           "most 50)", positive_int),
-    Option("lags", 100, "how many characters back the gradient reach is measured", positive_int),
-    Option("compare", None, "another run (a folder or .npz): its gradient reach on the same text, on the same "
-           "plot; give it again for more runs", many=True),
+    Option("lags", 50, "how many characters back the connectivity of each prediction is taken (at most 200; the "
+           "time grows with it)", positive_int),
+    Option("gradient_of", "loss", "what the connectivity is the gradient of: the prediction's loss, or the target's "
+           "logit", choices=("loss", "logit")),
+    Option("feature", None, "a feature of your own: 1 on the characters a regular expression matches (e.g. "
+           "--feature 'digit=[0-9]'); give it again for more", many=True, metavar="NAME=REGEX"),
+    Option("compare", None, "another run (a folder or .npz): its connectivity, loss and reach beside the model's; "
+           "give it again for more runs", many=True),
     THREADS,
 ]
 
@@ -256,13 +261,17 @@ COMMANDS = [
             "Example: seqnn evaluate run/best.npz my_notes.txt",
             (Option("checkpoint", None, "a .npz that seqnn train wrote, or its folder", metavar="CHECKPOINT"), TEXTS),
             (EVALUATE,)),
-    Command("inspect", "look inside a trained model: units, gates, gradient reach",
-            "Look inside a model that seqnn train saved, on a text (default: the run's validation text): which "
-            "units track features of the text (inside a quotation, the position in the line, ...), how often each "
-            "gate is saturated (below 0.1 or above 0.9), and how far back the gradient of each prediction reaches. "
-            "Writes a page, DIR/index.html, with the text coloured by each unit (hover a character for the unit's "
-            "value and the top-5 next characters), saturation.png and reach.png, and prints a summary.",
-            "Example: seqnn inspect run --compare rnn-run (the reach of both on one plot)",
+    Command("inspect", "look inside a trained model: connectivity, units, gates, loss against n-grams",
+            "Look inside a model that seqnn train saved, on a text (default: the run's validation text, held out), "
+            "every claim beside the same network untrained: which units track features of the text (quotations, "
+            "bracket depth, indentation, ...; chosen on one half of the text, measured on the other), how often "
+            "each gate is saturated (below 0.1 or above 0.9), how strongly each prediction depends on each earlier "
+            "character (its connectivity; its quartiles at 10, 20 and 50 characters back), and where the model "
+            "predicts better or worse than n-gram models of its training text. Writes one self-contained page, "
+            "DIR/index.html, to explore it (hover a character: the earlier ones shaded by their gradient, the top-5 "
+            "next characters; colour by a unit or the loss; find spans where chosen units are on), saturation.png "
+            "and reach.png, and prints a summary.",
+            "Example: seqnn inspect run --compare rnn-run --feature 'digit=[0-9]'",
             (Option("checkpoint", None, "a run's folder or a .npz that seqnn train wrote", metavar="RUN"), TEXTS),
             (INSPECT,)),
     Command("play", "hear a tune in ABC notation: write it as a WAV file",

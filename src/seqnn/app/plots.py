@@ -70,22 +70,27 @@ def plot_saturation(saturation: dict, path, title: str = "gate saturation") -> N
     _save(fig, path)
 
 
-def plot_reach(curves: dict, path, threshold: float = 0.01) -> None:
-    """Draw gradient-reach curves (``seqnn.probe.gradient_reach``; label -> curve (K + 1,)) into ``path`` (a PNG):
-    each relative to its value at lag 0, on a log scale, with the ``threshold`` line. Raises ImportError without
-    matplotlib."""
+def plot_reach(curves: dict, path) -> None:
+    """Draw how far back predictions look into ``path`` (a PNG): for each label, a ``seqnn.probe.Reach`` (the
+    median over positions of ||dE_t / dx_(t-k)|| relative to k = 0, with the band between its quartiles), on a
+    log scale; a label with "untrained" in it (a control) is dashed, in the colour of the label that starts with
+    the same word (its model's kind). Raises ImportError without matplotlib."""
     path = check_path("path", path)
     fig = _figure((7, 4))
     ax = fig.add_subplot()
-    for label, curve in curves.items():
-        curve = np.asarray(curve, dtype=float)
-        ax.semilogy(np.arange(len(curve)), np.maximum(curve / curve[0], 1e-30), label=label)
-    ax.axhline(threshold, color="0.6", linestyle="--", linewidth=0.8, label=f"{threshold:.0%} of lag 0")
+    colours: dict = {}                                       # a model and its control: one colour (their kind)
+    for label, r in curves.items():
+        k = np.arange(len(r.median))
+        kind = label.split()[0].strip(",")
+        colour = colours.setdefault(kind, f"C{len(colours)}")
+        style = "--" if "untrained" in label else "-"
+        ax.semilogy(k, np.maximum(r.median, 1e-30), style, color=colour, label=f"{label}: median, quartiles shaded")
+        ax.fill_between(k, np.maximum(r.q25, 1e-30), np.maximum(r.q75, 1e-30), color=colour, alpha=0.15)
     ax.set_xlabel("k: how many characters back")
-    ax.set_ylabel("mean ||dE_t / dx_(t-k)||, relative to k = 0")
-    ax.set_title("How far back does the trained network look?")
+    ax.set_ylabel("||dE_t / dx_(t-k)|| / ||dE_t / dx_t||")
+    ax.set_title("How far back does each prediction look?")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     _save(fig, path)
 
 

@@ -75,13 +75,7 @@ def check_same_text(digest: str, described: str, trained_on: dict, what: str) ->
 def validation_split(vocab: Vocabulary, training: dict | None, where: str):
     """(ids, the text in words) of the held-out tail a run validated on, read again from its own files (``where``:
     the checkpoint, for messages); refused for a model without a training record, or a text that has changed."""
-    if not training:
-        raise RunError(f"{where}: holds no training record, so there is no validation text to use; give TEXT")
-    record = text_record(training, where)
-    opts = saved_options(training.get("options"), where)
-    text, described, _ = load_text(record["files"], opts["corpus"])
-    check_same_text(sha256(text), described, record, "TEXT (none given)")
-    _, ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
+    _, ids, described = text_splits(vocab, training, where)
     return ids, f"the validation split of {described}"
 
 
@@ -247,6 +241,34 @@ BIG = 2 ** 30
 """A run that needs more memory than this (1 GiB) says what it builds before it builds it: that takes a while."""
 
 
+def new_model(opts: dict, vocab_size: int) -> CharLM:
+    """The CharLM a run of these options starts from, before its first step (the same seed: the same weights)."""
+    extra: dict[str, Any] = {"forget_bias": 1.0} if opts["cell"] == "lstm" else {}
+    return CharLM(vocab_size, opts["hidden"], opts["cell"], num_layers=opts["layers"], dropout=opts["dropout"],
+                  dtype=np.dtype(opts["dtype"]), rng=opts["seed"], **extra)
+
+
+def untrained_like(model: CharLM, training: dict | None, where: str) -> CharLM:
+    """The control for a look inside ``model``: the same network before training (from its run's options: the
+    same seed, so the same starting weights), or, for a model without a training record, the same architecture
+    with weights drawn from seed 0."""
+    if training and isinstance(training.get("options"), dict):
+        return new_model(saved_options(training["options"], where), model.vocab_size)
+    return CharLM(**{**model.config, "rng": 0})
+
+
+def text_splits(vocab: Vocabulary, training: dict | None, where: str):
+    """(training ids, validation ids, the text in words) of the run's own text, as ``validation_split`` reads it."""
+    if not training:
+        raise RunError(f"{where}: holds no training record, so there is no validation text to use; give TEXT")
+    record = text_record(training, where)
+    opts = saved_options(training.get("options"), where)
+    text, described, _ = load_text(record["files"], opts["corpus"])
+    check_same_text(sha256(text), described, record, "TEXT (none given)")
+    train_ids, val_ids = split(vocab.encode(text), opts["val_fraction"], opts["batch"], opts["seq_len"])
+    return train_ids, val_ids, described
+
+
 def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: Vocabulary | None = None,
              trained_on: dict | None = None, say=None) -> Run:
     """Read the text, split off validation, build (or take) the CharLM, its optimizer and the StreamTrainer.
@@ -273,9 +295,7 @@ def make_run(opts: dict, text_paths=(), *, model: CharLM | None = None, vocab: V
                 f"{opts['hidden']:,}, {P:,} parameters ({size(parts['parameters'])} in {opts['dtype']}); with their "
                 f"gradients, {opts['optimizer']}'s state and a step's activations the run needs about "
                 f"{size(sum(parts.values()))}: building it takes a while")
-        extra: dict[str, Any] = {"forget_bias": 1.0} if opts["cell"] == "lstm" else {}
-        model = CharLM(len(vocab), opts["hidden"], opts["cell"], num_layers=opts["layers"], dropout=opts["dropout"],
-                       dtype=np.dtype(opts["dtype"]), rng=opts["seed"], **extra)
+        model = new_model(opts, len(vocab))
     data = batchify(train_ids, opts["batch"])
     steps_per_epoch = (len(data) - 1) // opts["seq_len"]
     target = stop_step(opts, steps_per_epoch)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 
 import numpy as np
@@ -69,13 +70,17 @@ def tables(reports: dict) -> None:
                 c = reports[cell, seed].claims[f]
                 cells.append(f"{c.r:+.2f}{'*' if c.detector else ''} ({c.control_r:+.2f})" if c.measurable else "-")
             print(f"| {cell.upper()} | {feature} | " + " | ".join(cells) + " |")
+    shuffled = [c.shuffled_r for report in reports.values() for c in report.claims if c.measurable]
+    decided = sum(c.shuffled_r > abs(c.control_r) for report in reports.values() for c in report.claims)
+    print(f"shuffled null: |r| {min(shuffled):.2f} to {max(shuffled):.2f}; above the control's in {decided} of "
+          f"{len(shuffled)} claims")
     print("\n## connectivity relative to k = 0: median [q25, q75] over positions")
     print("| cell | k | " + " | ".join(f"seed {s}" for s in SEEDS) + " | untrained (seed 0) |")
     print("|---|---|" + "---|" * (len(SEEDS) + 1))
     for cell in CELLS:
         for k in inspect.AT_LAGS:
             row = [inspect.spread(reports[cell, seed].looks[0].reach, k) for seed in SEEDS]
-            control = inspect.spread(reports[cell, 0].control, k)
+            control = inspect.spread(reports[cell, 0].looks[0].control, k)
             print(f"| {cell.upper()} | {k} | " + " | ".join(row) + f" | {control} |")
     print("\n## bits per character on the 3,000 held-out characters")
     for cell in CELLS:
@@ -138,7 +143,7 @@ def shade(a: float) -> tuple:
 def pictures(reports: dict, out: str) -> None:
     r0 = {cell: reports[cell, 0] for cell in CELLS}
     curves = {f"{cell.upper()}": r0[cell].looks[0].reach for cell in CELLS}
-    curves.update({f"{cell.upper()}, untrained": r0[cell].control for cell in CELLS})
+    curves.update({f"{cell.upper()}, untrained": r0[cell].looks[0].control for cell in CELLS})
     plots.plot_reach(curves, os.path.join(DOCS_IMG, "inside-reach.png"))
     plots.plot_saturation(r0["lstm"].sat, os.path.join(DOCS_IMG, "inside-saturation.png"), "LSTM: gate saturation")
     text = r0["lstm"].text
@@ -160,10 +165,20 @@ def pictures(reports: dict, out: str) -> None:
                      [(text[s], shade(float(np.clip(rel[t - s], 0, 1)))) for s in range(start, t + 1)]))
     draw_text(rows, os.path.join(DOCS_IMG, "inside-connectivity.png"),
               "one prediction's connectivity, 50 characters back (darker: larger)", width=64)
-    for seed in (0,):
-        run = os.path.join(out, f"lstm-s{seed}")
-        assert seqnn(["inspect", run, "--compare", os.path.join(out, f"gru-s{seed}"), "--compare",
-                      os.path.join(out, f"rnn-s{seed}"), "--out", os.path.join(out, "page")]) == 0
+    page = os.path.join(out, "page")
+    assert seqnn(["inspect", os.path.join(out, "lstm-s0"), "--compare", os.path.join(out, "gru-s0"), "--compare",
+                  os.path.join(out, "rnn-s0"), "--out", page]) == 0
+    chromium = shutil.which("chromium")
+    if chromium:                                         # the page's explorer as a browser shows it, t held
+        with open(os.path.join(page, "index.html"), encoding="utf-8") as f:
+            html = f.read().replace("</head>", "<style>body > *:not(#controls):not(#panels):not(#tip) "
+                                    "{ display: none; }</style></head>", 1)      # the explorer alone
+        with open(os.path.join(page, "explorer.html"), "w", encoding="utf-8") as f:
+            f.write(html)
+        url = f"file://{os.path.abspath(page)}/explorer.html#{t}"
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                        "--window-size=1200,640", f"--screenshot={os.path.abspath(DOCS_IMG)}/inside-page.png", url],
+                       check=True, capture_output=True, timeout=120)
 
 
 def closing_quote(text: str) -> int:

@@ -54,7 +54,7 @@ def test_the_page_is_self_contained_escaped_and_names_no_machine_path(tmp_path, 
     assert data["models"][0]["label"] == "LSTM (run/best.npz)"
     n = len(data["text"])
     assert len(data["models"][0]["conn"]) == (n - 1) * 11 and len(data["top"]["p"]) == n * 5 * 2
-    assert "wrote" in out and "untrained control" in out
+    assert "wrote" in out and "    untrained  " in out
 
 
 def test_the_page_holds_the_numbers_it_shows(tmp_path, capsys):
@@ -95,8 +95,8 @@ def test_the_summary_puts_every_claim_beside_the_untrained_control(text, tmp_pat
     assert "(held out)" in out and "chosen on the text's first half, r on the second" in out
     claims = [line for line in out.splitlines() if re.match(r"  \S.*: layer \d, [hc]\[\d+\], r = ", line)]
     assert len(claims) == 6 and all("untrained" in line and "shuffled" in line for line in claims)
-    rows = {line.split("  ")[1]: line for line in out.splitlines() if re.search(r"\d\.\de-\d\d \[", line)}
-    assert set(rows) == {"LSTM (lstm/best.npz)", "RNN (rnn/best.npz)", "untrained control"}
+    rows = [line.split("  ")[1] for line in out.splitlines() if re.search(r"\d\.\de-\d\d \[", line)]
+    assert [r or "untrained" for r in rows] == ["LSTM (lstm/best.npz)", "untrained", "RNN (rnn/best.npz)", "untrained"]
     assert "k = 10" in out and "and of n-gram models fitted on the training text" in out
     assert re.search(r"  all +\d+ +\d+\.\d\d( +\d+\.\d\d){5}  \d+%", out)
     data = page_data((tmp_path / "lstm" / "inspect" / "index.html").read_text())
@@ -181,6 +181,12 @@ def test_twenty_thousand_characters_make_a_page_under_3_mb_and_memory_within_its
     assert 1 / 1.5 <= peak / estimate <= 1.5, (peak / 2 ** 20, estimate / 2 ** 20)
 
 
+def quoted_characters(text: str) -> list:
+    """Where the page shades by the first feature (inside a quotation): its characters inside one."""
+    from seqnn.features import in_quotation
+    return [bool(v) for v in in_quotation(text)]
+
+
 # --- the page in a real browser -------------------------------------------------------------------------------
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 BROWSER_CHECK = """<script>
@@ -205,6 +211,12 @@ BROWSER_CHECK = """<script>
     out.unitPanels = Array.from(panels).map(p => !p.parentNode.hidden);
     const legend = document.getElementById("legend");
     out.legend = [legend.querySelector(".lo").textContent, legend.querySelector(".bar").style.background];
+    colour.value = "feature:0";
+    colour.dispatchEvent(new Event("change"));
+    out.featureShaded = Array.from(pre.children).map(s => s.style.background !== "rgb(255, 255, 255)");
+    out.featureLegend = document.querySelector("#legend .hi").textContent;
+    colour.value = "unit:0";
+    colour.dispatchEvent(new Event("change"));
     const track = document.getElementById("track");
     out.trackBefore = pre.children[10].style.boxShadow;
     track.value = "-1";
@@ -258,6 +270,8 @@ def test_the_page_works_in_a_real_browser(tmp_path, capsys):
     assert got["held"] == "at"
     assert got["unitShaded"] > n // 2 and got["unitPanels"] == [True, False], "a unit: the model's own panel"
     assert got["legend"][1].startswith("linear-gradient") and got["legend"][0].startswith("-")
+    quoted = quoted_characters(page_data(page)["text"])
+    assert got["featureShaded"] == quoted and got["featureLegend"] == "1.00", "coloured by the feature itself"
     assert got["trackBefore"].startswith("rgb") and got["trackAfter"] == "", "the feature track, then none"
     assert got["selection"].startswith("selected ") and "(7 characters)" in got["selection"]
     assert got["matched"] > 0 and got["listed"] > 0

@@ -36,12 +36,13 @@ NGRAM_ORDERS, NGRAM_CHARS = 5, 2_000_000      # n-gram models of up to 5 charact
 @dataclass
 class Look:
     """One model's view of the text: ``conn`` (T - 1, lags + 1) its connectivity, ``bits`` (T - 1,) the loss of each
-    prediction in bits, ``reach`` the spread of ``conn``."""
+    prediction in bits, ``reach`` the spread of ``conn``, ``control`` the same spread for the model untrained."""
 
     label: str
     conn: np.ndarray
     bits: np.ndarray
     reach: Reach
+    control: Reach
 
 
 @dataclass
@@ -53,7 +54,6 @@ class Report:
     cell: str
     of: str
     looks: list                                         # the model first, then --compare's
-    control: Reach                                      # the untrained control's reach
     claims: list                                        # probe.Claim, one per feature
     units: list                                         # (probe.Tracker, values (T,)) to colour by
     features: dict                                      # name -> values (T,)
@@ -92,7 +92,7 @@ def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 30
     os.makedirs(folder, exist_ok=True)
     report.images = _images(report.sat, report, folder)
     lines = summary(report)
-    page = render_page(report, lines, AT_LAGS)
+    page = render_page(report, AT_LAGS)
     write_atomic(os.path.join(folder, "index.html"), lambda f: f.write(page.encode("utf-8")))
     return lines + [f"memory: about {size(needed)} estimated",
                     f"wrote {os.path.join(folder, 'index.html')} (one self-contained page: open it in a browser)"
@@ -104,18 +104,7 @@ def look(path: str, text_paths, chars: int, units: int, lags: int, of: str, comp
     arguments as ``inspect`` takes them, checked; ``features``: {name: text -> values}."""
     model, vocab, training, used, _ = load_charlm(path)
     others = [load_charlm(p) for p in compare]
-    train_ids = None
-    if text_paths:
-        text, described, _ = load_text(text_paths)
-        described = ", ".join(os.path.basename(str(p)) for p in text_paths)
-        text = text[:chars]
-        try:                                        # the n-gram models are fitted on the run's own text
-            train_ids = text_splits(vocab, training, used)[0]
-        except (RunError, ValueError):              # none, or it has moved or changed: no n-gram baseline
-            pass
-    else:
-        train_ids, val_ids, described = text_splits(vocab, training, used)
-        text, described = vocab.decode(val_ids[:chars]), f"the validation split of {described} (held out)"
+    text, described, train_ids = choose_text(vocab, training, used, text_paths, chars)
     ids = encode_known(vocab, text, "TEXT")
     if len(text) < max(4, lags + 2):
         raise RunError(f"TEXT: expected at least {max(4, lags + 2)} characters (--lags {lags} back, and a "
@@ -132,11 +121,12 @@ def look(path: str, text_paths, chars: int, units: int, lags: int, of: str, comp
     control = untrained_like(model, training, used)
     control_acts = activations(control, ids)
     claims = unit_claims(acts, control_acts, text, features)
-    control_reach = reach(connectivity(control, ids, control_acts, lags, of))
+    looks = [_look(model, ids, acts, control, control_acts, lags, of, label(model, used))]
     del control_acts
-    looks = [_look(model, ids, acts, lags, of, label(model, used))]
-    for (other, _, _, other_used, _), o_ids in zip(others, other_ids):
-        looks.append(_look(other, o_ids, activations(other, o_ids), lags, of, label(other, other_used)))
+    for (other, _, other_training, other_used, _), o_ids in zip(others, other_ids):
+        other_control = untrained_like(other, other_training, other_used)
+        looks.append(_look(other, o_ids, activations(other, o_ids), other_control,
+                           activations(other_control, o_ids), lags, of, label(other, other_used)))
     trackers = feature_units(acts, text, features, top=units)
     chosen, seen = [], set()
     for tr in trackers:
@@ -144,7 +134,7 @@ def look(path: str, text_paths, chars: int, units: int, lags: int, of: str, comp
             seen.add((tr.layer, tr.part, tr.unit))
             chosen.append((tr, acts.layers[tr.layer][tr.part][:, tr.unit].astype(np.float64)))
     top = np.argsort(-acts.probs, axis=1, kind="stable")[:, :5]
-    report = Report(text, described, acts.cell, of, looks, control_reach, claims, chosen,
+    report = Report(text, described, acts.cell, of, looks, claims, chosen,
                     {name: np.asarray(f(text), dtype=np.float64) for name, f in features.items()},
                     (top, np.take_along_axis(acts.probs, top, axis=1)), list(vocab.tokens), None)
     if train_ids is not None:
@@ -153,6 +143,21 @@ def look(path: str, text_paths, chars: int, units: int, lags: int, of: str, comp
     report.sat = saturation(acts)
     report.saturation = saturation_lines(report.sat)
     return report, needed, used
+
+
+def choose_text(vocab, training: dict | None, used: str, text_paths, chars: int):
+    """(the text to look at, the text in words, the run's training ids or None): the first ``chars`` characters of
+    ``text_paths``, or of the run's validation split; the n-gram models are fitted on the run's training split,
+    when its text can still be read."""
+    if not text_paths:
+        train_ids, val_ids, described = text_splits(vocab, training, used)
+        return vocab.decode(val_ids[:chars]), f"the validation split of {described} (held out)", train_ids
+    text, _, _ = load_text(text_paths)
+    try:
+        train_ids = text_splits(vocab, training, used)[0]
+    except (RunError, ValueError):                  # no training record, or its text has moved or changed
+        train_ids = None
+    return text[:chars], ", ".join(os.path.basename(str(p)) for p in text_paths), train_ids
 
 
 def parse_features(given) -> dict:
@@ -179,21 +184,22 @@ def label(model, used: str) -> str:
     return f"{model.rnn.kind.upper()} ({'/'.join(parts[-2:])})"
 
 
-def _look(model, ids, acts, lags: int, of: str, name: str) -> Look:
+def _look(model, ids, acts, control, control_acts, lags: int, of: str, name: str) -> Look:
     conn = connectivity(model, ids, acts, lags, of)
     bits = -np.log2(np.maximum(acts.probs[np.arange(len(ids) - 1), ids[1:]], 1e-300))
-    return Look(name, conn, bits, reach(conn))
+    return Look(name, conn, bits, reach(conn), reach(connectivity(control, ids, control_acts, lags, of)))
 
 
 def memory_estimate(model, chars: int, lags: int, others: list, ngram_chars: int, n_features: int,
                     units: int) -> int:
     """Bytes ``inspect`` needs at its peak, estimated before anything is allocated: the largest of its stages.
 
-    While the control is read: the model's activations (every h, c and gate,
-    the probabilities) and the control's, 1.4 times as much while they are
-    recorded (measured); then the backward pass's chunk of positions and each
-    model's connectivity; the correlations' or the n-gram counts' arrays; and
-    the page, about six copies of its data while it is written (measured).
+    While a control is read: the model's activations (every h, c and gate, the
+    probabilities), 1.4 times as much while they are recorded (measured), and
+    a compared model's and its control's; the backward pass's chunk of
+    positions and each model's connectivity; the correlations' or the n-gram
+    counts' arrays; and the page, about six copies of its data while it is
+    written (measured).
     """
     def acts_bytes(m):
         names = {"lstm": 6, "gru": 4, "rnn": 1}[m.rnn.kind]
@@ -202,7 +208,8 @@ def memory_estimate(model, chars: int, lags: int, others: list, ngram_chars: int
     models = [model, *others]
     conns = chars * (lags + 1) * 8
     chunk = min(CHUNK_BYTES, chars * max(connectivity_bytes_per_position(m, lags) for m in models))
-    reading = acts_bytes(model) + max(1.4 * acts_bytes(model), acts_bytes(model) + chunk + conns * len(models))
+    pairs = [1.4 * acts_bytes(model), acts_bytes(model) + chunk] + [2 * acts_bytes(o) + chunk for o in others]
+    reading = acts_bytes(model) + max(pairs) + conns * len(models)
     counting = acts_bytes(model) + conns * len(models) + max(4 * chars // 2 * (model.rnn.hidden_size + n_features) * 8,
                                                             ngram_chars * 8 * 10)
     data = chars * (lags + 1) * len(models) + chars * (units * n_features + n_features + 30 + 4 * len(models))
@@ -212,8 +219,10 @@ def memory_estimate(model, chars: int, lags: int, others: list, ngram_chars: int
 def _images(sat: dict, report: Report, folder: str) -> dict:
     """Write saturation.png (gated cells) and reach.png into ``folder``, where matplotlib is installed; returns
     {name: the PNG's bytes}, for the page to embed."""
-    curves = {look.label: look.reach for look in report.looks}
-    curves[f"{report.cell.upper()}, untrained control"] = report.control
+    curves = {}
+    for look in report.looks:
+        curves[look.label] = look.reach
+        curves[f"{look.label}, untrained"] = look.control
     draw = {"reach.png": lambda path: plots.plot_reach(curves, path)}
     if sat:
         draw = {"saturation.png": lambda path: plots.plot_saturation(sat, path, f"{report.cell.upper()}: gate "
@@ -258,13 +267,15 @@ def summary(report: Report) -> list:
             "not measurable (constant on a half)"
         lines.append(f"  {c.feature}: layer {c.layer + 1}, {c.part}[{c.unit}], r = {c.r:+.2f}; untrained "
                      f"{c.control_r:+.2f}, shuffled {c.shuffled_r:.2f}: {verdict}")
-    lags = [k for k in AT_LAGS if k < len(report.control.median)]
+    first = report.looks[0].reach
+    lags = [k for k in AT_LAGS if k < len(first.median)]
     lines.append(f"how far back predictions look: ||d{report.of}_t/dx_(t-k)|| relative to k = 0, median [quartiles] "
-                 f"over {report.control.positions:,} positions")
+                 f"over {first.positions:,} positions, each model beside itself untrained")
     width = max(len(look.label) for look in report.looks) + 2
     lines.append(" " * (width + 2) + "".join(f"{f'k = {k}':<27}" for k in lags))
-    for name, r in [(look.label, look.reach) for look in report.looks] + [("untrained control", report.control)]:
-        lines.append(f"  {name:<{width}}" + "".join(f"{spread(r, k):<27}" for k in lags))
+    for look in report.looks:
+        for name, r in ((look.label, look.reach), ("  untrained", look.control)):
+            lines.append(f"  {name:<{width}}" + "".join(f"{spread(r, k):<27}" for k in lags))
     if report.ngram is None:
         lines.append("per-character loss: no n-gram baseline (the model holds no training record to fit one on)")
     else:

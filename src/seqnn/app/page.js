@@ -45,6 +45,10 @@
       colour: (m, t) => diverging(u.v[t] / u.scale, ORANGE, BLUE),
       legend: [ORANGE, BLUE, (-u.scale).toPrecision(2), u.scale.toPrecision(2)]};
   });
+  features.forEach((f, i) => {
+    modes["feature:" + i] = {name: "feature: " + f.name, colour: (m, t) => mix(GREEN, f.v[t] / f.max),
+                             legend: [WHITE, GREEN, "0", f.max.toPrecision(3)]};
+  });
   modes["conn"] = {name: "connectivity (hover a character)", perModel: true, colour: () => null,
                    legend: [WHITE, PURPLE, "10^-" + D.decades, "1 (the window's largest)"]};
   modes["loss"] = {name: "the network's loss (bits)", perModel: true,
@@ -139,10 +143,12 @@
     if (state.pinned) return;
     state.at = t;
     show(t);
-    if (x !== undefined) {
-      tip.style.left = Math.min(x + 14, window.innerWidth - 320) + "px";
-      tip.style.top = (y + 14) + "px";
+    if (x === undefined) {                 // no mouse (a link to #t): beside the character
+      const box = panels[0].spans[t].getBoundingClientRect();
+      [x, y] = [box.right, box.bottom];
     }
+    tip.style.left = Math.min(x + 14, window.innerWidth - 320) + "px";
+    tip.style.top = (y + 14) + "px";
     paint();
   }
 
@@ -231,5 +237,11 @@
   document.getElementById("match").addEventListener("click", match);
 
   paint();
+  const linked = /^#(\d+)$/.exec(location.hash);        // index.html#1234 holds the character at 1234
+  if (linked && +linked[1] < T) {
+    panels[0].spans[+linked[1]].scrollIntoView({block: "center"});
+    hover(+linked[1]);
+    state.pinned = true;
+  }
   window.seqnn = {state: state, modes: Object.keys(modes), select: select, match: match, hover: hover, show: show};
 })();

@@ -50,7 +50,7 @@ def page_data(report) -> dict:
     top, probs = report.top
     return {
         "text": report.text,
-        "lags": len(report.control.median) - 1,
+        "lags": len(report.looks[0].reach.median) - 1,
         "of": report.of,
         "tokens": report.tokens,
         "maxBits": MAX_BITS,
@@ -67,7 +67,7 @@ def page_data(report) -> dict:
     }
 
 
-def render_page(report, lines: list, at_lags) -> str:
+def render_page(report, at_lags) -> str:
     """index.html for ``report`` (``seqnn.app.inspect.Report``)."""
     if len(report.tokens) > 4096:
         raise ValueError(f"tokens: the page stores a token's index in two letters, at most 4,096 tokens; got "
@@ -94,9 +94,10 @@ def _claims(report) -> str:
 
 
 def _reach(report, at_lags) -> str:
-    lags = [k for k in at_lags if k < len(report.control.median)]
+    lags = [k for k in at_lags if k < len(report.looks[0].reach.median)]
     head = "<tr><th>model</th>" + "".join(f"<th>k = {k}</th>" for k in lags) + "</tr>"
-    rows = [(look.label, look.reach) for look in report.looks] + [("untrained control", report.control)]
+    rows = [row for look in report.looks for row in ((look.label, look.reach), (f"{look.label}, untrained",
+                                                                                 look.control))]
     body = "".join(f"<tr><td>{escape(name)}</td>" + "".join(
         f"<td>{r.at(k)[1]:.1e} <small>[{r.at(k)[0]:.1e}, {r.at(k)[2]:.1e}]</small></td>" for k in lags) + "</tr>"
         for name, r in rows)
@@ -180,8 +181,8 @@ training text).</p>
 <ul>{saturation}</ul>
 {images}
 <h2>Explore</h2>
-<p>Hover over a character (click to hold it): the box shows the model's five likeliest next characters and the
-losses. With <em>colour by: connectivity</em>, the earlier characters are shaded by how strongly that prediction
+<p>Hover over a character (click to hold it; <code>index.html#1234</code> opens with the character at 1234 held): the
+box shows the model's five likeliest next characters and the losses. With <em>colour by: connectivity</em>, the earlier characters are shaded by how strongly that prediction
 depends on each (darker: a larger gradient; over {decades} decades below the window's largest).</p>
 <div id="controls">
 <label>colour by <select id="colour"></select></label>

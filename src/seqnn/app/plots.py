@@ -73,16 +73,14 @@ def plot_saturation(saturation: dict, path, title: str = "gate saturation") -> N
 def plot_reach(curves: dict, path) -> None:
     """Draw how far back predictions look into ``path`` (a PNG): for each label, a ``seqnn.probe.Reach`` (the
     median over positions of ||dE_t / dx_(t-k)|| relative to k = 0, with the band between its quartiles), on a
-    log scale; a label with "untrained" in it (a control) is dashed, in the colour of the label that starts with
-    the same word (its model's kind). Raises ImportError without matplotlib."""
+    log scale; a label "MODEL, untrained" (a control) is dashed, in the colour of MODEL's label. Raises ImportError without matplotlib."""
     path = check_path("path", path)
     fig = _figure((7, 4))
     ax = fig.add_subplot()
-    colours: dict = {}                                       # a model and its control: one colour (their kind)
+    colours: dict = {}                                       # a model and its control: one colour
     for label, r in curves.items():
         k = np.arange(len(r.median))
-        kind = label.split()[0].strip(",")
-        colour = colours.setdefault(kind, f"C{len(colours)}")
+        colour = colours.setdefault(label.split(", untrained")[0], f"C{len(colours)}")
         style = "--" if "untrained" in label else "-"
         ax.semilogy(k, np.maximum(r.median, 1e-30), style, color=colour, label=f"{label}: median, quartiles shaded")
         ax.fill_between(k, np.maximum(r.q25, 1e-30), np.maximum(r.q75, 1e-30), color=colour, alpha=0.15)

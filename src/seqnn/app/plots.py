@@ -73,7 +73,8 @@ def plot_saturation(saturation: dict, path, title: str = "gate saturation") -> N
 def plot_reach(curves: dict, path) -> None:
     """Draw how far back predictions look into ``path`` (a PNG): for each label, a ``seqnn.probe.Reach`` (the
     median over positions of ||dE_t / dx_(t-k)|| relative to k = 0, with the band between its quartiles), on a
-    log scale; a label "MODEL, untrained" (a control) is dashed, in the colour of MODEL's label. Raises ImportError without matplotlib."""
+    log scale; a label "MODEL, untrained" (a control) is dashed, in the colour of MODEL's label. Raises
+    ImportError without matplotlib."""
     path = check_path("path", path)
     fig = _figure((7, 4))
     ax = fig.add_subplot()

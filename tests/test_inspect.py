@@ -128,20 +128,23 @@ def test_inspect_refuses_bad_input_in_one_line(trained, text, tmp_path, capsys):
     other = tmp_path / "other.txt"
     other.write_text("Zoë and \u2603\n" * 3)
     short = tmp_path / "short.txt"
-    short.write_text("the cat")
+    short.write_text("ca")                      # 3 characters: read_text ends a text with a newline
     cases = [
         (["inspect", tmp_path / "nowhere"], "no such checkpoint or run folder"),
         (["inspect", trained, other], r"TEXT: 3 character\(s\) the model's vocabulary does not have: 'Z', 'ë', '☃'"),
         (["inspect", trained, "--chars", "20001"], r"--chars: expected a number of characters in \[3, 20,000\]"),
         (["inspect", trained, "--units", "21"], r"--units: expected a number of units per feature in \[1, 20\]"),
         (["inspect", trained, "--lags", "201"], r"--lags: expected a number of characters back in \[1, 200\]"),
-        (["inspect", trained, short], r"TEXT: expected at least 52 characters \(--lags 50 back"),
+        (["inspect", trained, short], r"TEXT: expected at least 4 characters \(a unit is chosen on one half"),
     ]
     empty = tmp_path / "empty-run"
     empty.mkdir()
     cases.append((["inspect", empty], "holds no best.npz or last.npz"))
     for argv, message in cases:
         assert re.search(message, seqnn_fails(capsys, *argv)), argv
+    short.write_text("the cat sat")
+    code, out, err = seqnn_main(capsys, "inspect", trained, short)
+    assert code == 0 and "only 12 characters: the connectivity goes 10 back, not --lags 50" in out, err
     assert "argument --chars: expected a positive integer, got 0" in seqnn_fails(capsys, "inspect", trained,
                                                                                    "--chars", "0", code=2)
 

@@ -64,6 +64,7 @@ class Report:
     sat: dict = field(default_factory=dict)             # probe.saturation's fractions
     saturation: list = field(default_factory=list)      # the summary's lines about them
     images: dict = field(default_factory=dict)          # name -> PNG bytes
+    notes: list = field(default_factory=list)           # what was changed from what was asked, in words
 
 
 def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 3000, units: int = 3, lags: int = 50,
@@ -106,9 +107,12 @@ def look(path: str, text_paths, chars: int, units: int, lags: int, of: str, comp
     others = [load_charlm(p) for p in compare]
     text, described, train_ids = choose_text(vocab, training, used, text_paths, chars)
     ids = encode_known(vocab, text, "TEXT")
-    if len(text) < max(4, lags + 2):
-        raise RunError(f"TEXT: expected at least {max(4, lags + 2)} characters (--lags {lags} back, and a "
-                       f"character to predict), got {len(text)}")
+    if len(text) < 4:
+        raise RunError(f"TEXT: expected at least 4 characters (a unit is chosen on one half and measured on the "
+                       f"other), got {len(text)}")
+    notes = [] if lags <= len(text) - 2 else [f"only {len(text)} characters: the connectivity goes {len(text) - 2} "
+                                                f"back, not --lags {lags}"]
+    lags = min(lags, len(text) - 2)                 # a window of lags + 1 characters, and one to predict
     other_ids = [encode_known(o[1], text, f"--compare {p}") for o, p in zip(others, compare)]
     needed = memory_estimate(model, len(text), lags, [o[0] for o in others],
                              0 if train_ids is None else min(len(train_ids), NGRAM_CHARS), len(features), units)
@@ -142,6 +146,7 @@ def look(path: str, text_paths, chars: int, units: int, lags: int, of: str, comp
         report.table = by_kind(looks[0].bits, report.ngram, kind_of(text[1:]))
     report.sat = saturation(acts)
     report.saturation = saturation_lines(report.sat)
+    report.notes = notes
     return report, needed, used
 
 
@@ -259,7 +264,7 @@ def spread(r: Reach, k: int) -> str:
 def summary(report: Report) -> list:
     """The terminal summary: saturation, each feature's unit beside its controls, the reach at fixed lags beside
     the control's, and the per-character loss against the n-gram models by kind of character."""
-    lines = [f"{len(report.text):,} characters of {report.described}", *report.saturation,
+    lines = [f"{len(report.text):,} characters of {report.described}", *report.notes, *report.saturation,
              "units that track a feature (chosen on the text's first half, r on the second; a detector only when |r| "
              "is above both nulls: the untrained network's r, and r with the feature shuffled in blocks):"]
     for c in report.claims:

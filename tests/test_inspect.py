@@ -102,6 +102,9 @@ def test_the_summary_puts_every_claim_beside_the_untrained_control(text, tmp_pat
     data = page_data((tmp_path / "lstm" / "inspect" / "index.html").read_text())
     assert [m["label"] for m in data["models"]] == ["LSTM (lstm/best.npz)", "RNN (rnn/best.npz)"]
     assert len(data["ngram"]) == 5
+    assert seqnn_main(capsys, "inspect", tmp_path / "rnn", "--lags", "10")[0] == 0
+    rnn_page = (tmp_path / "rnn" / "inspect" / "index.html").read_text()
+    assert "<li>gate saturation: a vanilla RNN has no gates</li>" in rnn_page
 
 
 def test_features_from_the_command_line_and_the_gradient_of_the_logit(trained, text, tmp_path, capsys):
@@ -233,6 +236,12 @@ BROWSER_CHECK = """<script>
     document.getElementById("match").click();
     out.matched = pre.querySelectorAll("span.match").length;
     out.listed = document.querySelectorAll("#matches li").length;
+    pre.children[200].click();
+    out.pinned = seqnn.state.pinned;
+    pre.children[201].dispatchEvent(new MouseEvent("mouseover", {bubbles: true, clientX: 5, clientY: 5}));
+    out.stayed = seqnn.state.at;
+    pre.children[200].click();
+    out.released = !seqnn.state.pinned;
   } catch (e) { out.errors.push(String(e && e.stack || e)); }
   out.errors = out.errors.concat(window.__errors.slice(out.errors.length));
   const node = document.createElement("pre");
@@ -278,3 +287,4 @@ def test_the_page_works_in_a_real_browser(tmp_path, capsys):
     assert got["trackBefore"].startswith("rgb") and got["trackAfter"] == "", "the feature track, then none"
     assert got["selection"].startswith("selected ") and "(7 characters)" in got["selection"]
     assert got["matched"] > 0 and got["listed"] > 0
+    assert got["pinned"] and got["stayed"] == 200 and got["released"], "a click holds a character, a second lets go"

@@ -41,7 +41,7 @@
   // what each "colour by" choice shows: colour(m, t), its legend, whether every model gets a panel
   const modes = {};
   units.forEach((u, i) => {
-    modes["unit:" + i] = {name: u.label + " (" + u.feature + ", r = " + u.r.toFixed(2) + ")",
+    modes["unit:" + i] = {name: u.label + " (" + u.feature + ", r = " + u.r.toFixed(2) + " over this text)",
       colour: (m, t) => diverging(u.v[t] / u.scale, ORANGE, BLUE),
       legend: [ORANGE, BLUE, (-u.scale).toPrecision(2), u.scale.toPrecision(2)]};
   });
@@ -159,10 +159,11 @@
     if (!state.pinned) tip.style.display = "none";
   });
   document.getElementById("panels").addEventListener("click", e => {
-    if (e.target.t === undefined) return;
+    if (e.target.t === undefined || !window.getSelection().isCollapsed) return;     // a drag selects a span
+    const release = state.pinned && state.at === e.target.t;                       // a second click lets go
     state.pinned = false;
     hover(e.target.t, e.clientX, e.clientY);
-    state.pinned = window.getSelection().isCollapsed;       // a click holds; a drag selects
+    state.pinned = !release;
   });
 
   // --- the controls ------------------------------------------------------------------------------------------

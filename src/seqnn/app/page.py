@@ -76,10 +76,10 @@ def render_page(report, at_lags) -> str:
     script = (resources.files("seqnn.app") / "page.js").read_text(encoding="utf-8")
     images = "".join(f'<figure><img alt="{escape(name)}" src="data:image/png;base64,'
                      f'{base64.b64encode(png).decode("ascii")}"/></figure>\n' for name, png in report.images.items())
+    gates = report.saturation[1:] if report.sat else report.saturation       # (the first line is a heading)
     return TEMPLATE.format(cell=escape(report.cell.upper()), chars=f"{len(report.text):,}",
                            described=escape(report.described), claims=_claims(report), reach=_reach(report, at_lags),
-                           ngram=_ngram(report), saturation="".join(f"<li>{escape(line.strip())}</li>"
-                                                                    for line in report.saturation[1:]),
+                           ngram=_ngram(report), saturation="".join(f"<li>{escape(g.strip())}</li>" for g in gates),
                            images=images, data=data, script=script, of=escape(report.of))
 
 

@@ -202,6 +202,7 @@ BROWSER_CHECK = """<script>
   try {
     const panels = document.querySelectorAll("pre.text"), pre = panels[0];
     out.text = pre.textContent;
+    out.spans = pre.children.length;
     out.panels = Array.from(panels).map(p => !p.parentNode.hidden);
     out.modes = seqnn.modes;
     out.before = background(pre);
@@ -255,7 +256,7 @@ BROWSER_CHECK = """<script>
 @pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium (Debian: apt-get install chromium)")
 def test_the_page_works_in_a_real_browser(tmp_path, capsys):
     text = tmp_path / "book.txt"
-    text.write_text(CORPUS[:5000])
+    text.write_text(CORPUS[:4700] + "\N{GRINNING FACE}" + CORPUS[4700:5000])    # in the validation text
     for cell in ("gru", "rnn"):
         argv = ["train", text, *TINY, "--steps", "5", "--cell", cell, "--out", tmp_path / cell]
         assert seqnn_main(capsys, *argv)[0] == 0
@@ -274,7 +275,8 @@ def test_the_page_works_in_a_real_browser(tmp_path, capsys):
     got = json.loads(html.unescape(found.group(1)))
     assert got["errors"] == []
     n = len(page_data(page)["text"])
-    assert got["text"] == page_data(page)["text"] and n > 300
+    assert got["text"] == page_data(page)["text"] and n > 300 and "\N{GRINNING FACE}" in got["text"]
+    assert got["spans"] == n, "one span a character, as Python counts them (an emoji is one)"
     assert got["panels"] == [True, True], "connectivity: the models side by side"
     assert got["before"] == 0, "connectivity shades nothing until a character is hovered"
     assert got["tipShown"] == "block" and "next, likeliest first" in got["tip"] and "5-gram, bits" in got["tip"]

@@ -17,7 +17,8 @@
     return out;
   }
 
-  const T = D.text.length, L = D.lags;
+  const text = Array.from(D.text);       // by code point, as Python counts (an emoji is one character, not two)
+  const T = text.length, L = D.lags;
   const units = D.units.map(u => ({label: u.label, feature: u.feature, r: u.r, scale: u.scale,
                                    v: decode(u.values, 1).map(x => (2 * x - 1) * u.scale)}));
   const features = D.features.map(f => ({name: f.name, v: decode(f.values, 1).map(x => x * f.max), max: f.max}));
@@ -51,11 +52,13 @@
   });
   modes["conn"] = {name: "connectivity (hover a character)", perModel: true, colour: () => null,
                    legend: [WHITE, PURPLE, "10^-" + D.decades, "1 (the window's largest)"]};
-  modes["loss"] = {name: "the network's loss (bits)", perModel: true,
-                   colour: (m, t) => t < T - 1 ? mix(RED, models[m].bits[t] / 8) : null, legend: [WHITE, RED, "0", "8+ bits"]};
+  // a loss colours the character that was predicted: bits[t - 1] is the loss of predicting character t
+  modes["loss"] = {name: "the network's loss on each character (bits)", perModel: true,
+                   colour: (m, t) => t > 0 ? mix(RED, models[m].bits[t - 1] / 8) : null,
+                   legend: [WHITE, RED, "0", "8+ bits"]};
   ngram.forEach((b, n) => {
-    modes["gap:" + (n + 1)] = {name: "loss minus the " + (n + 1) + "-gram's", perModel: true,
-      colour: (m, t) => t < T - 1 ? diverging((models[m].bits[t] - b[t]) / 4, BLUE, RED) : null,
+    modes["gap:" + (n + 1)] = {name: "its loss minus the " + (n + 1) + "-gram's", perModel: true,
+      colour: (m, t) => t > 0 ? diverging((models[m].bits[t - 1] - b[t - 1]) / 4, BLUE, RED) : null,
       legend: [BLUE, RED, "-4 bits (network better)", "+4 (worse)"]};
   });
   modes["none"] = {name: "nothing", colour: () => null, legend: null};
@@ -71,7 +74,7 @@
     const frag = document.createDocumentFragment();
     for (let t = 0; t < T; t++) {
       const span = document.createElement("span");
-      span.textContent = D.text[t];
+      span.textContent = text[t];
       span.t = t;
       frag.appendChild(span);
     }
@@ -114,7 +117,7 @@
   // --- the box on hover: the top-5 predictions and the losses -------------------------------------------------
   const tip = document.getElementById("tip");
   function show(t) {
-    const shown = JSON.stringify(D.text[t]), rows = [];
+    const shown = JSON.stringify(text[t]), rows = [];
     rows.push(["at " + t, shown]);
     if (state.mode.startsWith("unit:")) {
       const u = units[+state.mode.slice(5)];
@@ -126,7 +129,7 @@
                  topP[t * 5 + j].toFixed(3)]);
     }
     if (t < T - 1) {
-      rows.push(["actually next", JSON.stringify(D.text[t + 1])]);
+      rows.push(["actually next", JSON.stringify(text[t + 1])]);
       models.forEach(m => rows.push([m.label + ", bits", m.bits[t].toFixed(2)]));
       ngram.forEach((b, n) => rows.push([(n + 1) + "-gram, bits", b[t].toFixed(2)]));
     }
@@ -201,7 +204,7 @@
       checks[i].checked = all;
     });
     document.getElementById("selection").textContent =
-      "selected " + JSON.stringify(D.text.slice(a, b + 1)) + " (" + (b - a + 1) + " characters)";
+      "selected " + JSON.stringify(text.slice(a, b + 1).join("")) + " (" + (b - a + 1) + " characters)";
   }
   function match() {                      // the runs where every checked unit is on, closest in length first
     const list = document.getElementById("matches");
@@ -222,7 +225,7 @@
     for (const [s, e] of runs.slice(0, 50)) {
       for (let t = s; t <= e; t++) panels[0].spans[t].classList.add("match");
       const item = document.createElement("li");
-      item.textContent = s + ": " + JSON.stringify(D.text.slice(Math.max(0, s - 10), e + 11));
+      item.textContent = s + ": " + JSON.stringify(text.slice(Math.max(0, s - 10), e + 11).join(""));
       item.addEventListener("click", () => panels[0].spans[s].scrollIntoView({block: "center"}));
       list.appendChild(item);
     }

@@ -181,7 +181,7 @@ training text).</p>
 <ul>{saturation}</ul>
 {images}
 <h2>Explore</h2>
-<p>Hover over a character (click to hold it; <code>index.html#1234</code> opens with the character at 1234 held): the
+<p>Hover over a character (click to hold it, again to let go; <code>index.html#1234</code> opens with it held): the
 box shows the model's five likeliest next characters and the losses. With <em>colour by: connectivity</em>, the
 earlier characters are shaded by how strongly that prediction depends on each (darker: a larger gradient; over
 {decades} decades below the window's largest).</p>

@@ -139,6 +139,10 @@ def test_input_gradients_are_the_finite_difference_derivatives_of_each_predictio
             want = numerical_gradient(objective, X0)[:, 0][::-1]             # row k: k steps before t
             np.testing.assert_allclose(dX[:len(want), p], want, rtol=1e-6, atol=1e-9, err_msg=f"{cell}, {t}")
             assert not dX[len(want):, p].any(), "before the text: 0"
+    with pytest.raises(ValueError, match="positions"):
+        probe.input_gradients(model, ids, acts, [29], K, of)                 # the last token has no next one
+    with pytest.raises(ValueError, match="acts: expected the activations of these 20 tokens"):
+        probe.input_gradients(model, ids[:20], acts, [5], K, of)
 
 
 def test_connectivity_is_the_norm_of_each_input_gradient_in_any_chunks(monkeypatch):

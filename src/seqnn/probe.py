@@ -234,11 +234,34 @@ def input_gradients(model: CharLM, ids: np.ndarray, acts: Activations, positions
     prediction made at position t; with ``of="logit"``, that target's logit. x_s
     is the model's input vector at s (one-hot, or the embedding). Each position
     runs the window ids[s .. s + lags], s = max(0, t - lags), from the state the
-    whole text left before s (from ``acts``), and backpropagates E_t alone
-    through time: the model's own backward pass. Rows with t - k < 0 (before
-    the text) are 0. Needs 0 <= t <= len(ids) - 2 and len(ids) >= lags + 1.
+    whole text left before s (from ``acts``, the activations of ``ids``), and
+    backpropagates E_t alone through time: the model's own backward pass. Rows
+    with t - k < 0 (before the text) are 0. ``positions`` (P,) in 0 ..
+    len(ids) - 2; ``ids`` (T,) at least lags + 2 tokens.
     """
-    positions = np.asarray(positions)
+    ids, lags, of = _checked(model, ids, acts, lags, of)
+    return _input_gradients(model, ids, acts, check_int_array("positions", np.asarray(positions), (None,),
+                                                              len(ids) - 1), lags, of)
+
+
+def _checked(model, ids, acts: Activations, lags, of: str):
+    """The door of ``input_gradients`` and ``connectivity``: (ids, lags, of), checked."""
+    _check_model(model)
+    ids = check_int_array("ids", ids, (None,), model.vocab_size)
+    lags = check_positive_int("lags", lags)
+    if of not in OBJECTIVES:
+        raise ValueError(f"of: expected one of {', '.join(OBJECTIVES)}, got {of!r}")
+    if len(ids) < lags + 2:
+        raise ValueError(f"ids: expected at least lags + 2 = {lags + 2} tokens (a window and a target), "
+                         f"got {len(ids)}")
+    if len(acts.probs) != len(ids):
+        raise ValueError(f"acts: expected the activations of these {len(ids)} tokens, got {len(acts.probs)}")
+    return ids, lags, of
+
+
+def _input_gradients(model: CharLM, ids: np.ndarray, acts: Activations, positions: np.ndarray, lags: int,
+                     of: str) -> np.ndarray:
+    """``input_gradients``, its arguments trusted."""
     K, P = lags, len(positions)
     starts = np.maximum(positions - K, 0)                             # window s .. s + K, K + 1 steps
     at = positions - starts                                           # where in its window each prediction is
@@ -283,22 +306,13 @@ def connectivity(model: CharLM, ids: np.ndarray, acts: Activations, lags: int = 
     or "logit" (the target's logit); see ``input_gradients``. Computed in
     chunks of positions, each a batched backward pass of lags + 1 steps.
     """
-    _check_model(model)
-    ids = check_int_array("ids", ids, (None,), model.vocab_size)
-    lags = check_positive_int("lags", lags)
-    if of not in OBJECTIVES:
-        raise ValueError(f"of: expected one of {', '.join(OBJECTIVES)}, got {of!r}")
-    if len(ids) < lags + 2:
-        raise ValueError(f"ids: expected at least lags + 2 = {lags + 2} tokens (a window and a target), "
-                         f"got {len(ids)}")
-    if len(acts.probs) != len(ids):
-        raise ValueError(f"acts: expected the activations of these {len(ids)} tokens, got {len(acts.probs)}")
+    ids, lags, of = _checked(model, ids, acts, lags, of)
     where = np.arange(len(ids) - 1) if positions is None else check_int_array("positions", np.asarray(positions),
                                                                                 (None,), len(ids) - 1)
     chunk = max(1, CHUNK_BYTES // connectivity_bytes_per_position(model, lags))
     out = np.empty((len(where), lags + 1))
     for c in range(0, len(where), chunk):
-        dX = input_gradients(model, ids, acts, where[c:c + chunk], lags, of)
+        dX = _input_gradients(model, ids, acts, where[c:c + chunk], lags, of)
         out[c:c + chunk] = np.linalg.norm(dX.astype(np.float64), axis=-1).T
     out[where[:, None] < np.arange(lags + 1)[None, :]] = np.nan
     return out

@@ -211,6 +211,10 @@ BROWSER_CHECK = """<script>
     out.tipShown = document.getElementById("tip").style.display;
     out.shaded = Array.from(panels).map(background);
     out.held = pre.children[300].className;
+    pre.children[330].dispatchEvent(new MouseEvent("mouseover", {bubbles: true, clientX: 5, clientY: 5}));
+    out.moved = Array.from(panels).map(background);
+    out.movedFrom = pre.children[300].className + "|" + pre.children[300].style.background;
+    out.movedTo = pre.children[330].className;
     const colour = document.getElementById("colour");
     colour.value = "unit:0";
     colour.dispatchEvent(new Event("change"));
@@ -282,6 +286,7 @@ def test_the_page_works_in_a_real_browser(tmp_path, capsys):
     assert got["tipShown"] == "block" and "next, likeliest first" in got["tip"] and "5-gram, bits" in got["tip"]
     assert got["shaded"] == [21, 21], "the character and the 20 before it, in each model's panel"
     assert got["held"] == "at"
+    assert got["moved"] == [21, 21] and got["movedFrom"] == "|" and got["movedTo"] == "at", "the old window let go"
     assert got["unitShaded"] > n // 2 and got["unitPanels"] == [True, False], "a unit: the model's own panel"
     assert got["legend"][1].startswith("linear-gradient") and got["legend"][0].startswith("-")
     quoted = quoted_characters(page_data(page)["text"])

@@ -84,7 +84,7 @@
     return {box: box, spans: pre.children};
   });
 
-  function paint() {
+  function paint() {                     // the whole text: when the colouring or the track changes
     const mode = modes[state.mode];
     panels.forEach((p, m) => {
       p.box.hidden = m > 0 && !mode.perModel;
@@ -92,17 +92,13 @@
       const f = state.track >= 0 ? features[state.track] : null;
       for (let t = 0; t < T; t++) {
         const s = p.spans[t];
-        s.style.background = state.mode === "conn" ? "" : (mode.colour(m, t) || "");
+        s.style.background = mode.colour(m, t) || "";
         s.style.boxShadow = f ? "inset 0 -4px 0 " + mix(GREEN, f.v[t] / f.max) : "";
-        s.classList.toggle("at", t === state.at);
-      }
-      if (state.mode === "conn" && state.at >= 0 && state.at < T - 1) {
-        for (let k = 0; k <= L && state.at - k >= 0; k++) {
-          const a = connectivity(m, state.at, k);
-          if (a !== null) p.spans[state.at - k].style.background = mix(PURPLE, a);
-        }
+        s.classList.remove("at");
       }
     });
+    marked = -1;
+    mark(state.at);
     const legend = document.getElementById("legend");
     legend.hidden = !mode.legend;
     if (mode.legend) {
@@ -112,6 +108,25 @@
       legend.querySelector(".lo").textContent = loText;
       legend.querySelector(".hi").textContent = hiText;
     }
+  }
+
+  let marked = -1;                       // the character outlined now (and, for connectivity, its window shaded)
+  function mark(t) {                     // only the old and the new window change: a hover costs lags, not T
+    const conn = state.mode === "conn";
+    panels.forEach((p, m) => {
+      if (p.box.hidden) return;
+      if (marked >= 0) {
+        p.spans[marked].classList.remove("at");
+        for (let k = 0; conn && k <= L && marked - k >= 0; k++) p.spans[marked - k].style.background = "";
+      }
+      if (t < 0) return;
+      p.spans[t].classList.add("at");
+      for (let k = 0; conn && t < T - 1 && k <= L && t - k >= 0; k++) {
+        const a = connectivity(m, t, k);
+        if (a !== null) p.spans[t - k].style.background = mix(PURPLE, a);
+      }
+    });
+    marked = t;
   }
 
   // --- the box on hover: the top-5 predictions and the losses -------------------------------------------------
@@ -152,7 +167,7 @@
     }
     tip.style.left = Math.min(x + 14, window.innerWidth - 320) + "px";
     tip.style.top = (y + 14) + "px";
-    paint();
+    mark(t);
   }
 
   document.getElementById("panels").addEventListener("mouseover", e => {

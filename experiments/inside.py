@@ -27,6 +27,7 @@ import numpy as np
 from seqnn.app import inspect, plots
 from seqnn.app.cli import main as seqnn
 from seqnn.features import FEATURES
+from seqnn.ngram import best_order
 
 CELLS, SEEDS = ("lstm", "gru", "rnn"), (0, 1, 2)
 DOCS_IMG = os.path.join(os.path.dirname(__file__), "..", "docs", "img")
@@ -87,7 +88,7 @@ def tables(reports: dict) -> None:
         print(f"| {cell.upper()} | " + " | ".join(f"{reports[cell, s].looks[0].bits.mean():.3f}" for s in SEEDS) + " |")
     print("\n## per-character loss by kind, seed 0 (network | 1..5-gram | network better than the best n-gram)")
     for cell in CELLS:
-        best = inspect.best_order(reports[cell, 0].ngram)
+        best = best_order(reports[cell, 0].ngram)
         print(f"### {cell.upper()} (the best n-gram: {best})")
         for kind, count, bits, ngram, better in reports[cell, 0].table:
             print(f"| {kind} | {count} | {bits:.2f} | " + " | ".join(f"{b:.2f}" for b in ngram) + f" | {better:.0%} |")

@@ -15,6 +15,7 @@ N the training text's length and V the vocabulary's size.
 
     losses = ngram_losses(train_ids, ids, V, orders=5)      # (5, T - 1) bits: -log2 P_n(ids[t + 1] | ..ids[t])
     kinds = kind_of(text[1:])                               # what each predicted character is
+    best_order(losses)                                      # the n of the best of them over the text
 """
 
 from __future__ import annotations
@@ -110,6 +111,11 @@ def kind_of(text: str) -> list:
     return kinds
 
 
+def best_order(ngram_bits: np.ndarray) -> int:
+    """The n of the n-gram model with the lowest mean loss: ``ngram_bits`` (orders, T - 1) from ``ngram_losses``."""
+    return int(np.argmin(ngram_bits.mean(axis=1))) + 1
+
+
 def by_kind(model_bits: np.ndarray, ngram_bits: np.ndarray, kinds: list) -> list:
     """The summary table: for each kind of predicted character present, (kind, count, the model's mean bits,
     each n-gram's mean bits (orders,), the fraction of these characters the model predicts better than the best
@@ -118,7 +124,7 @@ def by_kind(model_bits: np.ndarray, ngram_bits: np.ndarray, kinds: list) -> list
     ``model_bits`` (T - 1,), ``ngram_bits`` (orders, T - 1), ``kinds`` (T - 1) from ``kind_of``; a last row "all".
     """
     kinds_arr = np.array(kinds)
-    best = ngram_bits[np.argmin(ngram_bits.mean(axis=1))]
+    best = ngram_bits[best_order(ngram_bits) - 1]
     rows = []
     for kind in (*KINDS, "all"):
         where = np.ones(len(kinds_arr), bool) if kind == "all" else kinds_arr == kind

@@ -157,22 +157,22 @@ def unit_claims(acts: Activations, control: Activations, text: str, features: di
         raise ValueError(f"text: expected at least 4 characters (two halves to choose and measure on), "
                          f"got {len(text)}")
     rng = np.random.default_rng(rng)
-    F = _feature_values(features, text)                            # (T, features)
-    half = len(text) // 2
+    F = _feature_values(features, text)                            # (T, n): n features
+    n, half = F.shape[1], len(text) // 2
     A, B = slice(0, half), slice(half, None)
+    halves = [(F[A], F[B])] + [(_block_shuffled(F[A], block, rng), _block_shuffled(F[B], block, rng))
+                               for _ in range(shuffles)]          # the feature, then its shufflings
 
-    def chosen_then_measured(a: Activations, F: np.ndarray):
-        names, RA = _correlations(a, F[A], A)
-        _, RB = _correlations(a, F[B], B)
-        best = np.argmax(np.abs(RA), axis=0)                       # (features,): chosen on the first half
-        return [names[k] for k in best], RB[best, np.arange(F.shape[1])]
+    def chosen_then_measured(a: Activations, halves: list):
+        """For each column of the halves, side by side: the unit chosen on the first, its r on the second."""
+        names, RA = _correlations(a, np.hstack([h[0] for h in halves]), A)     # each unit standardised once
+        _, RB = _correlations(a, np.hstack([h[1] for h in halves]), B)
+        best = np.argmax(np.abs(RA), axis=0)
+        return [names[k] for k in best], RB[best, np.arange(RB.shape[1])]
 
-    units, r = chosen_then_measured(acts, F)
-    _, control_r = chosen_then_measured(control, F)
-    shuffled = np.zeros(F.shape[1])
-    for _ in range(shuffles):
-        F_s = np.concatenate([_block_shuffled(F[A], block, rng), _block_shuffled(F[B], block, rng)])
-        shuffled = np.maximum(shuffled, np.abs(chosen_then_measured(acts, F_s)[1]))
+    units, rs = chosen_then_measured(acts, halves)
+    r, shuffled = rs[:n], np.abs(rs[n:]).reshape(shuffles, n).max(axis=0)
+    control_r = chosen_then_measured(control, halves[:1])[1]
     claims = []
     for f, name in enumerate(features):
         measurable = bool(F[A, f].std() > 0 and F[B, f].std() > 0)

@@ -18,13 +18,13 @@ import numpy as np
 from .._files import write_atomic
 from .._memory import available_memory, size
 from ..features import FEATURES, regex_feature
-from ..ngram import by_kind, kind_of, ngram_losses
+from ..ngram import best_order, by_kind, kind_of, ngram_losses
 from ..probe import (CHUNK_BYTES, OBJECTIVES, Reach, activations, connectivity, connectivity_bytes_per_position,
                      feature_units, reach, saturation, unit_claims)
 from . import plots
 from .folder import load_charlm
 from .options import RunError
-from .page import render_page
+from .page import gate_lines, render_page, verdict
 from .runsetup import encode_known, load_text, text_splits, untrained_like
 
 MAX_CHARS = 20_000          # the page holds every character's connectivity: 1 MB at 20,000 characters and 50 lags
@@ -62,7 +62,6 @@ class Report:
     ngram: np.ndarray | None                            # (orders, T - 1) bits, or None without a training text
     table: list = field(default_factory=list)           # ngram.by_kind's rows
     sat: dict = field(default_factory=dict)             # probe.saturation's fractions
-    saturation: list = field(default_factory=list)      # the summary's lines about them
     images: dict = field(default_factory=dict)          # name -> PNG bytes
     notes: list = field(default_factory=list)           # what was changed from what was asked, in words
 
@@ -91,7 +90,7 @@ def inspect(path: str, text_paths=(), *, out: str | None = None, chars: int = 30
                                 {**FEATURES, **parse_features(features)})
     folder = out or os.path.join(used if os.path.isdir(used) else os.path.dirname(used) or ".", "inspect")
     os.makedirs(folder, exist_ok=True)
-    report.images = _images(report.sat, report, folder)
+    report.images = _images(report, folder)
     lines = summary(report)
     page = render_page(report, AT_LAGS)
     write_atomic(os.path.join(folder, "index.html"), lambda f: f.write(page.encode("utf-8")))
@@ -145,7 +144,6 @@ def look(path: str, text_paths, chars: int, units: int, lags: int, of: str, comp
         report.ngram = ngram_losses(train_ids[:NGRAM_CHARS], ids, len(vocab), NGRAM_ORDERS)
         report.table = by_kind(looks[0].bits, report.ngram, kind_of(text[1:]))
     report.sat = saturation(acts)
-    report.saturation = saturation_lines(report.sat)
     report.notes = notes
     return report, needed, used
 
@@ -221,7 +219,7 @@ def memory_estimate(model, chars: int, lags: int, others: list, ngram_chars: int
     return int(max(reading, counting, 6 * data))
 
 
-def _images(sat: dict, report: Report, folder: str) -> dict:
+def _images(report: Report, folder: str) -> dict:
     """Write saturation.png (gated cells) and reach.png into ``folder``, where matplotlib is installed; returns
     {name: the PNG's bytes}, for the page to embed."""
     curves = {}
@@ -229,9 +227,9 @@ def _images(sat: dict, report: Report, folder: str) -> dict:
         curves[look.label] = look.reach
         curves[f"{look.label}, untrained"] = look.control
     draw = {"reach.png": lambda path: plots.plot_reach(curves, path)}
-    if sat:
-        draw = {"saturation.png": lambda path: plots.plot_saturation(sat, path, f"{report.cell.upper()}: gate "
-                                                                               "saturation"), **draw}
+    if report.sat:
+        draw = {"saturation.png": lambda path: plots.plot_saturation(report.sat, path, f"{report.cell.upper()}: "
+                                                                                      "gate saturation"), **draw}
     images = {}
     try:
         for name, plot in draw.items():
@@ -243,19 +241,6 @@ def _images(sat: dict, report: Report, folder: str) -> dict:
     return images
 
 
-def saturation_lines(sat: dict) -> list:
-    if not sat:
-        return ["gate saturation: a vanilla RNN has no gates"]
-    return ["gate saturation (mean over the units of the fraction of steps below 0.1 | above 0.9):"] + [
-        f"  layer {layer + 1}, {gate}: {left.mean():.2f} | {right.mean():.2f}" for (layer, gate), (left, right)
-        in sat.items()]
-
-
-def best_order(ngram: np.ndarray) -> int:
-    """The n of the n-gram model with the lowest mean loss over the text."""
-    return int(np.argmin(ngram.mean(axis=1))) + 1
-
-
 def spread(r: Reach, k: int) -> str:
     q25, median, q75 = r.at(k)
     return f"{median:.1e} [{q25:.1e}, {q75:.1e}]"
@@ -264,14 +249,17 @@ def spread(r: Reach, k: int) -> str:
 def summary(report: Report) -> list:
     """The terminal summary: saturation, each feature's unit beside its controls, the reach at fixed lags beside
     the control's, and the per-character loss against the n-gram models by kind of character."""
-    lines = [f"{len(report.text):,} characters of {report.described}", *report.notes, *report.saturation,
-             "units that track a feature (chosen on the text's first half, r on the second; a detector only when |r| "
-             "is above both nulls: the untrained network's r, and r with the feature shuffled in blocks):"]
+    lines = [f"{len(report.text):,} characters of {report.described}", *report.notes]
+    if report.sat:
+        lines.append("gate saturation (mean over the units of the fraction of steps below 0.1 | above 0.9):")
+        lines += [f"  {line}" for line in gate_lines(report.sat)]
+    else:
+        lines += gate_lines(report.sat)
+    lines.append("units that track a feature (chosen on the text's first half, r on the second; a detector only "
+                 "when |r| is above both nulls: the untrained network's r, and r with the feature shuffled in blocks):")
     for c in report.claims:
-        verdict = ("a detector" if c.detector else "not above its controls") if c.measurable else \
-            "not measurable (constant on a half)"
         lines.append(f"  {c.feature}: layer {c.layer + 1}, {c.part}[{c.unit}], r = {c.r:+.2f}; untrained "
-                     f"{c.control_r:+.2f}, shuffled {c.shuffled_r:.2f}: {verdict}")
+                     f"{c.control_r:+.2f}, shuffled {c.shuffled_r:.2f}: {verdict(c)}")
     first = report.looks[0].reach
     lags = [k for k in AT_LAGS if k < len(first.median)]
     lines.append(f"how far back predictions look: ||d{report.of}_t/dx_(t-k)|| relative to k = 0, median [quartiles] "

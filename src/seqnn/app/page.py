@@ -19,6 +19,8 @@ from importlib import resources
 
 import numpy as np
 
+from ..ngram import best_order
+
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 MAX_BITS = 32.0                 # losses are stored up to 32 bits (a probability of 2e-10)
 DECADES = 4                     # connectivity is shaded over 4 decades below the window's largest gradient
@@ -45,6 +47,11 @@ def encode_connectivity(conn: np.ndarray) -> str:
     return "".join(letters)
 
 
+def largest(v: np.ndarray) -> float:
+    """The largest |value| of ``v``, the scale its colours go to (1e-12 for all zeros: no division by 0)."""
+    return float(max(np.abs(v).max(), 1e-12))
+
+
 def page_data(report) -> dict:
     """The JSON the script draws from (see ``page.js`` for how it reads it back)."""
     top, probs = report.top
@@ -59,10 +66,9 @@ def page_data(report) -> dict:
         "models": [{"label": look.label, "conn": encode_connectivity(look.conn),
                     "bits": encode(look.bits / MAX_BITS, 2)} for look in report.looks],
         "units": [{"label": f"layer {tr.layer + 1}, {tr.part}[{tr.unit}]", "feature": tr.feature, "r": round(tr.r, 3),
-                   "scale": float(max(np.abs(v).max(), 1e-12)),
-                   "values": encode((v / max(np.abs(v).max(), 1e-12) + 1) / 2)} for tr, v in report.units],
-        "features": [{"name": name, "max": float(max(np.abs(v).max(), 1e-12)),
-                      "values": encode(v / max(np.abs(v).max(), 1e-12))} for name, v in report.features.items()],
+                   "scale": largest(v), "values": encode((v / largest(v) + 1) / 2)} for tr, v in report.units],
+        "features": [{"name": name, "max": largest(v), "values": encode(v / largest(v))}
+                     for name, v in report.features.items()],
         "ngram": None if report.ngram is None else [encode(b / MAX_BITS, 2) for b in report.ngram],
     }
 
@@ -76,20 +82,35 @@ def render_page(report, at_lags) -> str:
     script = (resources.files("seqnn.app") / "page.js").read_text(encoding="utf-8")
     images = "".join(f'<figure><img alt="{escape(name)}" src="data:image/png;base64,'
                      f'{base64.b64encode(png).decode("ascii")}"/></figure>\n' for name, png in report.images.items())
-    gates = report.saturation[1:] if report.sat else report.saturation       # (the first line is a heading)
+    gates = "".join(f"<li>{escape(line)}</li>" for line in gate_lines(report.sat))
     return TEMPLATE.format(cell=escape(report.cell.upper()), chars=f"{len(report.text):,}",
                            described=escape(report.described), claims=_claims(report), reach=_reach(report, at_lags),
-                           ngram=_ngram(report), saturation="".join(f"<li>{escape(g.strip())}</li>" for g in gates),
-                           images=images, data=data, script=script, of=escape(report.of))
+                           ngram=_ngram(report), saturation=gates, images=images, data=data, script=script,
+                           of=escape(report.of))
+
+
+def gate_lines(sat: dict) -> list:
+    """One line per gate of each layer: the mean over its units of the fraction of steps below 0.1 | above 0.9
+    (``seqnn.probe.saturation``'s ``sat``); a vanilla RNN's one line says it has none."""
+    if not sat:
+        return ["gate saturation: a vanilla RNN has no gates"]
+    return [f"layer {layer + 1}, {gate}: {left.mean():.2f} | {right.mean():.2f}"
+            for (layer, gate), (left, right) in sat.items()]
+
+
+def verdict(claim) -> str:
+    """A ``seqnn.probe.Claim`` in words."""
+    if not claim.measurable:
+        return "not measurable (constant on a half)"
+    return "a detector" if claim.detector else "not above its controls"
 
 
 def _claims(report) -> str:
     rows = []
     for c in report.claims:
-        verdict = ("a detector" if c.detector else "not above its controls") if c.measurable else "not measurable"
         rows.append(f"<tr><td>{escape(c.feature)}</td><td>layer {c.layer + 1}, {c.part}[{c.unit}]</td>"
                     f"<td>{c.r:+.2f}</td><td>{c.control_r:+.2f}</td><td>{c.shuffled_r:.2f}</td>"
-                    f"<td class=\"{'yes' if c.detector else 'no'}\">{verdict}</td></tr>")
+                    f"<td class=\"{'yes' if c.detector else 'no'}\">{verdict(c)}</td></tr>")
     return "".join(rows)
 
 
@@ -108,7 +129,7 @@ def _ngram(report) -> str:
     if report.ngram is None:
         return ("<p>No n-gram baseline: the model holds no training record (or its text has moved), so there is no "
                 "training text to fit one on.</p>")
-    orders, best = len(report.ngram), int(np.argmin(report.ngram.mean(axis=1))) + 1
+    orders, best = len(report.ngram), best_order(report.ngram)
     head = ("<tr><th>predicted character</th><th>count</th><th>network</th>"
             + "".join(f"<th>{n}-gram</th>" for n in range(1, orders + 1))
             + f"<th>network better than the {best}-gram</th></tr>")

@@ -102,10 +102,7 @@ def position_in_word(text: str) -> np.ndarray:
 
 def after_sentence(text: str) -> np.ndarray:
     """1 from a sentence's closing . ! or ? up to the next letter (the model now expects a capital)."""
-    out = np.zeros(len(text))
-    for m in re.finditer(r"[.!?][^A-Za-z]*", text):
-        out[m.start():m.end()] = 1
-    return out
+    return regex_feature(r"[.!?][^A-Za-z]*")(text)
 
 
 def regex_feature(pattern: str) -> Callable[[str], np.ndarray]:
